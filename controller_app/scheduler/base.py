@@ -1,0 +1,106 @@
+"""The scheduler's narrow interface: the only way the controller touches containers.
+
+API routers never import a backend; they call the deploy service, which calls a Scheduler.
+Backends (Swarm today) implement every method; nothing here knows about HTTP or the database.
+"""
+from __future__ import annotations
+
+import abc
+import dataclasses
+from typing import Iterator
+
+
+class SchedulerError(Exception):
+    """A backend failure with a message fit for an API user (no secrets in it)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ProcessSpec:
+    """One process type of one deployment: what becomes one Swarm service."""
+
+    app: str
+    release: int  # release version (vN)
+    deployment: int  # deployment id, unique per app; names services (blue/green)
+    proc_type: str  # "web", "cmd", "worker", ...
+    image: str
+    command: str | None  # Procfile command; None runs the image's own CMD
+    replicas: int
+    env: dict[str, str]  # config values + PORT + SLIPWAY_APP/SLIPWAY_RELEASE (added by the caller)
+    port: int  # the PORT the process listens on (published for routable types)
+    routable: bool  # web/cmd: publish `port` in host mode on a dynamic host port
+    memory: str | None = None  # e.g. "256M" (docker-style); None = platform default
+    cpu: str | None = None  # e.g. "500m" or "1.5" cores
+    constraints: tuple[str, ...] = ()  # Swarm placement constraints, e.g. "node.labels.tier==fast"
+
+
+@dataclasses.dataclass(frozen=True)
+class Endpoint:
+    address: str
+    port: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Task:
+    """One running (or starting, or dead) container of a deployment."""
+
+    name: str  # stable, user-facing: "<service>.<slot>"
+    app: str
+    release: int
+    deployment: int
+    proc_type: str
+    state: str  # Swarm task state: new, pending, starting, running, failed, shutdown, ...
+    desired_state: str
+    node: str | None
+    endpoint: Endpoint | None  # only for routable types once the port is published
+    started: str | None  # ISO timestamp
+    error: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class RunResult:
+    exit_code: int
+    output: str
+
+
+class Scheduler(abc.ABC):
+    """What the controller asks of a container backend."""
+
+    @abc.abstractmethod
+    def ping(self) -> None:
+        """Raise SchedulerError when the backend cannot be reached."""
+
+    @abc.abstractmethod
+    def create(self, spec: ProcessSpec) -> None:
+        """Create (idempotently) the service for one process type of a deployment."""
+
+    @abc.abstractmethod
+    def scale(self, app: str, deployment: int, proc_type: str, replicas: int) -> None:
+        """Set the replica count of an existing service; SchedulerError when it does not exist."""
+
+    @abc.abstractmethod
+    def tasks(self, app: str, deployment: int | None = None) -> list[Task]:
+        """Tasks of an app (all deployments, or one), running ones first; endpoints resolved."""
+
+    @abc.abstractmethod
+    def deployments(self, app: str) -> list[int]:
+        """Deployment ids that still have services for this app."""
+
+    @abc.abstractmethod
+    def remove(self, app: str, deployment: int | None = None) -> None:
+        """Remove one deployment's services, or every service of the app."""
+
+    @abc.abstractmethod
+    def restart(self, app: str, deployment: int, proc_type: str | None = None, task: str | None = None) -> None:
+        """Replace tasks: all of a deployment, one type's, or one task by name."""
+
+    @abc.abstractmethod
+    def run(self, app: str, image: str, command: str, env: dict[str, str],
+            memory: str | None = None, timeout: float = 300) -> RunResult:
+        """Run a one-off container to completion, return its exit code and output, remove it."""
+
+    @abc.abstractmethod
+    def logs(self, app: str, lines: int = 100, proc_type: str | None = None) -> str:
+        """Recent output of the app's tasks, oldest first, each line prefixed with type and task."""
+
+    def follow_logs(self, app: str, proc_type: str | None = None) -> Iterator[str]:  # pragma: no cover
+        raise SchedulerError("this scheduler cannot follow logs")

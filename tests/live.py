@@ -1,0 +1,106 @@
+"""Start a real controller (uvicorn + a fresh PostgreSQL database + the real Swarm scheduler) for tests.
+
+Usage:
+    with live_controller() as ctl:   # ctl.url, ctl.builder_key, ctl.router_key, ctl.env
+        requests.get(ctl.url + "/healthz")
+
+Needs scripts/dev-services.sh to have run (the test command does it).
+"""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PG_ADMIN_URL = os.environ.get("SLIPWAY_TEST_PG", "postgresql://postgres@127.0.0.1:55432/postgres")
+
+
+@dataclasses.dataclass
+class Controller:
+    url: str
+    database_url: str
+    builder_key: str
+    router_key: str
+    env: dict
+    process: subprocess.Popen
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def psql(sql: str, url: str = PG_ADMIN_URL) -> None:
+    subprocess.run(["psql", url, "-q", "-v", "ON_ERROR_STOP=1", "-c", sql], check=True,
+                   stdout=subprocess.DEVNULL)
+
+
+@contextlib.contextmanager
+def fresh_database():
+    name = "slipway_test_" + secrets.token_hex(4)
+    psql(f"CREATE DATABASE {name}")
+    try:
+        yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    finally:
+        psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def controller_env(database_url: str, **extra: str) -> dict:
+    env = dict(os.environ)
+    env.update({
+        "SLIPWAY_DATABASE_URL": database_url,
+        "SLIPWAY_PLATFORM_DOMAIN": "slipway.test",
+        "SLIPWAY_BUILDER_KEY": "builder-" + secrets.token_hex(16),
+        "SLIPWAY_ROUTER_KEY": "router-" + secrets.token_hex(16),
+        "SLIPWAY_NODE_ADDRESS": "127.0.0.1",
+        "PYTHONPATH": ROOT,
+    })
+    env.update(extra)
+    return env
+
+
+def migrate(env: dict) -> None:
+    subprocess.run([sys.executable, "-m", "controller_app.migrate"], env=env, cwd=ROOT, check=True)
+
+
+def wait_http(url: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{url} did not answer within {timeout}s")
+        time.sleep(0.1)
+
+
+@contextlib.contextmanager
+def live_controller(**extra_env: str):
+    with fresh_database() as db_url:
+        env = controller_env(db_url, **extra_env)
+        migrate(env)
+        port = free_port()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "controller_app.main:app", "--host", "127.0.0.1",
+             "--port", str(port), "--log-level", "warning"], env=env, cwd=ROOT)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            wait_http(url + "/readiness")
+            yield Controller(url, db_url, env["SLIPWAY_BUILDER_KEY"], env["SLIPWAY_ROUTER_KEY"], env, proc)
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
