@@ -1,0 +1,78 @@
+"""Authentication and authorization as reusable FastAPI dependencies (no route repeats a check)."""
+from __future__ import annotations
+
+from typing import Annotated, Callable
+
+from fastapi import Depends, Header, HTTPException, Path
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session
+
+from ..db import get_db
+from ..models import App, Collaborator, Token, User
+from ..services.passwords import same_secret, token_digest
+from ..settings import get_settings
+
+DB = Annotated[Session, Depends(get_db)]
+
+
+def unauthorized(detail: str = "Authentication credentials were not provided.") -> HTTPException:
+    return HTTPException(401, detail, headers={"WWW-Authenticate": "Token"})
+
+
+def current_user(db: DB, authorization: Annotated[str | None, Header()] = None) -> User:
+    if not authorization:
+        raise unauthorized()
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() not in ("token", "bearer") or not token.strip():
+        raise unauthorized("Invalid token header.")
+    user = db.scalar(select(User).join(Token).where(Token.digest == token_digest(token.strip())))
+    if user is None or not user.is_active:
+        raise unauthorized("Invalid token.")
+    return user
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+
+
+def admin_user(user: CurrentUser) -> User:
+    if not user.is_superuser:
+        raise HTTPException(403, "You do not have permission to perform this action.")
+    return user
+
+
+AdminUser = Annotated[User, Depends(admin_user)]
+
+
+def is_collaborator(db: Session, app: App, user: User) -> bool:
+    return bool(db.scalar(select(exists().where(Collaborator.app_uuid == app.uuid,
+                                                Collaborator.user_id == user.id))))
+
+
+def can_use(db: Session, app: App, user: User) -> bool:
+    return user.is_superuser or app.owner_id == user.id or is_collaborator(db, app, user)
+
+
+def _app_access(owner_only: bool) -> Callable[..., App]:
+    def dependency(db: DB, user: CurrentUser, id: Annotated[str, Path()]) -> App:
+        app = db.scalar(select(App).where(App.id == id))
+        if app is None:
+            raise HTTPException(404, "No App matches the given query.")
+        allowed = user.is_superuser or app.owner_id == user.id or (not owner_only and is_collaborator(db, app, user))
+        if not allowed:
+            raise HTTPException(403, "You do not have permission to perform this action.")
+        return app
+    return dependency
+
+
+UsableApp = Annotated[App, Depends(_app_access(owner_only=False))]
+OwnedApp = Annotated[App, Depends(_app_access(owner_only=True))]
+
+
+def builder_auth(x_deis_builder_auth: Annotated[str | None, Header()] = None) -> None:
+    if not same_secret(x_deis_builder_auth, get_settings().builder_key):
+        raise unauthorized("Invalid builder key.")
+
+
+def router_auth(x_slipway_router_auth: Annotated[str | None, Header()] = None) -> None:
+    if not same_secret(x_slipway_router_auth, get_settings().router_key):
+        raise unauthorized("Invalid router key.")

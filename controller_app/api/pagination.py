@@ -1,0 +1,33 @@
+"""Deis list bodies: {count, next, previous, results} with limit/offset."""
+from __future__ import annotations
+
+from typing import Annotated, Any, Callable
+
+from fastapi import Depends, Query, Request
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+
+class Page:
+    def __init__(self, limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0)):
+        self.limit, self.offset = limit, offset
+
+
+PageDep = Annotated[Page, Depends(Page)]
+
+
+def _link(request: Request, limit: int, offset: int) -> str:
+    return str(request.url.include_query_params(limit=limit, offset=offset))
+
+
+def paginate(db: Session, request: Request, page: Page, query: Select, render: Callable[[Any], dict]) -> dict:
+    count = db.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    rows = db.scalars(query.limit(page.limit).offset(page.offset)).all()
+    nxt = _link(request, page.limit, page.offset + page.limit) if page.offset + page.limit < count else None
+    prev = _link(request, page.limit, max(page.offset - page.limit, 0)) if page.offset > 0 else None
+    return {"count": count, "next": nxt, "previous": prev, "results": [render(r) for r in rows]}
+
+
+def listing(items: list[dict]) -> dict:
+    """A list that is not backed by a query (pods, perms): one page holding everything."""
+    return {"count": len(items), "next": None, "previous": None, "results": items}

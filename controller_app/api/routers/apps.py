@@ -1,0 +1,107 @@
+"""/v2/apps/: list, create, get, transfer, destroy, logs, run."""
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import PlainTextResponse
+from sqlalchemy import exists, or_, select
+
+from ...models import App, Collaborator, Domain, User
+from ...scheduler.base import SchedulerError
+from ...schemas.apps import AppCreate, AppOut, AppTransfer, RunIn, RunOut
+from ...schemas.common import Paged
+from ...services import deploy as deploys
+from ...services import releases, routing
+from ...services.names import PROC_TYPE, app_id_problem, random_app_id
+from ...services.scheduling import get_scheduler
+from ...settings import get_settings
+from .. import render
+from ..deps import DB, CurrentUser, OwnedApp, UsableApp
+from ..pagination import PageDep, paginate
+
+router = APIRouter(tags=["apps"])
+
+
+@router.get("/v2/apps/", response_model=Paged[AppOut])
+def list_apps(db: DB, request: Request, user: CurrentUser, page: PageDep):
+    query = select(App).order_by(App.id)
+    if not user.is_superuser:
+        shared = select(Collaborator.app_uuid).where(Collaborator.user_id == user.id)
+        query = query.where(or_(App.owner_id == user.id, App.uuid.in_(shared)))
+    return paginate(db, request, page, query, render.app)
+
+
+@router.post("/v2/apps/", status_code=201, response_model=AppOut)
+def create_app(body: AppCreate, db: DB, user: CurrentUser):
+    app_id = body.id
+    if app_id is None:
+        app_id = next(n for n in iter(random_app_id, None)
+                      if not db.scalar(select(exists().where(App.id == n))))
+    problem = app_id_problem(app_id)
+    if problem:
+        raise HTTPException(400, problem)
+    domain = f"{app_id}.{get_settings().platform_domain}"
+    if db.scalar(select(exists().where(App.id == app_id))) or db.scalar(
+            select(exists().where(Domain.domain == domain))):
+        raise HTTPException(409, f"App with this id already exists: {app_id}")
+    app = App(id=app_id, owner_id=user.id, structure={})
+    db.add(app)
+    db.flush()
+    releases.initial(db, app, user)
+    db.add(Domain(app_uuid=app.uuid, owner_id=user.id, domain=domain))
+    routing.bump(db)
+    db.commit()
+    db.refresh(app)
+    return render.app(app)
+
+
+@router.get("/v2/apps/{id}/", response_model=AppOut)
+def get_app(app: UsableApp):
+    return render.app(app)
+
+
+@router.post("/v2/apps/{id}/", response_model=AppOut)
+def transfer_app(body: AppTransfer, db: DB, app: OwnedApp):
+    owner = db.scalar(select(User).where(User.username == body.owner))
+    if owner is None:
+        raise HTTPException(404, f"No user named {body.owner}.")
+    app.owner_id = owner.id
+    db.commit()
+    db.refresh(app)
+    return render.app(app)
+
+
+@router.delete("/v2/apps/{id}/", status_code=204)
+def destroy_app(db: DB, app: OwnedApp):
+    try:
+        with deploys.app_lock(app, get_settings().deploy_timeout):
+            get_scheduler().remove(app.id)
+            db.delete(app)
+            routing.bump(db)
+            db.commit()
+    except deploys.Busy as exc:
+        raise HTTPException(409, str(exc)) from None
+    except SchedulerError as exc:
+        raise HTTPException(503, f"Could not remove the app's processes: {exc}") from None
+
+
+@router.get("/v2/apps/{id}/logs/", response_class=PlainTextResponse)
+def app_logs(app: UsableApp, log_lines: int = Query(100, ge=1, le=10000),
+             type: str | None = Query(None, pattern=PROC_TYPE.pattern)):
+    try:
+        return get_scheduler().logs(app.id, lines=log_lines, proc_type=type)
+    except SchedulerError as exc:
+        raise HTTPException(503, f"Could not read logs: {exc}") from None
+
+
+@router.post("/v2/apps/{id}/run/", response_model=RunOut)
+def run_command(body: RunIn, db: DB, app: UsableApp):
+    release = releases.latest(db, app)
+    if release is None or release.build is None:
+        raise HTTPException(400, "No build associated with this release; push the app first.")
+    try:
+        result = get_scheduler().run(app.id, release.build.image, body.command,
+                                     deploys.environment(app, release),
+                                     memory=(release.config.memory or {}).get("run"))
+    except SchedulerError as exc:
+        raise HTTPException(503, f"Could not run the command: {exc}") from None
+    return {"exit_code": result.exit_code, "output": result.output}

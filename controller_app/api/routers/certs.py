@@ -1,0 +1,100 @@
+"""/v2/certs/: PEM certificates (checked with cryptography) attached to app domains."""
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, Request
+from sqlalchemy import exists, select
+
+from ...models import Cert, Domain
+from ...schemas.common import Paged
+from ...schemas.keys import CertIn, CertOut, DomainIn
+from ...services import certs, routing
+from .. import render
+from ..deps import DB, CurrentUser, can_use
+from ..pagination import PageDep, paginate
+
+router = APIRouter(tags=["certs"])
+
+
+def _cert(db, user, name: str) -> Cert:
+    cert = db.scalar(select(Cert).where(Cert.name == name))
+    if cert is None:
+        raise HTTPException(404, "No Certificate matches the given query.")
+    if not (user.is_superuser or cert.owner_id == user.id):
+        raise HTTPException(403, "You do not have permission to perform this action.")
+    return cert
+
+
+def _domain(db, user, name: str) -> Domain:
+    domain = db.scalar(select(Domain).where(Domain.domain == name.lower()))
+    if domain is None:
+        raise HTTPException(404, "No Domain matches the given query.")
+    from ...models import App
+    if not can_use(db, db.get(App, domain.app_uuid), user):
+        raise HTTPException(403, "You do not have permission to perform this action.")
+    return domain
+
+
+@router.get("/v2/certs/", response_model=Paged[CertOut])
+def list_certs(db: DB, request: Request, user: CurrentUser, page: PageDep):
+    query = select(Cert).order_by(Cert.name)
+    if not user.is_superuser:
+        query = query.where(Cert.owner_id == user.id)
+    return paginate(db, request, page, query, render.cert)
+
+
+@router.post("/v2/certs/", status_code=201, response_model=CertOut)
+def add_cert(body: CertIn, db: DB, user: CurrentUser):
+    try:
+        info = certs.inspect(body.certificate, body.key)
+    except certs.BadCert as exc:
+        raise HTTPException(400, str(exc)) from None
+    if db.scalar(select(exists().where(Cert.name == body.name))):
+        raise HTTPException(409, f"A certificate named {body.name} already exists.")
+    cert = Cert(owner_id=user.id, name=body.name, certificate=body.certificate, key=body.key,
+                common_name=info.common_name, san=info.san, fingerprint=info.fingerprint, issuer=info.issuer,
+                subject=info.subject, starts=info.starts, expires=info.expires)
+    db.add(cert)
+    db.commit()
+    db.refresh(cert)
+    return render.cert(cert)
+
+
+@router.get("/v2/certs/{name}", response_model=CertOut)
+def get_cert(db: DB, user: CurrentUser, name: str):
+    return render.cert(_cert(db, user, name))
+
+
+@router.delete("/v2/certs/{name}", status_code=204)
+def delete_cert(db: DB, user: CurrentUser, name: str):
+    cert = _cert(db, user, name)
+    attached = bool(cert.domains)
+    db.delete(cert)
+    if attached:
+        routing.bump(db)
+    db.commit()
+
+
+@router.post("/v2/certs/{name}/domain/", status_code=201, response_model=CertOut)
+def attach(body: DomainIn, db: DB, user: CurrentUser, name: str):
+    cert = _cert(db, user, name)
+    domain = _domain(db, user, body.domain)
+    info = certs.inspect(cert.certificate, cert.key)
+    if not certs.covers(info, domain.domain):
+        raise HTTPException(400, f"Certificate {cert.name} does not cover {domain.domain} "
+                                 f"(names: {', '.join(info.san or [info.common_name])}).")
+    domain.cert = cert
+    routing.bump(db)
+    db.commit()
+    db.refresh(cert)
+    return render.cert(cert)
+
+
+@router.delete("/v2/certs/{name}/domain/{domain}", status_code=204)
+def detach(db: DB, user: CurrentUser, name: str, domain: str):
+    cert = _cert(db, user, name)
+    row = _domain(db, user, domain)
+    if row.cert_uuid != cert.uuid:
+        raise HTTPException(404, f"Certificate {name} is not attached to {domain}.")
+    row.cert = None
+    routing.bump(db)
+    db.commit()

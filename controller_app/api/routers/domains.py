@@ -1,0 +1,47 @@
+"""/v2/apps/{id}/domains/: globally unique hostnames, wildcards allowed."""
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, Request
+from sqlalchemy import exists, select
+
+from ...models import Domain
+from ...schemas.common import Paged
+from ...schemas.keys import DomainIn, DomainOut
+from ...services import routing
+from ...services.names import domain_problem
+from .. import render
+from ..deps import DB, CurrentUser, UsableApp
+from ..pagination import PageDep, paginate
+
+router = APIRouter(tags=["domains"])
+
+
+@router.get("/v2/apps/{id}/domains/", response_model=Paged[DomainOut])
+def list_domains(db: DB, request: Request, app: UsableApp, page: PageDep):
+    query = select(Domain).where(Domain.app_uuid == app.uuid).order_by(Domain.domain)
+    return paginate(db, request, page, query, lambda d: render.domain(d, app.id))
+
+
+@router.post("/v2/apps/{id}/domains/", status_code=201, response_model=DomainOut)
+def add_domain(body: DomainIn, db: DB, user: CurrentUser, app: UsableApp):
+    name = body.domain.strip().lower().rstrip(".")
+    problem = domain_problem(name)
+    if problem:
+        raise HTTPException(400, problem)
+    if db.scalar(select(exists().where(Domain.domain == name))):
+        raise HTTPException(409, f"Domain {name} is already in use.")
+    domain = Domain(app_uuid=app.uuid, owner_id=user.id, domain=name)
+    db.add(domain)
+    routing.bump(db)
+    db.commit()
+    return render.domain(domain, app.id)
+
+
+@router.delete("/v2/apps/{id}/domains/{domain}", status_code=204)
+def remove_domain(db: DB, app: UsableApp, domain: str):
+    row = db.scalar(select(Domain).where(Domain.app_uuid == app.uuid, Domain.domain == domain.lower()))
+    if row is None:
+        raise HTTPException(404, "No Domain matches the given query.")
+    db.delete(row)
+    routing.bump(db)
+    db.commit()

@@ -1,0 +1,41 @@
+"""/v2/routes: what the router sync renders (authenticated by the router key: it carries cert keys)."""
+from __future__ import annotations
+
+import time
+
+from fastapi import APIRouter, Depends, Query, Response
+from pydantic import Field
+
+from ...db import session_factory
+from ...schemas.common import In
+from ...services import routing
+from ..deps import DB, router_auth
+
+router = APIRouter(tags=["routes"], dependencies=[Depends(router_auth)])
+
+
+class AckIn(In):
+    router: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._-]+$")
+    generation: int = Field(ge=0)
+
+
+@router.get("/v2/routes")
+def routes(response: Response, generation: int | None = Query(None, ge=0),
+           wait: float = Query(0, ge=0, le=60)):
+    """Every routable app; with `generation` and `wait`, answers when the routes differ from that one."""
+    deadline = time.monotonic() + wait
+    while True:
+        with session_factory()() as db:
+            current = routing.generation(db)
+            if generation is None or current != generation or time.monotonic() >= deadline:
+                if generation is not None and current == generation:
+                    return Response(status_code=304, headers={"ETag": f'"{current}"'})
+                body = routing.view(db)
+                response.headers["ETag"] = f'"{body["generation"]}"'
+                return body
+        time.sleep(0.1)
+
+
+@router.post("/v2/routes/ack/", status_code=204)
+def ack(body: AckIn, db: DB):
+    routing.record_ack(db, body.router, body.generation)

@@ -1,0 +1,51 @@
+"""/v2/apps/{id}/settings/ (no release) and /v2/admin/limits/ (platform-wide)."""
+from __future__ import annotations
+
+from fastapi import APIRouter
+from pydantic import Field
+
+from ...schemas.apps import SettingsIn, SettingsOut
+from ...schemas.common import In
+from ...services import limits, routing
+from .. import render
+from ..deps import DB, AdminUser, CurrentUser, UsableApp
+
+router = APIRouter(tags=["settings"])
+
+
+class LimitsIn(In):
+    max_replicas_per_type: int | None = Field(None, ge=0, le=1000)
+    max_replicas_per_app: int | None = Field(None, ge=0, le=10000)
+
+
+class LimitsOut(In):
+    max_replicas_per_type: int
+    max_replicas_per_app: int
+
+
+@router.get("/v2/apps/{id}/settings/", response_model=SettingsOut)
+def get_settings(app: UsableApp):
+    return render.settings(app)
+
+
+@router.post("/v2/apps/{id}/settings/", response_model=SettingsOut)
+def set_settings(body: SettingsIn, db: DB, app: UsableApp):
+    changed = False
+    for field, value in body.model_dump(exclude_unset=True).items():
+        if value is not None and getattr(app, field) != value:
+            setattr(app, field, value)
+            changed = True
+    if changed:
+        routing.bump(db)
+        db.commit()
+    return render.settings(app)
+
+
+@router.get("/v2/admin/limits/", response_model=LimitsOut)
+def get_limits(db: DB, _: CurrentUser):
+    return limits.get(db)
+
+
+@router.post("/v2/admin/limits/", response_model=LimitsOut)
+def set_limits(body: LimitsIn, db: DB, _: AdminUser):
+    return limits.put(db, body.model_dump())

@@ -1,0 +1,73 @@
+"""The controller's ASGI app: `uvicorn controller_app.main:app`."""
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from . import __version__
+from .api.routers import (apps, auth, builds, certs, config, domains, health, hooks, keys, perms, pods,
+                          releases, routes, settings)
+from .db import session_factory
+from .services import deploy, monitor
+from .settings import get_settings
+
+log = logging.getLogger("slipway")
+API_HEADERS = {"DEIS_API_VERSION": "2.3", "DEIS_PLATFORM_VERSION": __version__}
+
+
+@contextlib.asynccontextmanager
+async def lifespan(_: FastAPI):
+    stop = threading.Event()
+    s = get_settings()
+    if s.scheduler != "none":
+        try:
+            with session_factory()() as db:
+                failed = deploy.recover(db)
+            if failed:
+                log.warning("%d deploys interrupted by a restart were marked failed", failed)
+        except Exception:  # noqa: BLE001 - a scheduler outage must not keep the API down
+            log.exception("could not recover interrupted deploys")
+        if s.monitor_interval > 0:
+            monitor.start(s.monitor_interval, stop)
+    yield
+    stop.set()
+
+
+app = FastAPI(title="Slipway controller", version=__version__, lifespan=lifespan,
+              description="Deis Workflow v2 compatible controller API.")
+for module in (health, auth, apps, config, builds, releases, pods, domains, certs, keys, perms, settings,
+               hooks, routes):
+    app.include_router(module.router)
+
+
+@app.middleware("http")
+async def api_version_headers(request: Request, call_next):
+    response = await call_next(request)
+    response.headers.update(API_HEADERS)
+    return response
+
+
+@app.exception_handler(IntegrityError)
+async def integrity_error(_: Request, exc: IntegrityError):
+    return JSONResponse({"detail": "This conflicts with an existing resource."}, status_code=409)
+
+
+@app.exception_handler(OperationalError)
+async def database_down(_: Request, exc: OperationalError):
+    return JSONResponse({"detail": "The database is unavailable; try again shortly."}, status_code=503)
+
+
+@app.exception_handler(RequestValidationError)
+async def validation_error(_: Request, exc: RequestValidationError):
+    errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+              for e in exc.errors()]
+    return JSONResponse({"detail": errors}, status_code=422)
+
+
+__all__ = ["app", "HTTPException"]

@@ -1,0 +1,55 @@
+"""Config snapshots, builds and releases: a release is (build, config), numbered per app."""
+from __future__ import annotations
+
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..db import Base
+from ._base import Stamped
+from .user import User
+
+
+class Config(Stamped, Base):
+    __tablename__ = "configs"
+
+    app_uuid = mapped_column(ForeignKey("apps.uuid", ondelete="CASCADE"), index=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    values: Mapped[dict] = mapped_column(JSONB, default=dict)
+    memory: Mapped[dict] = mapped_column(JSONB, default=dict)
+    cpu: Mapped[dict] = mapped_column(JSONB, default=dict)
+    tags: Mapped[dict] = mapped_column(JSONB, default=dict)
+    healthcheck: Mapped[dict] = mapped_column(JSONB, default=dict)
+
+    owner: Mapped[User] = relationship()
+
+
+class Build(Stamped, Base):
+    __tablename__ = "builds"
+
+    app_uuid = mapped_column(ForeignKey("apps.uuid", ondelete="CASCADE"), index=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    image: Mapped[str] = mapped_column(String(512))
+    sha: Mapped[str] = mapped_column(String(64), default="")
+    procfile: Mapped[dict] = mapped_column(JSONB, default=dict)
+    dockerfile: Mapped[str] = mapped_column(Text, default="")
+
+    owner: Mapped[User] = relationship()
+
+
+class Release(Stamped, Base):
+    __tablename__ = "releases"
+    __table_args__ = (UniqueConstraint("app_uuid", "version"),)
+
+    app_uuid = mapped_column(ForeignKey("apps.uuid", ondelete="CASCADE"), index=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    build_uuid = mapped_column(ForeignKey("builds.uuid"), nullable=True)
+    config_uuid = mapped_column(ForeignKey("configs.uuid"))
+    summary: Mapped[str] = mapped_column(String(512), default="")
+    failed: Mapped[bool] = mapped_column(Boolean, default=False)
+    exception: Mapped[str] = mapped_column(Text, default="")
+
+    owner: Mapped[User] = relationship()
+    build: Mapped[Build | None] = relationship()
+    config: Mapped[Config] = relationship()

@@ -1,0 +1,96 @@
+"""Config deltas: validate, merge onto the last good config, describe the change."""
+from __future__ import annotations
+
+import re
+
+from ..models import Config
+from .names import PROC_TYPE
+
+KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+MEMORY = re.compile(r"^[0-9]+[BKMGbkmg]$")
+CPU = re.compile(r"^([0-9]+m|[0-9]+(\.[0-9]+)?)$")
+TAG = re.compile(r"^[A-Za-z0-9_.-]{1,63}$")
+PLATFORM_KEYS = {"SLIPWAY_APP", "SLIPWAY_RELEASE"}
+HEALTH_FIELDS = {"path": str, "port": int, "timeout": (int, float), "interval": (int, float),
+                 "initial_delay": (int, float), "healthy_threshold": int}
+FIELDS = ("values", "memory", "cpu", "tags", "healthcheck")
+LIMITS = {"max_values": 500, "max_value_bytes": 32768}
+
+
+class ConfigError(ValueError):
+    """A delta that cannot apply: becomes a 422 with this message."""
+
+
+def _check_value(field: str, key: str, value) -> object:
+    if field == "values":
+        if not KEY.match(key):
+            raise ConfigError(f"Config keys must start with a letter or underscore and contain only letters, "
+                              f"digits and underscores: {key!r}")
+        if key in PLATFORM_KEYS:
+            raise ConfigError(f"{key} is set by the platform")
+        text = str(value).lower() if isinstance(value, bool) else str(value)
+        if len(text.encode()) > LIMITS["max_value_bytes"]:
+            raise ConfigError(f"{key} is larger than {LIMITS['max_value_bytes']} bytes")
+        if key == "PORT" and (not text.isdigit() or not 1 <= int(text) <= 65535):
+            raise ConfigError("PORT must be an integer between 1 and 65535")
+        return text
+    if field == "tags":
+        if not TAG.match(key) or not TAG.match(str(value)):
+            raise ConfigError(f"Tags must be labels of letters, digits, '_', '.', '-': {key}={value}")
+        return str(value)
+    if not PROC_TYPE.match(key):
+        raise ConfigError(f"{key!r} is not a valid process type")
+    if field == "memory":
+        if not MEMORY.match(str(value)):
+            raise ConfigError(f"Memory limit for {key} must be a number with a unit B, K, M or G: {value!r}")
+        return str(value).upper()
+    if field == "cpu":
+        if not CPU.match(str(value)) or float(str(value).rstrip("m") or 0) == 0:
+            raise ConfigError(f"CPU limit for {key} must be millicores like 500m or cores like 1.5: {value!r}")
+        return str(value)
+    # healthcheck
+    if not isinstance(value, dict):
+        raise ConfigError(f"Health check for {key} must be an object")
+    out = {}
+    for name, item in value.items():
+        kind = HEALTH_FIELDS.get(name)
+        if kind is None or isinstance(item, bool) or not isinstance(item, kind):
+            raise ConfigError(f"Health check field {name!r} is unknown or has the wrong type")
+        if name == "path" and not item.startswith("/"):
+            raise ConfigError("Health check path must start with '/'")
+        if name != "path" and not 0 <= item <= (65535 if name == "port" else 600):
+            raise ConfigError(f"Health check {name} is out of range")
+        out[name] = item
+    return out
+
+
+def merge(base: Config | None, delta: dict) -> tuple[dict, list[str]]:
+    """Return the new config fields and the summary fragments ("added FOO", ...)."""
+    result = {f: dict(getattr(base, f) or {}) if base else {} for f in FIELDS}
+    changes: list[str] = []
+    for field in FIELDS:
+        items = delta.get(field)
+        if items is None:
+            continue
+        added, changed, removed = [], [], []
+        for key, value in items.items():
+            current = result[field]
+            if value is None:
+                if key not in current:
+                    raise ConfigError(f"{key} does not exist under {field}")
+                del current[key]
+                removed.append(key)
+                continue
+            new = _check_value(field, key, value)
+            if key not in current:
+                added.append(key)
+            elif current[key] != new:
+                changed.append(key)
+            current[key] = new
+        if len(result["values"]) > LIMITS["max_values"]:
+            raise ConfigError(f"An app can have at most {LIMITS['max_values']} config values")
+        label = "" if field == "values" else f" {field}"
+        for verb, keys in (("added", added), ("changed", changed), ("removed", removed)):
+            if keys:
+                changes.append(f"{verb}{label} {', '.join(sorted(keys))}")
+    return result, changes

@@ -1,0 +1,226 @@
+"""Zero-downtime deploys: new services healthy → routes switched and acknowledged → old services removed.
+
+Each deployment gets its own Swarm services (blue/green). A deployment row is written before anything
+starts, so a controller restarted mid-deploy fails it cleanly (see `recover`). A per-app PostgreSQL
+advisory lock (held on its own connection) serialises deploys of one app and is released by PostgreSQL
+itself if the controller dies.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from typing import Iterator
+
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from ..db import engine
+from ..models import App, Deployment, Release
+from ..scheduler.base import ProcessSpec, SchedulerError
+from ..settings import get_settings
+from . import health, routing
+from .scheduling import get_scheduler
+
+log = logging.getLogger("slipway.deploy")
+ROUTABLE = ("web", "cmd")
+DEFAULT_PORT = "5000"
+FAILED_STATES = ("failed", "rejected", "complete", "orphaned")
+
+
+class DeployError(Exception):
+    pass
+
+
+class Busy(DeployError):
+    pass
+
+
+def _lock_key(app: App) -> int:
+    return int.from_bytes(app.uuid.bytes[:8], "big", signed=True)
+
+
+@contextlib.contextmanager
+def app_lock(app: App, wait: float) -> Iterator[None]:
+    key = _lock_key(app)
+    with engine().connect() as conn:
+        deadline = time.monotonic() + wait
+        while not conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar():
+            if time.monotonic() > deadline:
+                raise Busy(f"Another deploy of {app.id} is in progress; try again when it has finished.")
+            time.sleep(0.2)
+        conn.commit()
+        try:
+            yield
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+            conn.commit()
+
+
+def routable_type(structure: dict[str, int]) -> str | None:
+    return next((t for t in ROUTABLE if t in structure), None)
+
+
+def structure_for(app: App, release: Release) -> dict[str, int]:
+    """Process types of the release's build, keeping the app's counts (web/cmd start at 1)."""
+    procfile = release.build.procfile if release.build else {}
+    types = [t for t in procfile if t != "release"] or ["cmd"]
+    current = app.structure or {}
+    return {t: current.get(t, 1 if t in ROUTABLE else 0) for t in types}
+
+
+def environment(app: App, release: Release) -> dict[str, str]:
+    env = dict(release.config.values or {})
+    env.setdefault("PORT", DEFAULT_PORT)
+    env.update({"SLIPWAY_APP": app.id, "SLIPWAY_RELEASE": f"v{release.version}"})
+    return env
+
+
+def specs(app: App, release: Release, dep: Deployment, structure: dict[str, int]) -> list[ProcessSpec]:
+    env = environment(app, release)
+    cfg = release.config
+    procfile = release.build.procfile or {}
+    constraints = tuple(f"node.labels.{k}=={v}" for k, v in sorted((cfg.tags or {}).items()))
+    return [ProcessSpec(app=app.id, release=release.version, deployment=dep.id, proc_type=t,
+                        image=release.build.image, command=procfile.get(t), replicas=n, env=env,
+                        port=int(env["PORT"]), routable=t in ROUTABLE, memory=(cfg.memory or {}).get(t),
+                        cpu=(cfg.cpu or {}).get(t), constraints=constraints)
+            for t, n in sorted(structure.items()) if n > 0]
+
+
+def _wait_healthy(app: App, dep: Deployment, structure: dict[str, int], checks: dict) -> list[dict]:
+    s = get_settings()
+    sched = get_scheduler()
+    deadline = time.monotonic() + s.health_timeout
+    healthy: dict[str, dict] = {}
+    last = "no task started"
+    while True:
+        tasks = sched.tasks(app.id, dep.id)
+        live = {t.name for t in tasks if t.state == "running"}
+        healthy = {k: v for k, v in healthy.items() if k in live}
+        done = True
+        for proc, count in structure.items():
+            if count == 0:
+                continue
+            mine = [t for t in tasks if t.proc_type == proc]
+            dead = [t for t in mine if t.state in FAILED_STATES]
+            if dead:
+                last = f"{proc} task {dead[0].state}: {dead[0].error or 'exited'}"
+            if len(dead) >= max(3, 2 * count):
+                raise DeployError(f"{proc} processes keep failing ({last})")
+            running = [t for t in mine if t.state == "running"]
+            if proc in ROUTABLE:
+                for t in running:
+                    if t.name not in healthy and t.endpoint:
+                        ok, msg = health.check(t.endpoint.address, t.endpoint.port, checks.get(proc))
+                        if ok:
+                            healthy[t.name] = {"address": t.endpoint.address, "port": t.endpoint.port}
+                        else:
+                            last = f"health check {msg}"
+                done = done and sum(1 for t in running if t.name in healthy) >= count
+            else:
+                done = done and len(running) >= count
+        if done:
+            return sorted(healthy.values(), key=lambda e: (e["address"], e["port"]))
+        if time.monotonic() > deadline:
+            raise DeployError(f"processes did not become healthy within {s.health_timeout:.0f}s ({last})")
+        time.sleep(0.2)
+
+
+def _run_release_task(app: App, release: Release) -> None:
+    command = (release.build.procfile or {}).get("release")
+    if not command:
+        return
+    result = get_scheduler().run(app.id, release.build.image, command, environment(app, release),
+                                 memory=(release.config.memory or {}).get("release"))
+    if result.exit_code != 0:
+        tail = "\n".join(result.output.strip().splitlines()[-10:])
+        raise DeployError(f"release task exited with {result.exit_code}: {tail}")
+
+
+def _retire_others(db: Session, app: App, keep: int) -> None:
+    sched = get_scheduler()
+    for dep_id in sched.deployments(app.id):
+        if dep_id != keep:
+            sched.remove(app.id, dep_id)
+    for dep in db.scalars(select(Deployment).where(Deployment.app_uuid == app.uuid, Deployment.id != keep,
+                                                   Deployment.status == "succeeded")):
+        dep.status = "retired"
+    db.commit()
+
+
+def deploy(db: Session, app: App, release: Release, structure: dict[str, int] | None = None,
+           new_release: bool = True) -> Deployment | None:
+    """Make `release` serve with `structure` and block until it does; DeployError when it cannot.
+
+    A new release that fails is flagged failed (it keeps its number); the previous deployment keeps serving.
+    """
+    s = get_settings()
+    if release.build is None:
+        return None
+    structure = structure if structure is not None else structure_for(app, release)
+    with app_lock(app, s.deploy_timeout):
+        db.refresh(app)
+        dep = Deployment(app_uuid=app.uuid, release_version=release.version, structure=structure)
+        db.add(dep)
+        db.commit()
+        try:
+            if new_release:
+                _run_release_task(app, release)
+            for spec in specs(app, release, dep, structure):
+                get_scheduler().create(spec)
+            endpoints = _wait_healthy(app, dep, structure, release.config.healthcheck or {})
+        except (DeployError, SchedulerError) as exc:
+            reason = str(exc)
+            log.warning("deploy of %s v%s failed: %s", app.id, release.version, reason)
+            with contextlib.suppress(SchedulerError):
+                get_scheduler().remove(app.id, dep.id)
+            dep.status, dep.reason = "failed", reason
+            if new_release:
+                release.failed, release.exception = True, reason
+            db.commit()
+            raise DeployError(f"v{release.version} failed: {reason}") from None
+        app.endpoints, app.current_deployment, app.structure = endpoints, dep.id, structure
+        dep.status = "succeeded"
+        gen = routing.bump(db)
+        db.commit()
+        if routable_type(structure) and not routing.wait_for_acks(gen, s.router_ack_timeout):
+            log.warning("routers did not acknowledge generation %s within %ss", gen, s.router_ack_timeout)
+        time.sleep(s.drain_seconds)
+        _retire_others(db, app, dep.id)
+        return dep
+
+
+def current_release(db: Session, app: App) -> Release | None:
+    """The release whose deployment serves now."""
+    if app.current_deployment is None:
+        return None
+    dep = db.get(Deployment, app.current_deployment)
+    return db.scalar(select(Release).where(Release.app_uuid == app.uuid, Release.version == dep.release_version))
+
+
+def recover(db: Session) -> int:
+    """At start-up: deployments left running by a dead controller fail cleanly. Returns how many."""
+    count = 0
+    for dep in db.scalars(select(Deployment).where(Deployment.status == "running")).all():
+        app = db.get(App, dep.app_uuid)
+        try:
+            with app_lock(app, 0):
+                db.refresh(dep)
+                if dep.status != "running":
+                    continue
+                served = db.scalar(select(func.count()).select_from(Deployment).where(
+                    Deployment.app_uuid == app.uuid, Deployment.release_version == dep.release_version,
+                    Deployment.status.in_(("succeeded", "retired"))))
+                with contextlib.suppress(SchedulerError):
+                    get_scheduler().remove(app.id, dep.id)
+                dep.status, dep.reason = "failed", "the controller restarted during the deploy"
+                release = db.scalar(select(Release).where(Release.app_uuid == app.uuid,
+                                                          Release.version == dep.release_version))
+                if release is not None and not served:
+                    release.failed, release.exception = True, dep.reason
+                db.commit()
+                count += 1
+        except Busy:
+            continue
+    return count

@@ -1,0 +1,22 @@
+"""Health probes the controller runs against task endpoints (so images need no curl)."""
+from __future__ import annotations
+
+import http.client
+
+DEFAULT = {"path": "/", "timeout": 2, "interval": 1, "initial_delay": 0, "healthy_threshold": 1}
+
+
+def check(address: str, port: int, spec: dict | None) -> tuple[bool, str]:
+    """HTTP GET on the endpoint. With an explicit path, 200-399 is healthy; by default any answer < 500."""
+    explicit = bool(spec and "path" in spec)
+    spec = {**DEFAULT, **(spec or {})}
+    port = int(spec.get("port") or port)
+    conn = http.client.HTTPConnection(address, port, timeout=float(spec["timeout"]))
+    try:
+        conn.request("GET", spec["path"], headers={"User-Agent": "slipway-health", "Host": "health.local"})
+        status = conn.getresponse().status
+    except (OSError, http.client.HTTPException) as exc:
+        return False, f"{address}:{port} {type(exc).__name__}"
+    finally:
+        conn.close()
+    return status < (400 if explicit else 500), f"{address}:{port} answered {status}"

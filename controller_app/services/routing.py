@@ -1,0 +1,70 @@
+"""What the router renders, its generation counter, and routers' acknowledgements."""
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, selectinload
+
+from ..models import App, Domain, RouterAck, RoutingState
+from ..db import session_factory
+
+ROUTER_ALIVE = dt.timedelta(seconds=90)
+
+
+def bump(db: Session) -> int:
+    """Mark routes changed; commits with the caller's transaction."""
+    return db.execute(update(RoutingState).values(generation=RoutingState.generation + 1)
+                      .returning(RoutingState.generation)).scalar_one()
+
+
+def generation(db: Session) -> int:
+    return db.scalar(select(RoutingState.generation)) or 0
+
+
+def view(db: Session) -> dict:
+    gen = generation(db)
+    apps = db.scalars(select(App).where(App.routable.is_(True)).order_by(App.id)).all()
+    domains = db.scalars(select(Domain).options(selectinload(Domain.cert))).all()
+    by_app: dict = {}
+    for d in domains:
+        by_app.setdefault(d.app_uuid, []).append(d)
+    out = []
+    for app in apps:
+        mine = sorted(by_app.get(app.uuid, []), key=lambda d: d.domain)
+        out.append({
+            "id": app.id,
+            "domains": [d.domain for d in mine],
+            "certs": {d.domain: {"certificate": d.cert.certificate, "key": d.cert.key} for d in mine if d.cert},
+            "whitelist": app.whitelist or [],
+            "maintenance": app.maintenance,
+            "enforce_https": app.enforce_https,
+            "endpoints": app.endpoints or [],
+        })
+    return {"generation": gen, "apps": out}
+
+
+def record_ack(db: Session, router: str, gen: int) -> None:
+    ack = db.get(RouterAck, router)
+    now = dt.datetime.now(dt.timezone.utc)
+    if ack is None:
+        db.add(RouterAck(router=router, generation=gen, seen=now))
+    else:
+        ack.generation, ack.seen = max(ack.generation, gen), now
+    db.commit()
+
+
+def wait_for_acks(gen: int, timeout: float) -> bool:
+    """Wait until every live router has applied `gen`. True when all did (or none is known)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with session_factory()() as db:
+            alive = dt.datetime.now(dt.timezone.utc) - ROUTER_ALIVE
+            behind = db.scalar(select(RouterAck.router).where(RouterAck.seen > alive,
+                                                               RouterAck.generation < gen).limit(1))
+        if behind is None:
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)

@@ -1,0 +1,66 @@
+"""Controller configuration, read once from environment variables."""
+from __future__ import annotations
+
+import dataclasses
+import functools
+import os
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    return os.environ.get(name, default)
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    database_url: str
+    platform_domain: str
+    builder_key: str | None
+    router_key: str | None
+    scheduler: str  # "swarm" or "none"
+    docker_url: str
+    docker_tls_ca: str | None
+    docker_tls_cert: str | None
+    docker_tls_key: str | None
+    node_address: str | None
+    registration_mode: str  # enabled | disabled | admin_only
+    deploy_timeout: float
+    health_timeout: float
+    default_memory: str
+    router_ack_timeout: float
+    monitor_interval: float
+    drain_seconds: float
+    login_attempts_per_minute: int
+
+    @classmethod
+    def from_env(cls) -> "Settings":
+        url = _env("SLIPWAY_DATABASE_URL")
+        if not url:
+            raise RuntimeError("SLIPWAY_DATABASE_URL is not set")
+        mode = _env("SLIPWAY_REGISTRATION_MODE", "enabled")
+        if mode not in ("enabled", "disabled", "admin_only"):
+            raise RuntimeError("SLIPWAY_REGISTRATION_MODE must be enabled, disabled or admin_only")
+        return cls(
+            database_url=url,
+            platform_domain=_env("SLIPWAY_PLATFORM_DOMAIN", "slipway.local"),
+            builder_key=_env("SLIPWAY_BUILDER_KEY"),
+            router_key=_env("SLIPWAY_ROUTER_KEY"),
+            scheduler=_env("SLIPWAY_SCHEDULER", "swarm"),
+            docker_url=_env("SLIPWAY_DOCKER_URL", "unix:///var/run/docker.sock"),
+            docker_tls_ca=_env("SLIPWAY_DOCKER_TLS_CA"),
+            docker_tls_cert=_env("SLIPWAY_DOCKER_TLS_CERT"),
+            docker_tls_key=_env("SLIPWAY_DOCKER_TLS_KEY"),
+            node_address=_env("SLIPWAY_NODE_ADDRESS"),
+            registration_mode=mode,
+            deploy_timeout=float(_env("SLIPWAY_DEPLOY_TIMEOUT", "120")),
+            health_timeout=float(_env("SLIPWAY_HEALTH_TIMEOUT", "60")),
+            default_memory=_env("SLIPWAY_DEFAULT_MEMORY", "512M"),
+            router_ack_timeout=float(_env("SLIPWAY_ROUTER_ACK_TIMEOUT", "10")),
+            monitor_interval=float(_env("SLIPWAY_MONITOR_INTERVAL", "2")),
+            drain_seconds=float(_env("SLIPWAY_DRAIN_SECONDS", "1")),
+            login_attempts_per_minute=int(_env("SLIPWAY_LOGIN_ATTEMPTS_PER_MINUTE", "20")),
+        )
+
+
+@functools.lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings.from_env()
