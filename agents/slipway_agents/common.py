@@ -1,0 +1,112 @@
+"""Configuration loading, logging and a tiny HTTP client shared by the agents."""
+from __future__ import annotations
+
+import configparser
+import json
+import logging
+import os
+import ssl
+import sys
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from typing import Any
+
+log = logging.getLogger("slipway")
+
+
+def load_config(section: str, defaults: dict[str, str], path: str | None = None,
+                environ: dict[str, str] | None = None) -> dict[str, str]:
+    """defaults < ini file [section] < environment (SLIPWAY_<KEY>).
+
+    `<key>_file` settings (e.g. router_key_file) are read into `<key>` when `<key>` is empty,
+    so secrets can live in a file of their own (systemd credentials, 0600 files).
+    """
+    env = os.environ if environ is None else environ
+    cfg = dict(defaults)
+    path = path or env.get("SLIPWAY_CONFIG")
+    if path:
+        parser = configparser.ConfigParser(interpolation=None)
+        with open(path, encoding="utf-8") as fh:
+            parser.read_file(fh)
+        if parser.has_section(section):
+            cfg.update({k: v for k, v in parser.items(section)})
+    for key in list(cfg) + [k + "_file" for k in cfg]:
+        value = env.get("SLIPWAY_" + key.upper())
+        if value is not None:
+            cfg[key] = value
+    for key in list(cfg):
+        if key.endswith("_file") and cfg.get(key) and not cfg.get(key[:-5]) and key[:-5] in defaults:
+            with open(cfg[key], encoding="utf-8") as fh:
+                cfg[key[:-5]] = fh.read().strip()
+    return cfg
+
+
+def setup_logging(name: str, level: str = "INFO", syslog: bool = False) -> None:
+    handler: logging.Handler
+    if syslog and os.path.exists("/dev/log"):
+        from logging.handlers import SysLogHandler
+        handler = SysLogHandler(address="/dev/log", facility=SysLogHandler.LOG_AUTH)
+        handler.setFormatter(logging.Formatter(f"{name}[%(process)d]: %(levelname)s %(message)s"))
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter(f"%(asctime)s {name} %(levelname)s %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(getattr(logging, level.upper(), logging.INFO))
+
+
+class HTTPError(Exception):
+    def __init__(self, status: int, body: str, url: str):
+        super().__init__(f"HTTP {status} from {url}: {body[:300]}")
+        self.status = status
+        self.body = body
+        self.url = url
+
+
+@dataclass
+class Response:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body.decode("utf-8")) if self.body else None
+
+
+class Client:
+    """Minimal JSON-over-HTTP(S) client (urllib): one base URL, fixed auth headers, a CA bundle."""
+
+    def __init__(self, base_url: str, headers: dict[str, str], ca_file: str | None = None,
+                 timeout: float = 10.0):
+        if not base_url:
+            raise ValueError("controller_url is not set")
+        self.base_url = base_url.rstrip("/")
+        self.headers = dict(headers)
+        self.headers.setdefault("User-Agent", "slipway-agents")
+        self.timeout = timeout
+        self.context = None
+        if self.base_url.startswith("https://"):
+            self.context = ssl.create_default_context(cafile=ca_file or None)
+
+    def request(self, method: str, path: str, body: Any = None, query: dict | None = None,
+                timeout: float | None = None, ok: tuple[int, ...] = (200, 201, 204)) -> Response:
+        url = self.base_url + path
+        if query:
+            url += "?" + urllib.parse.urlencode(query)
+        data = None
+        headers = dict(self.headers)
+        headers["Accept"] = "application/json"
+        if body is not None:
+            data = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        req = urllib.request.Request(url, data=data, method=method, headers=headers)
+        try:
+            with urllib.request.urlopen(req, timeout=timeout or self.timeout, context=self.context) as r:
+                resp = Response(r.status, dict(r.headers), r.read())
+        except urllib.error.HTTPError as e:
+            resp = Response(e.code, dict(e.headers or {}), e.read() if e.fp else b"")
+        if resp.status not in ok:
+            raise HTTPError(resp.status, resp.body.decode("utf-8", "replace"), url)
+        return resp

@@ -1,0 +1,320 @@
+"""The router's sync service: controller routes -> nginx config -> `nginx -t` -> atomic swap -> reload -> ack.
+
+    python3 -m slipway_agents.routesync [--config /etc/slipway/routesync.ini] [--once]
+
+Loop: long-poll `GET /v2/routes?generation=G&wait=25` (header X-Slipway-Router-Auth). On a new generation,
+render every file into a fresh staging directory next to the live one, run `nginx -t` on the full nginx
+config with the live directory's path pointed at the staging directory, and only if that passes, swap the
+`live` symlink atomically (rename), reload nginx, check that nginx now serves that generation, and then POST
+`/v2/routes/ack/ {router, generation}`. If `nginx -t` fails the old config keeps serving, the error is logged
+and that generation is never acknowledged; the sync waits for the next one.
+
+Settings (ini section [routesync], or environment SLIPWAY_<NAME>):
+  controller_url, router_key (or router_key_file), ca_file, router_name (default: host name),
+  nginx (binary), nginx_prefix (-p), nginx_conf (-c, the main config that includes <live_dir>/*.conf),
+  config_dir (holds `live` and the generation directories), reload_command (default: nginx -s reload),
+  http_listen / https_listen (space separated nginx listen specs), check_url (where the loaded generation
+  is read back, default derived from http_listen), platform_domain, controller_domain, controller_upstream,
+  controller_cert, controller_key, controller_enforce_https, acme_upstream, pages_dir (html overrides for
+  unknown.html / unavailable.html / maintenance.html), wait (long-poll seconds), log_level.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import re
+import shlex
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+from .common import Client, HTTPError, load_config, setup_logging
+from .nginxconf import STATUS_LOCATION, Renderer, Settings, listen_ok
+
+log = logging.getLogger("slipway.routesync")
+
+DEFAULTS = {
+    "controller_url": "",
+    "router_key": "",
+    "router_key_file": "",
+    "ca_file": "",
+    "router_name": "",
+    "nginx": "/usr/sbin/nginx",
+    "nginx_prefix": "",
+    "nginx_conf": "/etc/nginx/nginx.conf",
+    "config_dir": "/etc/nginx/slipway",
+    "reload_command": "",
+    "http_listen": "80",
+    "https_listen": "443",
+    "check_url": "",
+    "check_timeout": "10",
+    "platform_domain": "",
+    "controller_domain": "",
+    "controller_upstream": "",
+    "controller_cert": "",
+    "controller_key": "",
+    "controller_enforce_https": "false",
+    "acme_upstream": "",
+    "upstream_ca_file": "",
+    "client_max_body_size": "100m",
+    "proxy_read_timeout": "300",
+    "pages_dir": "",
+    "wait": "25",
+    "keep_generations": "3",
+    "log_level": "INFO",
+}
+
+TRUE = {"1", "true", "yes", "on"}
+
+
+class ConfigTestFailed(Exception):
+    pass
+
+
+def nginx_version(binary: str) -> tuple[int, ...]:
+    try:
+        out = subprocess.run([binary, "-v"], capture_output=True, text=True, timeout=10).stderr
+        m = re.search(r"nginx/(\d+)\.(\d+)\.(\d+)", out)
+        if m:
+            return tuple(int(x) for x in m.groups())
+    except OSError:
+        pass
+    return (1, 26, 0)
+
+
+class RouteSync:
+    def __init__(self, cfg: dict[str, str]):
+        self.cfg = cfg
+        self.name = cfg["router_name"] or socket.getfqdn()
+        self.client = Client(cfg["controller_url"], {"X-Slipway-Router-Auth": cfg["router_key"]},
+                             ca_file=cfg["ca_file"] or None, timeout=10)
+        self.config_dir = os.path.abspath(cfg["config_dir"])
+        self.live = os.path.join(self.config_dir, "live")
+        self.wait = int(cfg["wait"])
+        http_listen = cfg["http_listen"].replace(",", " ").split()
+        https_listen = cfg["https_listen"].replace(",", " ").split()
+        for spec in http_listen + https_listen:
+            if not listen_ok(spec):
+                raise ValueError(f"bad listen spec {spec!r}")
+        pages = {}
+        if cfg["pages_dir"]:
+            for name in ("unknown.html", "unavailable.html", "maintenance.html"):
+                path = os.path.join(cfg["pages_dir"], name)
+                if os.path.isfile(path):
+                    with open(path, encoding="utf-8") as fh:
+                        pages[name] = fh.read()
+        self.settings = Settings(
+            http_listen=http_listen, https_listen=https_listen,
+            platform_domain=cfg["platform_domain"], controller_domain=cfg["controller_domain"],
+            controller_upstream=cfg["controller_upstream"] or cfg["controller_url"],
+            controller_cert=cfg["controller_cert"], controller_key=cfg["controller_key"],
+            controller_enforce_https=cfg["controller_enforce_https"].lower() in TRUE,
+            acme_upstream=cfg["acme_upstream"], upstream_ca_file=cfg["upstream_ca_file"] or cfg["ca_file"],
+            client_max_body_size=cfg["client_max_body_size"],
+            proxy_read_timeout=int(cfg["proxy_read_timeout"]),
+            http2_directive=nginx_version(cfg["nginx"]) >= (1, 25, 1), pages=pages)
+        self.check_url = cfg["check_url"] or self._default_check_url(http_listen)
+        self.applied: str | None = None   # generation nginx serves
+        self.seen: str | None = None      # last generation handled (applied or refused)
+        self.pending_ack: str | None = None
+
+    @staticmethod
+    def _default_check_url(http_listen: list[str]) -> str:
+        for spec in http_listen:
+            if spec.isdigit():
+                return f"http://127.0.0.1:{spec}{STATUS_LOCATION}"
+            m = re.match(r"^(\d+\.\d+\.\d+\.\d+|\*):(\d+)$", spec)
+            if m:
+                host = "127.0.0.1" if m.group(1) in ("*", "0.0.0.0") else m.group(1)
+                return f"http://{host}:{m.group(2)}{STATUS_LOCATION}"
+        return ""
+
+    # -- nginx ----------------------------------------------------------------------------------------------
+    def nginx_cmd(self, *args: str, conf: str | None = None) -> list[str]:
+        cmd = [self.cfg["nginx"]]
+        if self.cfg["nginx_prefix"]:
+            cmd += ["-p", self.cfg["nginx_prefix"]]
+        cmd += ["-c", conf or self.cfg["nginx_conf"]]
+        return cmd + list(args)
+
+    def test_config(self, staged: str) -> None:
+        """`nginx -t` on the full main config, with the live directory replaced by the staged one."""
+        with open(self.cfg["nginx_conf"], encoding="utf-8") as fh:
+            main = fh.read()
+        if self.live not in main:
+            raise ConfigTestFailed(f"{self.cfg['nginx_conf']} does not include {self.live}/*.conf")
+        test_conf = os.path.join(staged, ".nginx-test.conf")
+        with open(test_conf, "w", encoding="utf-8") as fh:
+            fh.write(main.replace(self.live + "/", staged + "/"))
+        try:
+            r = subprocess.run(self.nginx_cmd("-t", "-q", conf=test_conf), capture_output=True, text=True,
+                               timeout=60)
+        finally:
+            os.unlink(test_conf)
+        if r.returncode != 0:
+            raise ConfigTestFailed((r.stderr or r.stdout).strip())
+
+    def reload(self) -> None:
+        cmd = shlex.split(self.cfg["reload_command"]) if self.cfg["reload_command"] else \
+            self.nginx_cmd("-s", "reload")
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+        if r.returncode != 0:
+            raise RuntimeError(f"reload failed ({' '.join(cmd)}): {(r.stderr or r.stdout).strip()}")
+
+    def wait_loaded(self, generation: str) -> bool:
+        """True once nginx answers with this generation (the reload really took effect)."""
+        if not self.check_url:
+            return True
+        deadline = time.monotonic() + float(self.cfg["check_timeout"])
+        req = urllib.request.Request(self.check_url, headers={"Host": "slipway-routesync.invalid"})
+        last = ""
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(req, timeout=2) as r:
+                    last = r.read().decode().strip()
+                    if last == generation:
+                        return True
+            except (OSError, urllib.error.URLError) as e:
+                last = str(e)
+            time.sleep(0.05)
+        log.error("nginx did not load generation %s within %ss (answer: %s)", generation,
+                  self.cfg["check_timeout"], last)
+        return False
+
+    # -- files ------------------------------------------------------------------------------------------------
+    def stage(self, routes: dict, generation: str) -> str:
+        os.makedirs(self.config_dir, mode=0o755, exist_ok=True)
+        staged = tempfile.mkdtemp(prefix=f"gen-{re.sub(r'[^A-Za-z0-9]', '_', generation)[:40]}-",
+                                  dir=self.config_dir)
+        os.chmod(staged, 0o755)
+        files = Renderer(self.settings, staged).render(routes, generation)
+        for rel, (content, mode) in files.items():
+            path = os.path.join(staged, rel)
+            os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(content)
+        if os.path.isdir(os.path.join(staged, "certs")):
+            os.chmod(os.path.join(staged, "certs"), 0o700)
+        return staged
+
+    def swap(self, staged: str) -> None:
+        tmp_link = self.live + ".new"
+        if os.path.lexists(tmp_link):
+            os.unlink(tmp_link)
+        os.symlink(os.path.basename(staged), tmp_link)
+        os.replace(tmp_link, self.live)  # rename(2): atomic
+
+    def cleanup(self, keep: str) -> None:
+        """Drop old generation directories, keeping the live one and a few before it."""
+        gens = sorted((e for e in os.scandir(self.config_dir) if e.is_dir(follow_symlinks=False)
+                       and e.name.startswith("gen-")), key=lambda e: e.stat().st_mtime, reverse=True)
+        n = int(self.cfg["keep_generations"])
+        for e in gens[n:]:
+            if e.path != keep:
+                shutil.rmtree(e.path, ignore_errors=True)
+
+    def ensure_live(self) -> None:
+        """Before the first sync, make sure `live` exists so nginx can start (unknown hosts -> 503)."""
+        if not os.path.exists(self.live):
+            staged = self.stage({"apps": []}, "0")
+            self.swap(staged)
+
+    # -- one generation -----------------------------------------------------------------------------------------
+    def apply(self, routes: dict) -> bool:
+        generation = str(routes.get("generation"))
+        self.seen = generation
+        staged = self.stage(routes, generation)
+        try:
+            self.test_config(staged)
+        except ConfigTestFailed as e:
+            log.error("generation %s refused by nginx -t; keeping the running config: %s", generation, e)
+            shutil.rmtree(staged, ignore_errors=True)
+            return False
+        self.swap(staged)
+        try:
+            self.reload()
+            if not self.wait_loaded(generation):
+                raise RuntimeError(f"nginx did not load generation {generation}")
+        except (RuntimeError, OSError, subprocess.SubprocessError):
+            self.seen = None  # fetch and apply again after the back-off
+            raise
+        self.applied = generation
+        self.pending_ack = generation
+        self.cleanup(staged)
+        log.info("generation %s live (%d apps)", generation, len(routes.get("apps") or []))
+        return True
+
+    def ack(self) -> None:
+        if self.pending_ack is None:
+            return
+        self.client.request("POST", "/v2/routes/ack/", {"router": self.name, "generation":
+                                                          _gen_value(self.pending_ack)})
+        log.info("acknowledged generation %s", self.pending_ack)
+        self.pending_ack = None
+
+    def poll(self) -> dict | None:
+        query: dict[str, str | int] = {}
+        if self.seen is not None:
+            query = {"generation": self.seen, "wait": self.wait}
+        r = self.client.request("GET", "/v2/routes", query=query, timeout=self.wait + 15, ok=(200, 304))
+        if r.status == 304:
+            return None
+        data = r.json()
+        if not isinstance(data, dict) or "generation" not in data:
+            raise ValueError("unexpected /v2/routes answer")
+        return data
+
+    def run(self, once: bool = False) -> int:
+        self.ensure_live()
+        backoff = 0.5
+        while True:
+            try:
+                self.ack()
+                routes = self.poll()
+                if routes is not None and (str(routes["generation"]) != self.applied or self.seen is None):
+                    self.apply(routes)
+                    self.ack()
+                elif routes is not None:
+                    self.seen = str(routes["generation"])
+                backoff = 0.5
+                if once:
+                    return 0 if self.applied == self.seen else 1
+            except (OSError, HTTPError, ValueError, RuntimeError, subprocess.SubprocessError) as e:
+                log.warning("sync error: %s (retrying in %.1fs)", e, backoff)
+                if once:
+                    return 1
+                time.sleep(backoff)
+                backoff = min(backoff * 2, 10)
+
+
+def _gen_value(g: str) -> int | str:
+    return int(g) if g.lstrip("-").isdigit() else g
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="slipway-routesync", description=__doc__.split("\n")[0])
+    ap.add_argument("--config", help="ini file with a [routesync] section")
+    ap.add_argument("--once", action="store_true", help="sync one generation and exit")
+    args = ap.parse_args(argv)
+    cfg = load_config("routesync", DEFAULTS, args.config)
+    setup_logging("routesync", cfg["log_level"])
+    try:
+        sync = RouteSync(cfg)
+    except (ValueError, OSError) as e:
+        log.error("bad configuration: %s", e)
+        return 2
+    try:
+        return sync.run(once=args.once)
+    except KeyboardInterrupt:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
