@@ -54,6 +54,8 @@ done
 rm -f "$ROOT/var/lib/dbus/machine-id"
 echo 'slipway-host' >"$ROOT/etc/hostname"
 rm -rf "$ROOT"/var/lib/apt/lists/* "$ROOT"/var/cache/apt/archives/*.deb
+# No package lists in the image: make them look stale so `apt update_cache` with cache_valid_time runs.
+touch -d @0 "$ROOT/var/lib/apt/lists"
 
 tar -C "$ROOT" -c . | docker import \
   --change 'ENV container=docker' \
