@@ -1,0 +1,242 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) Slipway maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: config
+short_description: Set and unset a Slipway app's config values, limits, health checks and tags
+version_added: 0.1.0
+description:
+  - Manages an app's config; every change creates a new release, which the controller deploys (the call returns
+    once the release serves or has failed).
+  - Only what the task names is changed, unless O(purge=true).
+  - Diffs show which keys change; values are masked unless O(show_values=true).
+author:
+  - Slipway maintainers (@slipway)
+extends_documentation_fragment:
+  - slipway.paas.controller
+  - slipway.paas.controller.attributes
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+    details:
+      - Config values are shown masked unless O(show_values=true).
+options:
+  app:
+    description: The app id.
+    type: str
+    required: true
+  state:
+    description:
+      - V(present) sets the given keys (a key whose value is V(null) is unset).
+      - V(absent) unsets every key named in O(values), O(memory), O(cpu), O(tags) and O(healthcheck); their values
+        are ignored.
+    type: str
+    choices: [present, absent]
+    default: present
+  values:
+    description:
+      - Environment variables, name to value. Names match V(^[A-Za-z_][A-Za-z0-9_]*$).
+      - Values are strings; numbers are converted, booleans become V(true)/V(false). V(null) unsets the key.
+    type: dict
+  memory:
+    description: Memory limit per process type (type to V(256M)-style size); V(null) removes a limit.
+    type: dict
+  cpu:
+    description: CPU limit per process type (type to V(500m) millicores or V(1.5) cores); V(null) removes it.
+    type: dict
+  tags:
+    description: Placement tags (node labels the processes must run on), label to value; V(null) removes one.
+    type: dict
+  healthcheck:
+    description:
+      - Health check per process type (type to a mapping such as C(path=/health)). Keys not given take the controller's
+        defaults (C(path=/), C(port=null) meaning C(PORT), C(timeout=5), C(interval=1), C(initial_delay=0),
+        C(healthy_threshold=1)). V(null) removes a process type's health check.
+    type: dict
+  purge:
+    description:
+      - Make each given mapping exact, that is keys of O(values) (or O(memory), O(cpu), O(tags), O(healthcheck)) that the app
+        has but the task does not name are unset. Mappings the task does not give are left alone.
+    type: bool
+    default: false
+  show_values:
+    description:
+      - Show config values in the diff and in the returned config instead of masking them.
+    type: bool
+    default: false
+"""
+
+EXAMPLES = r"""
+- name: Set two values and a memory limit (one new release)
+  slipway.paas.config:
+    app: shop
+    values:
+      DATABASE_URL: "postgres://shop@db/shop"
+      WORKERS: 4
+    memory:
+      web: 256M
+
+- name: Unset a value
+  slipway.paas.config:
+    app: shop
+    values:
+      LEGACY_FLAG:
+    state: absent
+
+- name: Make the values exactly these (everything else is unset)
+  slipway.paas.config:
+    app: shop
+    values:
+      DATABASE_URL: "postgres://shop@db/shop"
+    purge: true
+
+- name: Probe /health before a release takes traffic
+  slipway.paas.config:
+    app: shop
+    healthcheck:
+      web:
+        path: /health
+        timeout: 3
+"""
+
+RETURN = r"""
+config:
+  description:
+    - The app's config after the task (predicted in check mode). Values are masked unless O(show_values=true).
+  returned: success
+  type: dict
+  sample:
+    values: {DATABASE_URL: "********"}
+    memory: {web: 256M}
+    cpu: {}
+    tags: {}
+    healthcheck: {web: {path: /health, port: null, timeout: 3, interval: 1, initial_delay: 0, healthy_threshold: 1}}
+keys:
+  description: Which config keys the task adds, removes or changes, per mapping.
+  returned: success
+  type: dict
+  sample: {values: {added: [WORKERS], removed: [], changed: [DATABASE_URL]}}
+release:
+  description: The app's newest release after the task (predicted version in check mode).
+  returned: success
+  type: dict
+  sample: {version: 3, summary: "alice added WORKERS, changed DATABASE_URL"}
+"""
+
+import copy
+import re
+
+from ansible_collections.slipway.paas.plugins.module_utils.base import (
+    ControllerModule, apply_delta, changed_keys, dict_delta, masked_diff, normalize_value, MASK,
+)
+
+SECTIONS = ('values', 'memory', 'cpu', 'tags', 'healthcheck')
+HEALTHCHECK_DEFAULTS = dict(path='/', port=None, timeout=5, interval=1, initial_delay=0, healthy_threshold=1)
+KEY_RE = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*$')
+
+
+def normalize_healthcheck(check):
+    if check is None:
+        return None
+    result = dict(HEALTHCHECK_DEFAULTS)
+    result.update(check)
+    return result
+
+
+class ConfigModule(ControllerModule):
+    argument_spec = dict(
+        app=dict(type='str', required=True),
+        state=dict(type='str', default='present', choices=['present', 'absent']),
+        values=dict(type='dict', no_log=True),
+        memory=dict(type='dict'),
+        cpu=dict(type='dict'),
+        tags=dict(type='dict'),
+        healthcheck=dict(type='dict'),
+        purge=dict(type='bool', default=False),
+        show_values=dict(type='bool', default=False),
+    )
+    required_one_of = [SECTIONS]
+
+    def __init__(self, *args, **kwargs):
+        super(ConfigModule, self).__init__(*args, **kwargs)
+        self.deltas = {}
+        if self.params['show_values'] and self.params['values']:
+            # The user asked to see values: stop Ansible from masking them in the result.
+            for value in self.params['values'].values():
+                if value is not None:
+                    self.module.no_log_values.discard(normalize_value(value))
+        bad = [k for k in (self.params['values'] or {}) if not KEY_RE.match(k)]
+        if bad:
+            self.fail('invalid config key name(s): %s (must match %s)' % (', '.join(sorted(bad)), KEY_RE.pattern))
+
+    def wanted(self, section):
+        given = self.params[section]
+        if section == 'healthcheck':
+            return dict((k, normalize_healthcheck(v)) for k, v in given.items())
+        return dict((k, normalize_value(v)) for k, v in given.items())
+
+    def read(self):
+        config = self.client.must_get(self.app_path() + 'config/')
+        config = copy.deepcopy(config)
+        for section in SECTIONS:
+            config[section] = config.get(section) or {}
+        config['healthcheck'] = dict((k, normalize_healthcheck(v)) for k, v in config['healthcheck'].items())
+        return config
+
+    def want(self, before):
+        self.before = before
+        after = copy.deepcopy(before)
+        for section in SECTIONS:
+            if self.params[section] is None:
+                continue
+            current = before[section]
+            if self.params['state'] == 'absent':
+                delta = dict((k, None) for k in self.params[section] if k in current)
+            else:
+                delta = dict_delta(current, self.wanted(section), self.params['purge'])
+            if delta:
+                self.deltas[section] = delta
+            after[section] = apply_delta(current, delta)
+        return after
+
+    def compare(self, before, after):
+        return bool(self.deltas)
+
+    def write(self, before, after):
+        self.client.post(self.app_path() + 'config/', self.deltas)
+
+    def view(self, state):
+        view = dict((s, copy.deepcopy(state.get(s) or {})) for s in SECTIONS)
+        if not self.params['show_values']:
+            view['values'] = dict((k, MASK) for k in view['values'])
+        return view
+
+    def diff(self, before, after):
+        diff = dict(before=self.view(before), after=self.view(after))
+        if not self.params['show_values']:
+            diff['before']['values'], diff['after']['values'] = masked_diff(before['values'], after['values'])
+        return diff
+
+    def returned(self, state):
+        body = self.client.get(self.app_path() + 'releases/', query=dict(limit=1)) or {}
+        releases = body.get('results', []) if isinstance(body, dict) else body
+        release = releases[0] if releases else {}
+        if self.deltas and self.check_mode and release:
+            release = dict(version=release.get('version', 0) + 1)
+        keys = dict((s, changed_keys(self.before[s], state.get(s))) for s in self.deltas)
+        return dict(config=self.view(state), release=release, keys=keys)
+
+
+def main():
+    ConfigModule().run()
+
+
+if __name__ == '__main__':
+    main()
