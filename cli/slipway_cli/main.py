@@ -43,6 +43,8 @@ class Registry:
         p = self.sub.add_parser(name, help=help, description=help, aliases=list(aliases),
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
         p.set_defaults(func=func, command=name)
+        # --profile is a global option; also accept it after the command (hidden from per-command help)
+        p.add_argument("--profile", metavar="NAME", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
         if app:
             p.add_argument("-a", "--app", metavar="APP",
                            help="the app (default: the app of this repo's `slipway` git remote)")
