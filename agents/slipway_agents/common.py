@@ -43,12 +43,14 @@ def load_config(section: str, defaults: dict[str, str], path: str | None = None,
     return cfg
 
 
-def setup_logging(name: str, level: str = "INFO", syslog: bool = False) -> None:
+def setup_logging(name: str, level: str = "INFO", syslog: bool = False, stderr: bool = True) -> None:
     handler: logging.Handler
     if syslog and os.path.exists("/dev/log"):
         from logging.handlers import SysLogHandler
         handler = SysLogHandler(address="/dev/log", facility=SysLogHandler.LOG_AUTH)
         handler.setFormatter(logging.Formatter(f"{name}[%(process)d]: %(levelname)s %(message)s"))
+    elif not stderr:
+        handler = logging.NullHandler()
     else:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter(f"%(asctime)s {name} %(levelname)s %(message)s"))
