@@ -106,7 +106,8 @@ def _wait_healthy(app: App, dep: Deployment, structure: dict[str, int], checks: 
             dead = [t for t in mine if t.state in FAILED_STATES]
             if dead:
                 last = f"{proc} task {dead[0].state}: {dead[0].error or 'exited'}"
-            if len(dead) >= max(3, 2 * count):
+            rejected = sum(1 for t in dead if t.state == "rejected")
+            if len(dead) >= max(3, 2 * count) or rejected >= 2:
                 raise DeployError(f"{proc} processes keep failing ({last})")
             running = [t for t in mine if t.state == "running"]
             if proc in ROUTABLE:

@@ -1,10 +1,12 @@
 """/v2/certs/: PEM certificates (checked with cryptography) attached to app domains."""
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from sqlalchemy import exists, select
 
-from ...models import Cert, Domain
+from ...models import App, Cert, Domain
 from ...schemas.common import Paged
 from ...schemas.keys import CertIn, CertOut, DomainIn
 from ...services import certs, routing
@@ -15,7 +17,7 @@ from ..pagination import PageDep, paginate
 router = APIRouter(tags=["certs"])
 
 
-def _cert(db, user, name: str) -> Cert:
+def _cert(db: DB, user: CurrentUser, name: Annotated[str, Path()]) -> Cert:
     cert = db.scalar(select(Cert).where(Cert.name == name))
     if cert is None:
         raise HTTPException(404, "No Certificate matches the given query.")
@@ -24,11 +26,13 @@ def _cert(db, user, name: str) -> Cert:
     return cert
 
 
+OwnedCert = Annotated[Cert, Depends(_cert)]
+
+
 def _domain(db, user, name: str) -> Domain:
     domain = db.scalar(select(Domain).where(Domain.domain == name.lower()))
     if domain is None:
         raise HTTPException(404, "No Domain matches the given query.")
-    from ...models import App
     if not can_use(db, db.get(App, domain.app_uuid), user):
         raise HTTPException(403, "You do not have permission to perform this action.")
     return domain
@@ -60,13 +64,12 @@ def add_cert(body: CertIn, db: DB, user: CurrentUser):
 
 
 @router.get("/v2/certs/{name}", response_model=CertOut)
-def get_cert(db: DB, user: CurrentUser, name: str):
-    return render.cert(_cert(db, user, name))
+def get_cert(cert: OwnedCert):
+    return render.cert(cert)
 
 
 @router.delete("/v2/certs/{name}", status_code=204)
-def delete_cert(db: DB, user: CurrentUser, name: str):
-    cert = _cert(db, user, name)
+def delete_cert(db: DB, cert: OwnedCert):
     attached = bool(cert.domains)
     db.delete(cert)
     if attached:
@@ -75,8 +78,7 @@ def delete_cert(db: DB, user: CurrentUser, name: str):
 
 
 @router.post("/v2/certs/{name}/domain/", status_code=201, response_model=CertOut)
-def attach(body: DomainIn, db: DB, user: CurrentUser, name: str):
-    cert = _cert(db, user, name)
+def attach(body: DomainIn, db: DB, user: CurrentUser, cert: OwnedCert):
     domain = _domain(db, user, body.domain)
     info = certs.inspect(cert.certificate, cert.key)
     if not certs.covers(info, domain.domain):
@@ -90,11 +92,10 @@ def attach(body: DomainIn, db: DB, user: CurrentUser, name: str):
 
 
 @router.delete("/v2/certs/{name}/domain/{domain}", status_code=204)
-def detach(db: DB, user: CurrentUser, name: str, domain: str):
-    cert = _cert(db, user, name)
+def detach(db: DB, user: CurrentUser, cert: OwnedCert, domain: str):
     row = _domain(db, user, domain)
     if row.cert_uuid != cert.uuid:
-        raise HTTPException(404, f"Certificate {name} is not attached to {domain}.")
+        raise HTTPException(404, f"Certificate {cert.name} is not attached to {domain}.")
     row.cert = None
     routing.bump(db)
     db.commit()

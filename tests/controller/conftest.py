@@ -1,0 +1,79 @@
+"""One live controller (uvicorn, fresh PostgreSQL database, real Swarm scheduler) per test session."""
+from __future__ import annotations
+
+import secrets
+
+import pytest
+import requests
+
+from tests.live import live_controller
+
+
+class Api:
+    """A user's view of the API: `api.get("/v2/apps/")` → requests.Response."""
+
+    def __init__(self, url: str, token: str | None = None, username: str | None = None):
+        self.url, self.token, self.username = url, token, username
+        self.session = requests.Session()
+
+    def headers(self) -> dict:
+        return {"Authorization": f"token {self.token}"} if self.token else {}
+
+    def request(self, method: str, path: str, **kw) -> requests.Response:
+        kw.setdefault("timeout", 180)
+        return self.session.request(method, self.url + path, headers={**self.headers(), **kw.pop("headers", {})},
+                                    **kw)
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def post(self, path, json=None, **kw):
+        return self.request("POST", path, json=json if json is not None else {}, **kw)
+
+    def delete(self, path, **kw):
+        return self.request("DELETE", path, **kw)
+
+
+def register(url: str, username: str, password: str = "secret-pw") -> Api:
+    r = requests.post(url + "/v2/auth/register/", json={"username": username, "password": password}, timeout=30)
+    assert r.status_code == 201, r.text
+    r = requests.post(url + "/v2/auth/login/", json={"username": username, "password": password}, timeout=30)
+    assert r.status_code == 200, r.text
+    return Api(url, r.json()["token"], username)
+
+
+@pytest.fixture(scope="session")
+def ctl():
+    with live_controller(SLIPWAY_HEALTH_TIMEOUT="20", SLIPWAY_DRAIN_SECONDS="0.5",
+                         SLIPWAY_MONITOR_INTERVAL="1") as controller:
+        yield controller
+
+
+@pytest.fixture(scope="session")
+def admin(ctl) -> Api:
+    return register(ctl.url, "admin")  # the first user becomes the administrator
+
+
+@pytest.fixture
+def new_user(ctl, admin):
+    def make(prefix: str = "user") -> Api:
+        return register(ctl.url, f"{prefix}-{secrets.token_hex(3)}")
+    return make
+
+
+@pytest.fixture
+def owner(new_user) -> Api:
+    return new_user("owner")
+
+
+@pytest.fixture
+def app_id(owner) -> str:
+    name = f"app-{secrets.token_hex(4)}"
+    r = owner.post("/v2/apps/", {"id": name})
+    assert r.status_code == 201, r.text
+    return name
+
+
+@pytest.fixture
+def anon(ctl) -> Api:
+    return Api(ctl.url)

@@ -1,0 +1,61 @@
+"""Apps: names, ownership, listing, transfer, destroy."""
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.mark.parametrize("name", ["Upper", "-lead", "trail-", "a_b", "1abc", "a" * 64, "slipway", "registry"])
+def test_invalid_or_reserved_names_are_refused(owner, name):
+    r = owner.post("/v2/apps/", {"id": name})
+    assert r.status_code in (400, 422), r.text
+    assert r.json()["detail"]
+
+
+def test_longest_valid_name_is_accepted(owner):
+    name = "a" + "b" * 61 + "c"
+    r = owner.post("/v2/apps/", {"id": name})
+    assert r.status_code == 201
+    assert owner.delete(f"/v2/apps/{name}/").status_code == 204
+
+
+def test_create_gives_release_v1_and_default_domain(owner, app_id):
+    app = owner.get(f"/v2/apps/{app_id}/").json()
+    assert app["owner"] == owner.username and app["url"] == f"{app_id}.slipway.test"
+    releases = owner.get(f"/v2/apps/{app_id}/releases/").json()
+    assert [r["version"] for r in releases["results"]] == [1]
+    domains = owner.get(f"/v2/apps/{app_id}/domains/").json()["results"]
+    assert [d["domain"] for d in domains] == [f"{app_id}.slipway.test"]
+
+
+def test_random_name_and_duplicates(owner, app_id):
+    r = owner.post("/v2/apps/", {})
+    assert r.status_code == 201 and r.json()["id"]
+    assert owner.post("/v2/apps/", {"id": app_id}).status_code == 409
+
+
+def test_list_shows_own_and_shared_apps_only(owner, app_id, new_user, admin):
+    other = new_user()
+    assert app_id not in [a["id"] for a in other.get("/v2/apps/").json()["results"]]
+    owner.post(f"/v2/apps/{app_id}/perms/", {"username": other.username})
+    assert app_id in [a["id"] for a in other.get("/v2/apps/").json()["results"]]
+    assert admin.get(f"/v2/apps/{app_id}/").status_code == 200
+
+
+def test_transfer_then_old_owner_loses_access(owner, app_id, new_user):
+    other = new_user()
+    assert owner.post(f"/v2/apps/{app_id}/", {"owner": "nobody-" + app_id}).status_code == 404
+    r = owner.post(f"/v2/apps/{app_id}/", {"owner": other.username})
+    assert r.status_code == 200 and r.json()["owner"] == other.username
+    assert owner.get(f"/v2/apps/{app_id}/").status_code == 403
+
+
+def test_destroy_removes_app_and_domain(owner, app_id):
+    assert owner.delete(f"/v2/apps/{app_id}/").status_code == 204
+    assert owner.get(f"/v2/apps/{app_id}/").status_code == 404
+    assert owner.post("/v2/apps/", {"id": app_id}).status_code == 201  # the name and domain are free again
+
+
+def test_malformed_bodies_get_clear_errors(owner):
+    r = owner.request("POST", "/v2/apps/", data="{not json", headers={"Content-Type": "application/json"})
+    assert r.status_code == 422 and r.json()["detail"]
+    assert owner.post("/v2/apps/", {"id": "ok-name", "extra": 1}).status_code == 422

@@ -1,0 +1,93 @@
+"""Domains (unique, wildcard), certificates (checked, attached) and what the router is told."""
+from __future__ import annotations
+
+import secrets
+
+import pytest
+import requests
+
+from .certgen import self_signed
+
+
+def routes(ctl) -> dict:
+    r = requests.get(ctl.url + "/v2/routes", headers={"X-Slipway-Router-Auth": ctl.router_key})
+    assert r.status_code == 200
+    return r.json()
+
+
+def app_route(ctl, app_id) -> dict:
+    return next(a for a in routes(ctl)["apps"] if a["id"] == app_id)
+
+
+def test_add_and_remove_domains(ctl, owner, app_id, new_user):
+    host = f"{app_id}.example.com"
+    assert owner.post(f"/v2/apps/{app_id}/domains/", {"domain": host.upper()}).status_code == 201
+    assert host in app_route(ctl, app_id)["domains"]
+    other = new_user()
+    other_app = other.post("/v2/apps/", {}).json()["id"]
+    assert other.post(f"/v2/apps/{other_app}/domains/", {"domain": host}).status_code == 409
+    assert owner.post(f"/v2/apps/{app_id}/domains/", {"domain": f"*.{app_id}.example.org"}).status_code == 201
+    assert owner.delete(f"/v2/apps/{app_id}/domains/{host}").status_code == 204
+    assert host not in app_route(ctl, app_id)["domains"]
+
+
+@pytest.mark.parametrize("bad", ["nodot", "under_score.com", "-lead.com", "a..b.com", "*.*.com", "x" * 64 + ".com"])
+def test_invalid_domains_are_refused(owner, app_id, bad):
+    r = owner.post(f"/v2/apps/{app_id}/domains/", {"domain": bad})
+    assert r.status_code == 400 and r.json()["detail"]
+
+
+def test_cert_upload_attach_and_routes(ctl, owner, app_id):
+    host = f"{app_id}.example.com"
+    owner.post(f"/v2/apps/{app_id}/domains/", {"domain": host})
+    cert, key = self_signed(host)
+    name = f"c-{secrets.token_hex(3)}"
+    r = owner.post("/v2/certs/", {"name": name, "certificate": cert, "key": key})
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert body["common_name"] == host and body["san"] == [host] and "key" not in body
+    assert owner.post(f"/v2/certs/{name}/domain/", {"domain": host}).status_code == 201
+    route = app_route(ctl, app_id)
+    assert route["certs"][host]["certificate"] == cert and route["certs"][host]["key"] == key
+    assert owner.get(f"/v2/certs/{name}").json()["domains"] == [host]
+    assert owner.delete(f"/v2/certs/{name}/domain/{host}").status_code == 204
+    assert host not in app_route(ctl, app_id)["certs"]
+
+
+def test_bad_pem_mismatched_key_and_uncovered_domain(owner, app_id):
+    cert, key = self_signed("a.example.com")
+    _, other_key = self_signed("a.example.com")
+    assert owner.post("/v2/certs/", {"name": "bad1", "certificate": "junk", "key": key}).status_code == 400
+    assert owner.post("/v2/certs/", {"name": "bad2", "certificate": cert, "key": "junk"}).status_code == 400
+    r = owner.post("/v2/certs/", {"name": "bad3", "certificate": cert, "key": other_key})
+    assert r.status_code == 400 and "does not match" in r.json()["detail"]
+    name = f"c-{secrets.token_hex(3)}"
+    assert owner.post("/v2/certs/", {"name": name, "certificate": cert, "key": key}).status_code == 201
+    r = owner.post(f"/v2/certs/{name}/domain/", {"domain": f"{app_id}.slipway.test"})
+    assert r.status_code == 400 and "does not cover" in r.json()["detail"]
+
+
+def test_settings_change_routes_without_a_release(ctl, owner, app_id):
+    before = routes(ctl)["generation"]
+    r = owner.post(f"/v2/apps/{app_id}/settings/", {"maintenance": True, "whitelist": ["10.0.0.0/8", "1.2.3.4"]})
+    assert r.status_code == 200 and r.json()["whitelist"] == ["1.2.3.4/32", "10.0.0.0/8"]
+    route = app_route(ctl, app_id)
+    assert route["maintenance"] is True and routes(ctl)["generation"] > before
+    assert owner.get(f"/v2/apps/{app_id}/releases/").json()["count"] == 1
+    assert owner.post(f"/v2/apps/{app_id}/settings/", {"whitelist": ["not-an-ip"]}).status_code == 422
+    owner.post(f"/v2/apps/{app_id}/settings/", {"routable": False})
+    assert app_id not in [a["id"] for a in routes(ctl)["apps"]]
+
+
+def test_routes_long_poll_answers_on_change_and_304_when_quiet(ctl, owner, app_id):
+    hdr = {"X-Slipway-Router-Auth": ctl.router_key}
+    gen = routes(ctl)["generation"]
+    r = requests.get(f"{ctl.url}/v2/routes?generation={gen}&wait=0.5", headers=hdr)
+    assert r.status_code == 304
+    owner.post(f"/v2/apps/{app_id}/domains/", {"domain": f"{app_id}.poll.example.com"})
+    r = requests.get(f"{ctl.url}/v2/routes?generation={gen}&wait=5", headers=hdr)
+    assert r.status_code == 200 and r.json()["generation"] > gen
+    assert r.headers["ETag"] == f'"{r.json()["generation"]}"'
+    assert requests.post(f"{ctl.url}/v2/routes/ack/", json={"router": "r1", "generation": gen + 1},
+                         headers=hdr).status_code == 204
+    assert requests.get(f"{ctl.url}/v2/routes", headers={"Authorization": f"token {owner.token}"}).status_code == 401
