@@ -122,11 +122,11 @@ class SwarmScheduler(Scheduler):
                                  f"({type(exc).__name__})") from None
 
     def _services(self, app: str, deployment: int | None = None, proc_type: str | None = None) -> list[dict]:
-        labels = [f"{L_MANAGED}=1", f"{L_APP}={app}"]
+        labels = [f"{L_MANAGED}=1", f"{L_APP}={check_app(app)}"]
         if deployment is not None:
-            labels.append(f"{L_DEPLOYMENT}={deployment}")
+            labels.append(f"{L_DEPLOYMENT}={check_deployment(deployment)}")
         if proc_type is not None:
-            labels.append(f"{L_TYPE}={proc_type}")
+            labels.append(f"{L_TYPE}={check_type(proc_type)}")
         with self._errors(f"list services of app {app}"):
             services = self.api.services(filters={"label": labels})
         return sorted(services, key=lambda s: s["Spec"]["Name"])
@@ -326,6 +326,16 @@ class SwarmScheduler(Scheduler):
         return sorted(found)
 
     def remove(self, app: str, deployment: int | None = None) -> None:
+        """Remove services (by labels) and wait, boundedly, until their containers are gone.
+
+        Removing a whole app also removes its one-off containers still running on the manager's engine.
+        """
+        if deployment is None:
+            check_app(app)
+            with self._errors(f"remove one-off containers of app {app}"):
+                for c in self.api.containers(all=True, filters={"label": [f"{L_APP}={app}", f"{L_ONEOFF}=1"]}):
+                    with contextlib.suppress(docker.errors.NotFound):
+                        self.api.remove_container(c["Id"], force=True)
         services = self._services(app, deployment)
         if not services:
             return

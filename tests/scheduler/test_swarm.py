@@ -266,6 +266,8 @@ def test_restart_one_task_then_all(sched, app, docker_client):
     for t in running(sched, app, 2):
         assert get(t.endpoint)[0] == 200
 
+    assert "web.1: " in sched.logs(app) and "web.2: " in sched.logs(app)  # replaced containers are no bother
+
     with pytest.raises(SchedulerError, match="no task"):
         sched.restart(app, 1, task=victim.name.rsplit(".", 1)[0] + ".9")
     with pytest.raises(SchedulerError, match="no task"):
@@ -409,3 +411,33 @@ def test_missing_image_surfaces_as_task_error_without_env(sched, app):
     task = wait_for("a task error", lambda: next((t for t in sched.tasks(app) if t.error), None))
     assert task.state != "running" and task.endpoint is None
     assert "s3cr3t-value" not in repr(task)
+
+
+def test_broken_image_runs_but_never_answers(sched, app):
+    """The scheduler reports tasks; only the controller's health probe tells a serving one (images: broken)."""
+    sched.create(spec(app, image="slipway-test/broken:1"))
+    [task] = running(sched, app, 1)
+    with pytest.raises((urllib.error.URLError, ConnectionError)):
+        urllib.request.urlopen(f"http://127.0.0.1:{task.endpoint.port}/", timeout=3)
+    wait_for("its log line", lambda: "web.1: broken: never listening" in sched.logs(app))
+
+
+def test_removing_an_app_removes_its_running_one_offs(sched, app, docker_client):
+    import threading
+    outcome = []
+
+    def one_off():
+        try:
+            outcome.append(sched.run(app, WEB, "sleep 60", {}, timeout=30))
+        except SchedulerError as exc:
+            outcome.append(exc)
+
+    worker = threading.Thread(target=one_off)
+    worker.start()
+    wait_for("the one-off", lambda: oneoffs(docker_client, app))
+    sched.remove(app)
+    assert not oneoffs(docker_client, app)
+    worker.join(20)
+    assert not worker.is_alive()
+    [result] = outcome  # killed: an error, or a non-zero exit
+    assert isinstance(result, SchedulerError) or result.exit_code != 0
