@@ -1,6 +1,8 @@
 """register, login, logout, whoami, auth:cancel, auth:passwd, auth:regenerate."""
 from __future__ import annotations
 
+import os
+
 from slipway_cli import config, gitremote
 from slipway_cli.client import Client, CLIError, normalize_url
 from slipway_cli.context import ask, ask_password, confirm_name
@@ -58,7 +60,15 @@ def _target_url(ctx, url: str | None) -> str:
 
 def _ca_for(ctx, url: str, ca_arg: str | None) -> str | None:
     if ca_arg:
-        return ca_arg
+        path = os.path.abspath(os.path.expanduser(ca_arg))
+        try:
+            with open(path, encoding="utf-8") as f:
+                pem = f.read()
+        except (OSError, UnicodeDecodeError) as e:
+            raise CLIError(f"cannot read CA file {ca_arg}: {getattr(e, 'strerror', None) or e}") from None
+        if "-----BEGIN CERTIFICATE-----" not in pem:
+            raise CLIError(f"{ca_arg} does not contain a PEM certificate")
+        return path
     # keep the stored CA when logging in again to the same controller
     return ctx.profile.ca if ctx.profile.url == url else None
 
