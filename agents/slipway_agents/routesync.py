@@ -67,6 +67,7 @@ DEFAULTS = {
     "pages_dir": "",
     "wait": "25",
     "keep_generations": "3",
+    "heartbeat": "20",
     "log_level": "INFO",
 }
 
@@ -123,6 +124,7 @@ class RouteSync:
         self.applied: str | None = None   # generation nginx serves
         self.seen: str | None = None      # last generation handled (applied or refused)
         self.pending_ack: str | None = None
+        self.last_ack = 0.0
 
     @staticmethod
     def _default_check_url(http_listen: list[str]) -> str:
@@ -252,12 +254,18 @@ class RouteSync:
         return True
 
     def ack(self) -> None:
-        if self.pending_ack is None:
-            return
-        self.client.request("POST", "/v2/routes/ack/", {"router": self.name, "generation":
-                                                          _gen_value(self.pending_ack)})
-        log.info("acknowledged generation %s", self.pending_ack)
+        """Post the applied generation: once after each reload, and again every `heartbeat` seconds,
+        so the controller keeps counting this router as alive (it waits only for live routers)."""
+        gen = self.pending_ack
+        if gen is None:
+            if self.applied is None or time.monotonic() - self.last_ack < float(self.cfg["heartbeat"]):
+                return
+            gen = self.applied
+        self.client.request("POST", "/v2/routes/ack/", {"router": self.name, "generation": _gen_value(gen)})
+        if self.pending_ack is not None:
+            log.info("acknowledged generation %s", gen)
         self.pending_ack = None
+        self.last_ack = time.monotonic()
 
     def poll(self) -> dict | None:
         query: dict[str, str | int] = {}

@@ -15,6 +15,7 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 AGENTS = os.path.join(ROOT, "agents")
 sys.path.insert(0, AGENTS)
+sys.path.insert(0, ROOT)  # tests.live
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from fakes import FakeController, free_port  # noqa: E402

@@ -243,3 +243,11 @@ def test_controller_errors_keep_serving_and_recover(nginx, fake_controller, rout
     wait_for(lambda: any(a["generation"] == green for a in fc.acks), timeout=15, what="recovery")
     assert served(nginx, "web.example.test", "green")
     assert red  # (the in-flight poll may or may not have delivered it; either way no ack was lost silently)
+
+
+def test_heartbeat_reacks_the_applied_generation(nginx, fake_controller, routesync, upstreams):
+    """The controller waits only for routers it heard from recently: an idle router keeps acking."""
+    fc = fake_controller
+    gen = fc.set_apps([app("web", ["web.example.test"], [upstreams["blue"].endpoint])])
+    routesync(fc.url, fc.router_key, SLIPWAY_WAIT="1", SLIPWAY_HEARTBEAT="1")
+    wait_for(lambda: len([a for a in fc.acks if a["generation"] == gen]) >= 3, timeout=10, what="heartbeats")
