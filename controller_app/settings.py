@@ -27,6 +27,7 @@ class Settings:
     health_timeout: float
     default_memory: str
     router_ack_timeout: float
+    router_alive_seconds: float
     monitor_interval: float
     drain_seconds: float
     login_attempts_per_minute: int
@@ -55,6 +56,7 @@ class Settings:
             health_timeout=float(_env("SLIPWAY_HEALTH_TIMEOUT", "60")),
             default_memory=_env("SLIPWAY_DEFAULT_MEMORY", "512M"),
             router_ack_timeout=float(_env("SLIPWAY_ROUTER_ACK_TIMEOUT", "10")),
+            router_alive_seconds=float(_env("SLIPWAY_ROUTER_ALIVE_SECONDS", "90")),
             monitor_interval=float(_env("SLIPWAY_MONITOR_INTERVAL", "2")),
             drain_seconds=float(_env("SLIPWAY_DRAIN_SECONDS", "1")),
             login_attempts_per_minute=int(_env("SLIPWAY_LOGIN_ATTEMPTS_PER_MINUTE", "20")),

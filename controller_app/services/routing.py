@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from ..models import App, Domain, RouterAck, RoutingState
 from ..db import session_factory
+from ..settings import get_settings
 
-ROUTER_ALIVE = dt.timedelta(seconds=90)
 
 
 def bump(db: Session) -> int:
@@ -45,6 +45,14 @@ def view(db: Session) -> dict:
     return {"generation": gen, "apps": out}
 
 
+def touch(db: Session, router: str) -> None:
+    """A router polled: it is alive (its applied generation does not change)."""
+    ack = db.get(RouterAck, router)
+    if ack is not None:
+        ack.seen = dt.datetime.now(dt.timezone.utc)
+        db.commit()
+
+
 def record_ack(db: Session, router: str, gen: int) -> None:
     ack = db.get(RouterAck, router)
     now = dt.datetime.now(dt.timezone.utc)
@@ -56,11 +64,14 @@ def record_ack(db: Session, router: str, gen: int) -> None:
 
 
 def wait_for_acks(gen: int, timeout: float) -> bool:
-    """Wait until every live router has applied `gen`. True when all did (or none is known)."""
+    """Wait until every live router has applied `gen`. True when all did (or none is known).
+
+    A router is live while it keeps polling (each poll and ack refreshes `seen`)."""
+    window = dt.timedelta(seconds=get_settings().router_alive_seconds)
     deadline = time.monotonic() + timeout
     while True:
         with session_factory()() as db:
-            alive = dt.datetime.now(dt.timezone.utc) - ROUTER_ALIVE
+            alive = dt.datetime.now(dt.timezone.utc) - window
             behind = db.scalar(select(RouterAck.router).where(RouterAck.seen > alive,
                                                                RouterAck.generation < gen).limit(1))
         if behind is None:

@@ -44,8 +44,8 @@ def register(url: str, username: str, password: str = "secret-pw") -> Api:
 
 @pytest.fixture(scope="session")
 def ctl():
-    with live_controller(SLIPWAY_HEALTH_TIMEOUT="20", SLIPWAY_DRAIN_SECONDS="0.5",
-                         SLIPWAY_MONITOR_INTERVAL="1") as controller:
+    with live_controller(SLIPWAY_HEALTH_TIMEOUT="10", SLIPWAY_DRAIN_SECONDS="0.5",
+                         SLIPWAY_MONITOR_INTERVAL="1", SLIPWAY_ROUTER_ALIVE_SECONDS="3") as controller:
         yield controller
 
 

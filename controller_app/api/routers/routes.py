@@ -21,8 +21,14 @@ class AckIn(In):
 
 @router.get("/v2/routes")
 def routes(response: Response, generation: int | None = Query(None, ge=0),
-           wait: float = Query(0, ge=0, le=60)):
-    """Every routable app; with `generation` and `wait`, answers when the routes differ from that one."""
+           wait: float = Query(0, ge=0, le=60),
+           router: str | None = Query(None, max_length=128, pattern=r"^[A-Za-z0-9._-]+$")):
+    """Every routable app; with `generation` and `wait`, answers when the routes differ from that one.
+
+    A router that names itself stays counted as live while it polls (deploys wait for its ack)."""
+    if router:
+        with session_factory()() as db:
+            routing.touch(db, router)
     deadline = time.monotonic() + wait
     while True:
         with session_factory()() as db:

@@ -1,0 +1,108 @@
+"""Builds, config changes, scale and rollbacks deployed on the real Swarm, served without downtime."""
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from .deployhelp import BROKEN, RouterStandIn, build, endpoints, fetch
+
+
+@pytest.fixture(scope="module", autouse=True)
+def images():
+    subprocess.run(["scripts/build-test-image.sh"], check=True)
+
+
+def services(app_id: str) -> list[str]:
+    out = subprocess.run(["docker", "service", "ls", "-q", "--filter", f"label=slipway.app={app_id}"],
+                         capture_output=True, text=True, check=True).stdout
+    return out.split()
+
+
+@pytest.fixture
+def served(owner, app_id):
+    r = build(owner, app_id, sha="a" * 40)
+    assert r.status_code == 201, r.text
+    yield app_id
+    owner.delete(f"/v2/apps/{app_id}/")
+
+
+def test_build_serves_with_release_facts(ctl, owner, served):
+    eps = endpoints(ctl, served)
+    assert len(eps) == 1
+    assert fetch(eps[0]).startswith("hello release=v2")
+    assert fetch(eps[0], "/env/SLIPWAY_APP").strip() == served
+    pods = owner.get(f"/v2/apps/{served}/pods/").json()["results"]
+    assert [(p["type"], p["release"], p["state"]) for p in pods] == [("cmd", "v2", "running")]
+    assert owner.get(f"/v2/apps/{served}/").json()["structure"] == {"cmd": 1}
+    assert owner.get(f"/v2/apps/{served}/releases/v2/").json()["summary"] == f"{owner.username} deployed aaaaaaa"
+
+
+def test_config_change_redeploys_same_image_without_a_failed_request(ctl, owner, served):
+    with RouterStandIn(ctl, served) as router:
+        r = owner.post(f"/v2/apps/{served}/config/", {"values": {"MESSAGE": "bonjour"}})
+        assert r.status_code == 201, r.text
+    assert router.failed == 0, router.errors[:3]
+    assert router.ok > 20
+    eps = endpoints(ctl, served)
+    assert fetch(eps[0]).startswith("bonjour release=v3")
+    assert len(services(served)) == 1  # the old deployment's service is gone
+    history = subprocess.run(["docker", "image", "history", "--no-trunc", "slipway-test/web:1"],
+                             capture_output=True, text=True).stdout
+    assert "bonjour" not in history
+
+
+def test_scale_up_and_down_without_a_failed_request(ctl, owner, served):
+    with RouterStandIn(ctl, served) as router:
+        assert owner.post(f"/v2/apps/{served}/scale/", {"cmd": 3}).status_code == 204
+        eps = endpoints(ctl, served)
+        assert len(eps) == 3 and len({fetch(e).split("host=")[1] for e in eps}) == 3
+        assert owner.post(f"/v2/apps/{served}/scale/", {"cmd": 1}).status_code == 204
+    assert router.failed == 0, router.errors[:3]
+    assert len(endpoints(ctl, served)) == 1
+    assert owner.post(f"/v2/apps/{served}/scale/", {"worker": 1}).status_code == 400
+    assert owner.post(f"/v2/apps/{served}/scale/", {"cmd": 11}).status_code == 400  # platform limit
+
+
+def test_failed_build_keeps_the_previous_release_serving(ctl, owner, served):
+    before = endpoints(ctl, served)
+    r = build(owner, served, image=BROKEN)
+    assert r.status_code == 400 and "v3 failed" in r.json()["detail"]
+    v3 = owner.get(f"/v2/apps/{served}/releases/v3/").json()
+    assert v3["failed"] is True and v3["exception"]
+    assert endpoints(ctl, served) == before and fetch(before[0]).startswith("hello release=v2")
+    # a config change builds on the last good release, and rollback skips the failed one
+    assert owner.post(f"/v2/apps/{served}/config/", {"values": {"MESSAGE": "next"}}).status_code == 201
+    assert fetch(endpoints(ctl, served)[0]).startswith("next release=v4")
+    r = owner.post(f"/v2/apps/{served}/releases/rollback/", {})
+    assert r.status_code == 201 and r.json()["version"] == 5
+    assert fetch(endpoints(ctl, served)[0]).startswith("hello release=v5")
+    assert owner.post(f"/v2/apps/{served}/releases/rollback/", {"version": 3}).status_code == 400
+
+
+def test_unhealthy_release_fails_and_the_old_one_serves(ctl, owner, served):
+    r = owner.post(f"/v2/apps/{served}/config/", {"healthcheck": {"cmd": {"path": "/nowhere", "timeout": 1}}})
+    assert r.status_code == 400 and "health check" in r.json()["detail"]
+    assert fetch(endpoints(ctl, served)[0]).startswith("hello release=v2")
+    assert owner.get(f"/v2/apps/{served}/config/").json()["healthcheck"] == {}
+
+
+def test_procfile_types_release_task_run_and_logs(ctl, owner, app_id):
+    web = "cd /www && exec httpd -f -p $PORT -h /www"
+    r = build(owner, app_id, procfile={"web": web, "worker": "while true; do echo working; sleep 1; done",
+                                       "release": "exit 3"})
+    assert r.status_code == 400 and "release task exited with 3" in r.json()["detail"]
+    r = build(owner, app_id, procfile={"web": web, "worker": "while true; do echo working; sleep 1; done",
+                                       "release": "echo migrated"})
+    assert r.status_code == 201, r.text
+    assert owner.get(f"/v2/apps/{app_id}/").json()["structure"] == {"web": 1, "worker": 0}
+    assert owner.post(f"/v2/apps/{app_id}/scale/", {"worker": 1}).status_code == 204
+    types = sorted(p["type"] for p in owner.get(f"/v2/apps/{app_id}/pods/").json()["results"])
+    assert types == ["web", "worker"]
+    owner.post(f"/v2/apps/{app_id}/config/", {"values": {"GREETING": "hi there"}})
+    r = owner.post(f"/v2/apps/{app_id}/run/", {"command": "echo $GREETING; exit 3"})
+    assert r.json() == {"exit_code": 3, "output": "hi there\n"}
+    logs = owner.get(f"/v2/apps/{app_id}/logs/?log_lines=20").text
+    assert "working" in logs
+    assert owner.delete(f"/v2/apps/{app_id}/").status_code == 204
+    assert services(app_id) == []
