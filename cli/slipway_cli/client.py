@@ -78,8 +78,6 @@ class Client:
         self.url = normalize_url(url)
         self.token = token
         self.verify: bool | str = ca if ca else True
-        if os.environ.get("SLIPWAY_INSECURE") == "1":
-            self.verify = False
         self.connect_timeout = 15.0
         # Deploys (config changes, rollbacks, builds) block until the release serves: allow long reads.
         self.read_timeout = timeout or float(os.environ.get("SLIPWAY_TIMEOUT", "900"))

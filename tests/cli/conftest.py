@@ -28,7 +28,6 @@ def home(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(h))
     monkeypatch.setenv("SLIPWAY_HOME", str(h / ".slipway"))
     monkeypatch.delenv("SLIPWAY_PROFILE", raising=False)
-    monkeypatch.delenv("SLIPWAY_INSECURE", raising=False)
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
     monkeypatch.setenv("GIT_AUTHOR_NAME", "t")
     monkeypatch.setenv("GIT_AUTHOR_EMAIL", "t@example.com")

@@ -85,7 +85,7 @@ def do_info(ctx):
         print_json(app)
         return 0
     print(kv_block([("ID", app.get("id")), ("Owner", app.get("owner")), ("URL", app.get("url")),
-                    ("Structure", app.get("structure") or {}), ("Created", short_date(app.get("created"))),
+                    ("Structure", app.get("structure") or "none (no build yet)"), ("Created", short_date(app.get("created"))),
                     ("Updated", short_date(app.get("updated"))), ("UUID", app.get("uuid"))],
                    title=f"{app_id} Application"))
     try:
