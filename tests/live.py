@@ -31,6 +31,15 @@ class Controller:
     env: dict
     process: subprocess.Popen
 
+    def restart(self, kill: bool = False) -> None:
+        """Stop the controller (SIGKILL when `kill`) and start it again on the same database and port."""
+        if kill:
+            self.process.kill()
+            self.process.wait()
+        else:
+            stop(self.process)
+        self.process = start(self.env, int(self.url.rsplit(":", 1)[1]))
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -85,22 +94,32 @@ def wait_http(url: str, timeout: float = 30) -> None:
         time.sleep(0.1)
 
 
+def start(env: dict, port: int) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "controller_app.main:app", "--host", "127.0.0.1",
+         "--port", str(port), "--log-level", "warning"], env=env, cwd=ROOT)
+    wait_http(f"http://127.0.0.1:{port}/readiness")
+    return proc
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 @contextlib.contextmanager
 def live_controller(**extra_env: str):
     with fresh_database() as db_url:
         env = controller_env(db_url, **extra_env)
         migrate(env)
         port = free_port()
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "controller_app.main:app", "--host", "127.0.0.1",
-             "--port", str(port), "--log-level", "warning"], env=env, cwd=ROOT)
-        url = f"http://127.0.0.1:{port}"
+        ctl = Controller(f"http://127.0.0.1:{port}", db_url, env["SLIPWAY_BUILDER_KEY"], env["SLIPWAY_ROUTER_KEY"],
+                         env, start(env, port))
         try:
-            wait_http(url + "/readiness")
-            yield Controller(url, db_url, env["SLIPWAY_BUILDER_KEY"], env["SLIPWAY_ROUTER_KEY"], env, proc)
+            yield ctl
         finally:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop(ctl.process)

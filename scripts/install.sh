@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Install everything the platform's control node and its tests need on a fresh Debian 12/13 machine:
+# Debian packages (Docker Engine, PostgreSQL, nginx, OpenSSH, git, debootstrap, ...), the Python venv
+# with pinned tools (.venv), the CLI, and the Ansible collections the roles use. Idempotent.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+
+PKGS=(docker.io postgresql postgresql-client libpq-dev busybox-static nginx openssh-server openssh-client git
+      debootstrap wrk curl ca-certificates python3-venv python3-dev build-essential iproute2 tini)
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  apt-get update -qq
+  # no init system here: keep package scripts from trying to start services
+  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  rm -f /usr/sbin/policy-rc.d
+fi
+
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+if ! cmp -s requirements/dev.txt .venv/.installed-dev.txt 2>/dev/null; then
+  .venv/bin/pip install -q --upgrade pip
+  .venv/bin/pip install -q -r requirements/dev.txt
+  cp requirements/dev.txt .venv/.installed-dev.txt
+fi
+.venv/bin/pip install -q --no-deps -e cli
+PYTHON=.venv/bin/python molecule/install-collections.sh
