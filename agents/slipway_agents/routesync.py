@@ -176,15 +176,24 @@ class RouteSync:
         deadline = time.monotonic() + float(self.cfg["check_timeout"])
         req = urllib.request.Request(self.check_url, headers={"Host": "slipway-routesync.invalid"})
         last = ""
+        confirmed = 0
         while time.monotonic() < deadline:
             try:
                 with urllib.request.urlopen(req, timeout=2) as r:
                     last = r.read().decode().strip()
-                    if last == generation:
-                        return True
             except (OSError, urllib.error.URLError) as e:
                 last = str(e)
-            time.sleep(0.05)
+            if last != generation:
+                confirmed = 0
+                time.sleep(0.05)
+                continue
+            if confirmed == 0:
+                # nginx's master starts the new workers, sleeps 100 ms, and only then tells the old ones to
+                # stop accepting: until then a new connection may still meet the old config
+                time.sleep(0.2)
+            confirmed += 1
+            if confirmed >= 3:
+                return True
         log.error("nginx did not load generation %s within %ss (answer: %s)", generation,
                   self.cfg["check_timeout"], last)
         return False
