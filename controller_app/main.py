@@ -46,11 +46,27 @@ for module in (health, auth, apps, config, builds, releases, pods, domains, cert
     app.include_router(module.router)
 
 
-@app.middleware("http")
-async def api_version_headers(request: Request, call_next):
-    response = await call_next(request)
-    response.headers.update(API_HEADERS)
-    return response
+class ApiVersionHeaders:
+    """Pure ASGI middleware (cheaper than @app.middleware): Deis clients check these on every answer."""
+
+    raw = [(k.encode(), v.encode()) for k, v in API_HEADERS.items()]
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.inner(scope, receive, send)
+
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": list(message.get("headers", [])) + self.raw}
+            await send(message)
+
+        await self.inner(scope, receive, send_with_headers)
+
+
+app.add_middleware(ApiVersionHeaders)
 
 
 @app.exception_handler(IntegrityError)

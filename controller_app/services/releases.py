@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from ..models import App, Build, Config, Release, User
 
@@ -12,7 +12,8 @@ class ReleaseError(ValueError):
 
 
 def latest(db: Session, app: App, good_only: bool = True) -> Release | None:
-    query = select(Release).where(Release.app_uuid == app.uuid)
+    query = (select(Release).where(Release.app_uuid == app.uuid)
+             .options(joinedload(Release.config).joinedload(Config.owner), joinedload(Release.build)))
     if good_only:
         query = query.where(Release.failed.is_(False))
     return db.scalar(query.order_by(Release.version.desc()).limit(1))
