@@ -149,7 +149,7 @@ class CertModule(ControllerModule):
         if self.params['state'] == 'absent':
             return None
         self.replace = False
-        if before is None or not self.same_certificate(before):
+        if before is None or (self.der is not None and not self.same_certificate(before)):
             if self.der is None:
                 self.fail('certificate and key are required to create certificate %s' % self.params['name'])
             self.replace = before is not None

@@ -118,8 +118,8 @@ config:
     cpu: {}
     tags: {}
     healthcheck: {web: {path: /health, port: null, timeout: 3, interval: 1, initial_delay: 0, healthy_threshold: 1}}
-keys:
-  description: Which config keys the task adds, removes or changes, per mapping.
+changed_keys:
+  description: Which config keys the task adds, removes or changes (or would in check mode), per mapping.
   returned: success
   type: dict
   sample: {values: {added: [WORKERS], removed: [], changed: [DATABASE_URL]}}
@@ -177,10 +177,21 @@ class ConfigModule(ControllerModule):
             self.fail('invalid config key name(s): %s (must match %s)' % (', '.join(sorted(bad)), KEY_RE.pattern))
 
     def wanted(self, section):
+        """The task's mapping for ``section`` as the controller stores it (so compares are exact)."""
         given = self.params[section]
         if section == 'healthcheck':
             return dict((k, normalize_healthcheck(v)) for k, v in given.items())
+        if section == 'memory':
+            return dict((k, None if v is None else normalize_value(v).upper()) for k, v in given.items())
         return dict((k, normalize_value(v)) for k, v in given.items())
+
+    def sent(self, section, delta):
+        """The delta as posted: health checks go as the task gave them (the controller applies defaults)."""
+        if section != 'healthcheck':
+            return delta
+        given = self.params['healthcheck']
+        return dict((k, None if v is None else dict((f, x) for f, x in given.get(k, v).items() if x is not None))
+                    for k, v in delta.items())
 
     def read(self):
         config = self.client.must_get(self.app_path() + 'config/')
@@ -210,7 +221,7 @@ class ConfigModule(ControllerModule):
         return bool(self.deltas)
 
     def write(self, before, after):
-        self.client.post(self.app_path() + 'config/', self.deltas)
+        self.client.post(self.app_path() + 'config/', dict((s, self.sent(s, d)) for s, d in self.deltas.items()))
 
     def view(self, state):
         view = dict((s, copy.deepcopy(state.get(s) or {})) for s in SECTIONS)
@@ -231,7 +242,7 @@ class ConfigModule(ControllerModule):
         if self.deltas and self.check_mode and release:
             release = dict(version=release.get('version', 0) + 1)
         keys = dict((s, changed_keys(self.before[s], state.get(s))) for s in self.deltas)
-        return dict(config=self.view(state), release=release, keys=keys)
+        return dict(config=self.view(state), release=release, changed_keys=keys)
 
 
 def main():
