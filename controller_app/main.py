@@ -14,6 +14,7 @@ from . import __version__
 from .api.routers import (apps, auth, builds, certs, config, domains, health, hooks, keys, perms, pods,
                           releases, routes, settings)
 from .db import session_factory
+from .schemas.common import ERRORS
 from .services import deploy, monitor
 from .settings import get_settings
 
@@ -43,7 +44,7 @@ app = FastAPI(title="Slipway controller", version=__version__, lifespan=lifespan
               description="Deis Workflow v2 compatible controller API.")
 for module in (health, auth, apps, config, builds, releases, pods, domains, certs, keys, perms, settings,
                hooks, routes):
-    app.include_router(module.router)
+    app.include_router(module.router, responses=ERRORS)
 
 
 class ApiVersionHeaders:

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 
 class Page:
-    def __init__(self, limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0)):
+    def __init__(self, limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0, le=2**31 - 1)):
         self.limit, self.offset = limit, offset
 
 

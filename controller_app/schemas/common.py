@@ -32,4 +32,16 @@ class Paged(BaseModel, Generic[T]):
 
 
 class Detail(BaseModel):
-    detail: str
+    detail: str | list[dict]
+
+
+ERRORS = {code: {"model": Detail, "description": text} for code, text in (
+    (400, "Bad request: the input breaks a rule (the detail says which)"),
+    (401, "Missing or invalid credentials"),
+    (403, "Not allowed for this user"),
+    (404, "No such resource"),
+    (409, "Conflicts with the current state"),
+    (422, "Invalid input"),
+    (429, "Too many attempts"),
+    (503, "A backend (database or scheduler) is unavailable"),
+)}

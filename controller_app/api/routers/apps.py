@@ -1,7 +1,7 @@
 """/v2/apps/: list, create, get, transfer, destroy, logs, run."""
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.responses import PlainTextResponse
 from sqlalchemy import exists, or_, select
 
@@ -84,11 +84,12 @@ def destroy_app(db: DB, app: OwnedApp):
         raise HTTPException(503, f"Could not remove the app's processes: {exc}") from None
 
 
-@router.get("/v2/apps/{id}/logs/", response_class=PlainTextResponse)
+@router.get("/v2/apps/{id}/logs/", response_class=Response,
+            responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}})
 def app_logs(app: UsableApp, log_lines: int = Query(100, ge=1, le=10000),
              type: str | None = Query(None, pattern=PROC_TYPE.pattern)):
     try:
-        return get_scheduler().logs(app.id, lines=log_lines, proc_type=type)
+        return PlainTextResponse(get_scheduler().logs(app.id, lines=log_lines, proc_type=type))
     except SchedulerError as exc:
         raise HTTPException(503, f"Could not read logs: {exc}") from None
 

@@ -16,11 +16,11 @@ router = APIRouter(tags=["routes"], dependencies=[Depends(router_auth)])
 
 class AckIn(In):
     router: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._-]+$")
-    generation: int = Field(ge=0)
+    generation: int = Field(ge=0, le=2**62)
 
 
-@router.get("/v2/routes")
-def routes(response: Response, generation: int | None = Query(None, ge=0),
+@router.get("/v2/routes", responses={304: {"description": "Unchanged since `generation`"}})
+def routes(response: Response, generation: int | None = Query(None, ge=0, le=2**62),
            wait: float = Query(0, ge=0, le=60),
            router: str | None = Query(None, max_length=128, pattern=r"^[A-Za-z0-9._-]+$")):
     """Every routable app; with `generation` and `wait`, answers when the routes differ from that one.
