@@ -1,0 +1,114 @@
+"""The config module's delta and diff logic, on an in-memory controller stand-in."""
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from ansible_collections.slipway.paas.plugins.module_utils.base import MASK, MASK_CHANGED
+from ansible_collections.slipway.paas.plugins.modules.config import ConfigModule
+
+from ..module_utils.test_module_base import Exited, FakeModule, run
+
+
+class MemoryController:
+    """Answers the config module's calls the way the controller's config endpoint does."""
+
+    def __init__(self, config):
+        self.config = config
+        self.posts = []
+        self.version = 3
+
+    def must_get(self, path):
+        return copy.deepcopy(self.config)
+
+    def get(self, path, query=None):
+        return {"results": [{"version": self.version}]}
+
+    def post(self, path, body):
+        self.posts.append(body)
+        for section, delta in body.items():
+            for key, value in delta.items():
+                if value is None:
+                    del self.config[section][key]
+                else:
+                    self.config[section][key] = value
+        self.version += 1
+        return self.config
+
+
+def config_module(controller, check_mode=False, diff=True, **params):
+    base = dict(app="shop", state="present", values=None, memory=None, cpu=None, tags=None, healthcheck=None,
+                purge=False, show_values=False)
+    base.update(params)
+    return ConfigModule(module=FakeModule(base, check_mode=check_mode, diff=diff), client=controller)
+
+
+def fresh():
+    return MemoryController({"values": {"A": "1", "B": "2"}, "memory": {"web": "256M"}, "cpu": {}, "tags": {},
+                             "healthcheck": {"web": {"path": "/health"}}})
+
+
+def test_sets_only_what_differs_and_masks_the_diff():
+    ctl = fresh()
+    out = run(config_module(ctl, values={"A": 1, "B": "3", "C": True}))
+    assert ctl.posts == [{"values": {"B": "3", "C": "true"}}]
+    assert out.result["changed"] is True
+    assert out.result["diff"]["before"]["values"] == {"A": MASK, "B": MASK}
+    assert out.result["diff"]["after"]["values"] == {"A": MASK, "B": MASK_CHANGED, "C": MASK_CHANGED}
+    assert out.result["changed_keys"] == {"values": {"added": ["C"], "removed": [], "changed": ["B"]}}
+    assert out.result["config"]["values"] == {"A": MASK, "B": MASK, "C": MASK}
+    assert out.result["release"] == {"version": 4}
+
+
+def test_show_values():
+    out = run(config_module(fresh(), values={"B": "3"}, show_values=True))
+    assert out.result["diff"]["before"]["values"] == {"A": "1", "B": "2"}
+    assert out.result["diff"]["after"]["values"] == {"A": "1", "B": "3"}
+
+
+def test_same_values_are_not_a_change():
+    ctl = fresh()
+    same_check = {"web": {"path": "/health", "timeout": 5}}
+    out = run(config_module(ctl, values={"A": 1}, memory={"web": "256m"}, healthcheck=same_check))
+    assert out.result["changed"] is False
+    assert ctl.posts == []
+
+
+def test_null_and_absent_unset():
+    ctl = fresh()
+    run(config_module(ctl, values={"A": None, "MISSING": None}))
+    assert ctl.posts == [{"values": {"A": None}}]
+    ctl = fresh()
+    run(config_module(ctl, state="absent", values={"B": "ignored", "MISSING": "x"}))
+    assert ctl.posts == [{"values": {"B": None}}]
+
+
+def test_purge_is_per_given_mapping():
+    ctl = fresh()
+    run(config_module(ctl, values={"C": "3"}, purge=True))
+    assert ctl.posts == [{"values": {"A": None, "B": None, "C": "3"}}]
+    assert ctl.config["memory"] == {"web": "256M"}
+
+
+def test_check_mode_posts_nothing_and_predicts():
+    ctl = fresh()
+    out = run(config_module(ctl, check_mode=True, values={"A": None}, tags={"tier": "fast"}))
+    assert ctl.posts == []
+    assert out.result["changed"] is True
+    assert out.result["config"]["tags"] == {"tier": "fast"}
+    assert "A" not in out.result["config"]["values"]
+    assert out.result["release"] == {"version": 4}
+
+
+def test_healthcheck_is_sent_as_given():
+    ctl = fresh()
+    run(config_module(ctl, healthcheck={"worker": {"path": "/ping", "port": None}}))
+    assert ctl.posts == [{"healthcheck": {"worker": {"path": "/ping"}}}]
+
+
+def test_invalid_key_fails_before_any_call():
+    with pytest.raises(Exited) as exited:
+        config_module(fresh(), values={"1BAD": "x"})
+    assert exited.value.kind == "fail"
+    assert "1BAD" in exited.value.result["msg"]
