@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import subprocess
+import time
 
 import pytest
 
@@ -106,3 +107,29 @@ def test_procfile_types_release_task_run_and_logs(ctl, owner, app_id):
     assert "working" in logs
     assert owner.delete(f"/v2/apps/{app_id}/").status_code == 204
     assert services(app_id) == []
+
+
+def test_killed_container_is_replaced_and_routes_follow(ctl, owner, served):
+    before = endpoints(ctl, served)
+    cid = subprocess.run(["docker", "ps", "-q", "--filter", f"label=slipway.app={served}"], capture_output=True,
+                         text=True, check=True).stdout.split()
+    assert len(cid) == 1
+    subprocess.run(["docker", "kill", cid[0]], check=True, capture_output=True)
+    deadline = time.monotonic() + 30
+    while True:
+        now = endpoints(ctl, served)
+        if now and now != before:
+            break
+        assert time.monotonic() < deadline, f"routes still {now}"
+        time.sleep(0.2)
+    assert fetch(now[0]).startswith("hello release=v2")
+
+
+def test_platform_limits_are_set_by_admins(ctl, owner, served, admin):
+    assert owner.post("/v2/admin/limits/", {"max_replicas_per_type": 100}).status_code == 403
+    try:
+        assert admin.post("/v2/admin/limits/", {"max_replicas_per_type": 2}).status_code == 200
+        r = owner.post(f"/v2/apps/{served}/scale/", {"cmd": 3})
+        assert r.status_code == 400 and "platform limit of 2" in r.json()["detail"]
+    finally:
+        admin.post("/v2/admin/limits/", {"max_replicas_per_type": 10})
