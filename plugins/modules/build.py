@@ -48,6 +48,15 @@ options:
   dockerfile:
     description: The Dockerfile the image was built from, kept with the build for reference.
     type: str
+  builder_key:
+    description:
+      - Register the build as the builder does, through the builder hook C(/v2/hooks/build/) authenticated by this
+        key instead of a user token (the deploy playbook run by a C(git push)). Requires O(receive_user).
+      - The controller then checks that O(receive_user) may push to the app.
+    type: str
+  receive_user:
+    description: With O(builder_key), the user who pushed (the build and release are recorded as theirs).
+    type: str
 """
 
 EXAMPLES = r"""
@@ -65,16 +74,26 @@ EXAMPLES = r"""
 - name: Show the new release
   ansible.builtin.debug:
     msg: "shop is now at v{{ deploy.release.version }}"
+
+- name: Register a pushed build as the builder (deploy playbook)
+  slipway.paas.build:
+    app: shop
+    image: "registry.example.com:5000/shop:git-1a2b3c4"
+    sha: 1a2b3c4d5e6f
+    builder_key: "{{ slipway_builder_key }}"
+    receive_user: alice
 """
 
 RETURN = r"""
 build:
-  description: The registered build (empty in check mode).
+  description: The registered build (empty in check mode; only its C(uuid) with O(builder_key)).
   returned: success
   type: dict
   sample: {uuid: 6f1d..., image: "registry.example.com:5000/shop:git-1a2b3c4", sha: 1a2b3c4d5e6f, procfile: {web: gunicorn shop.wsgi}}
 release:
-  description: The release the build created (in check mode, only the version it would get).
+  description:
+    - The release the build created (in check mode, only the version it would get).
+    - With O(builder_key), only its C(version) (none in check mode).
   returned: success
   type: dict
   sample: {version: 4, summary: "alice deployed registry.example.com:5000/shop:git-1a2b3c4", failed: false}
@@ -103,16 +122,30 @@ class BuildModule(ControllerModule):
         procfile=dict(type='dict'),
         sha=dict(type='str'),
         dockerfile=dict(type='str'),
+        builder_key=dict(type='str', no_log=True),
+        receive_user=dict(type='str'),
     )
     argument_spec.update(serving_argument_spec())
+    required_together = [('builder_key', 'receive_user')]
+
+    def __init__(self, *args, **kwargs):
+        super(BuildModule, self).__init__(*args, **kwargs)
+        self.hook_release = None
+
+    def hook(self, path, body):
+        body = dict(body, receive_user=self.params['receive_user'], receive_repo=self.params['app'])
+        return self.client.post(path, body, auth=False, headers={'X-Deis-Builder-Auth': self.params['builder_key']})
 
     def read(self):
+        if self.params['builder_key']:
+            self.hook('/v2/hooks/push/', {})  # the app exists and the user may push to it
+            return dict(release=self.hook_release or {})
         self.require_app()
         return dict(release=latest_release(self.client, self.app_path()))
 
     def want(self, before):
-        version = (before['release'] or {}).get('version', 0) + 1
-        return dict(release=dict(version=version), image=self.params['image'], sha=self.params['sha'],
+        release = dict(version=before['release']['version'] + 1) if before['release'] else {}
+        return dict(release=release, image=self.params['image'], sha=self.params['sha'],
                     procfile=self.params['procfile'])
 
     def compare(self, before, after):
@@ -123,6 +156,11 @@ class BuildModule(ControllerModule):
         for key in ('procfile', 'sha', 'dockerfile'):
             if self.params[key] is not None:
                 body[key] = self.params[key]
+        if self.params['builder_key']:
+            answer = self.hook('/v2/hooks/build/', body)
+            self.hook_release = answer.get('release') or {}
+            self.extra['build'] = dict(uuid=answer.get('build'))
+            return
         self.extra['build'] = self.client.post(self.app_path() + 'builds/', body)
 
     def diff_view(self, state):

@@ -10,15 +10,13 @@ import importlib
 import inspect
 import os
 import subprocess
-import sys
 
 import pytest
 import yaml
 
-from tests.collection.test_integration_targets import BIN, ROOT, ansible_cfg, collections_path  # noqa: F401
+from tests.collection.conftest import BIN, ROOT
 
-sys.path.insert(0, os.path.join(ROOT, "tests", "unit"))
-import conftest  # noqa: E402,F401  (makes ansible_collections.slipway.paas importable)
+import tests.unit.conftest  # noqa: E402,F401  (makes ansible_collections.slipway.paas importable)
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator  # noqa: E402
 
@@ -83,7 +81,7 @@ def test_examples_match_the_argument_spec(name):
     assert used, f"EXAMPLES of {name} never use {fqcn}"
 
 
-def test_examples_pass_syntax_check(collections_path, ansible_cfg, tmp_path):  # noqa: F811
+def test_examples_pass_syntax_check(collections_path, ansible_cfg, tmp_path):
     plays = []
     for name in MODULES:
         module, _, _ = load(name)
@@ -97,7 +95,7 @@ def test_examples_pass_syntax_check(collections_path, ansible_cfg, tmp_path):  #
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-def test_ansible_doc_renders_every_module(collections_path, ansible_cfg, tmp_path):  # noqa: F811
+def test_ansible_doc_renders_every_module(collections_path, ansible_cfg, tmp_path):
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections_path, ANSIBLE_CONFIG=ansible_cfg, ANSIBLE_NOCOLOR="1")
     for name in MODULES:
         proc = subprocess.run([os.path.join(BIN, "ansible-doc"), f"slipway.paas.{name}"], env=env,
