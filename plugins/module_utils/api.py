@@ -133,6 +133,8 @@ class ControllerClient(object):
         except (URLError, socket.error, socket.timeout) as e:
             reason = getattr(e, 'reason', e)
             raise ControllerError(method, path, None, '%s (url: %s)' % (to_text(reason), self.base))
+        except ValueError as e:  # a URL without http:// or https://
+            raise ControllerError(method, path, None, '%s (url: %s)' % (to_text(e), self.base))
         return status, self._decode(raw)
 
     @staticmethod

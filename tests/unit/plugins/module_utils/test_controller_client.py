@@ -234,3 +234,67 @@ def test_wait_for_serving_times_out_with_the_reason(server):
     assert not ok
     assert "503" in reason
     assert 0.8 <= seconds < 5
+
+
+def test_url_without_scheme_is_a_clear_error():
+    with pytest.raises(ControllerError) as err:
+        ControllerClient("slipway.example.com", TOKEN).get("/v2/apps/")
+    assert err.value.status is None
+    assert "slipway.example.com" in err.value.msg
+
+
+# ---- TLS: validate_certs and ca_path against a real HTTPS server ---------------------------------
+
+@pytest.fixture(scope="module")
+def tls_server(tmp_path_factory):
+    import datetime
+    import ipaddress
+    import ssl
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "slipway test CA")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                           critical=False)
+            .sign(key, hashes.SHA256()))
+    tmp = tmp_path_factory.mktemp("tls")
+    cert_path, key_path = tmp / "cert.pem", tmp / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(str(cert_path), str(key_path))
+    httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield "https://127.0.0.1:%d" % httpd.server_address[1], str(cert_path)
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_tls_unknown_ca_fails_by_default(tls_server):
+    url = tls_server[0]
+    with pytest.raises(ControllerError) as err:
+        ControllerClient(url, TOKEN, timeout=5).get("/v2/apps/shop/")
+    assert err.value.status is None
+    assert "certificate" in err.value.msg.lower()
+
+
+def test_tls_with_ca_path(tls_server):
+    url, ca = tls_server
+    assert ControllerClient(url, TOKEN, ca_path=ca, timeout=5).get("/v2/apps/shop/")["id"] == "shop"
+
+
+def test_tls_without_validation(tls_server):
+    url = tls_server[0]
+    assert ControllerClient(url, TOKEN, validate_certs=False, timeout=5).get("/v2/apps/shop/")["id"] == "shop"
