@@ -62,7 +62,8 @@ echo "$out" | grep -q "Interactive shells are not available" || fail "shell mess
 echo "refusals: ok"
 [ "$(stat -c %U /var/lib/slipway/repos/hello.git)" = git ] || fail "repo owner"
 
-# the stack image (not pushed here: no registry in this test)
+# the stack image, pushed to the (plain, local) registry
+curl -fsS -u builder:unused http://127.0.0.1:5000/v2/slipway/stack/tags/list | grep -q trixie || fail "stack image not in the registry"
 docker image inspect slipway/stack:trixie >/dev/null || fail "stack image"
 cid=$(docker create slipway/stack:trixie)
 docker cp "$cid:/usr/bin/python3" - >/dev/null || fail "python3 in the stack image"
