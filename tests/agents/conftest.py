@@ -107,6 +107,7 @@ class RouteSyncProc:
             "SLIPWAY_HTTPS_LISTEN": f"127.0.0.1:{nginx.https_port}",
             "SLIPWAY_WAIT": "5",
             "SLIPWAY_LOG_LEVEL": "DEBUG",
+            "SLIPWAY_PYTHON": SYSTEM_PYTHON,
         }
         env.update(extra)
         self.fh = open(self.log, "w")
