@@ -236,6 +236,10 @@ class RouteSync:
         if not os.path.exists(self.live):
             staged = self.stage({"apps": []}, "0")
             self.swap(staged)
+            try:  # best effort: nginx may not run yet (it picks the folder up when it starts)
+                self.reload()
+            except (RuntimeError, OSError, subprocess.SubprocessError) as e:
+                log.info("initial reload skipped: %s", e)
 
     # -- one generation -----------------------------------------------------------------------------------------
     def apply(self, routes: dict) -> bool:

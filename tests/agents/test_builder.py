@@ -9,6 +9,7 @@ import os
 import pwd
 import shutil
 import subprocess
+import threading
 import time
 
 import pytest
@@ -328,10 +329,17 @@ def test_concurrent_push_gets_lock_message(setup, workdir, fc):
     r = bob.push("myapp")
     assert time.monotonic() - t0 < 10
     assert r.returncode != 0 and "Another push to myapp is running" in r.stderr, r.stderr
-    # another app is not blocked
-    fc.perms["bobapp"].add("bob")
+    # the deploy's output reaches the pusher while it runs, line by line (not at the end)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(first.stdout.readline, "")), daemon=True)
+    reader.start()
+    wait_for(lambda: any("remote: -----> Building myapp" in line for line in lines), timeout=10,
+             what="streamed output before the deploy finished")
+    assert not any("Launched myapp" in line for line in lines)
     open(os.path.join(b.signals, "release"), "w").close()
-    out, _ = first.communicate(timeout=60)
+    first.wait(60)
+    reader.join(10)
+    out = "".join(lines)
     assert first.returncode == 0, out
     assert "Launched myapp" in out
     os.unlink(os.path.join(b.signals, "slow"))
