@@ -97,6 +97,11 @@ release:
   returned: success
   type: dict
   sample: {version: 4, summary: "alice deployed registry.example.com:5000/shop:git-1a2b3c4", failed: false}
+url:
+  description: The app's address as the controller gives it (with O(builder_key), after a deploy).
+  returned: when O(builder_key) is set and not in check mode
+  type: str
+  sample: shop.example.com
 serving:
   description: The outcome of O(wait_for_serving).
   returned: when O(wait_for_serving) is set and not in check mode
@@ -160,6 +165,8 @@ class BuildModule(ControllerModule):
             answer = self.hook('/v2/hooks/build/', body)
             self.hook_release = answer.get('release') or {}
             self.extra['build'] = dict(uuid=answer.get('build'))
+            if answer.get('url'):
+                self.extra['url'] = answer['url']
             return
         self.extra['build'] = self.client.post(self.app_path() + 'builds/', body)
 
