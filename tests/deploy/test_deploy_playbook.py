@@ -1,0 +1,105 @@
+"""playbooks/deploy.yml for real: git archive → docker build → registry push → controller release on Swarm."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import urllib.request
+
+import pytest
+
+from tests.controller.conftest import register
+from tests.controller.deployhelp import endpoints, fetch
+from tests.live import ROOT, live_controller
+
+
+@pytest.fixture(scope="module")
+def ctl():
+    subprocess.run([os.path.join(ROOT, "scripts/build-test-image.sh"), "web"], check=True)
+    with live_controller(SLIPWAY_HEALTH_TIMEOUT="15", SLIPWAY_DRAIN_SECONDS="0") as controller:
+        yield controller
+
+
+def git(repo, *args) -> str:
+    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True).stdout.strip()
+
+
+def commit(work, files: dict[str, str]) -> str:
+    for name, text in files.items():
+        (work / name).write_text(text)
+    git(work, "add", "-A")
+    git(work, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "change")
+    git(work, "push", "-q", "origin", "HEAD:main")
+    return git(work, "rev-parse", "HEAD")
+
+
+@pytest.fixture
+def repo(tmp_path):
+    bare, work = tmp_path / "app.git", tmp_path / "work"
+    subprocess.run(["git", "init", "-q", "--bare", str(bare)], check=True)
+    subprocess.run(["git", "init", "-q", str(work)], check=True)
+    git(work, "remote", "add", "origin", str(bare))
+    return bare, work
+
+
+def deploy(ctl, registry, app, sha, user, bare) -> subprocess.CompletedProcess:
+    extra = {"slipway_app": app, "slipway_sha": sha, "slipway_user": user, "slipway_repo": str(bare),
+             "slipway_registry": registry, "slipway_controller_url": ctl.url, "slipway_builder_key": ctl.builder_key}
+    env = {**os.environ, "ANSIBLE_CONFIG": os.path.join(ROOT, "ansible.cfg")}
+    return subprocess.run(["ansible-playbook", "-i", "localhost,", "-c", "local",
+                           "-e", "ansible_python_interpreter=" + os.path.join(os.path.dirname(os.sys.executable),
+                                                                              "python"),
+                           "-e", json.dumps(extra), os.path.join(ROOT, "playbooks/deploy.yml")],
+                          capture_output=True, text=True, env=env, cwd=ROOT, timeout=600)
+
+
+def test_push_builds_releases_and_serves(ctl, registry, repo):
+    bare, work = repo
+    user = register(ctl.url, "dev")
+    app = user.post("/v2/apps/", {}).json()["id"]
+    sha = commit(work, {"Dockerfile": "FROM slipway-test/web:1\nRUN echo one > /www/version\n"})
+    r = deploy(ctl, registry, app, sha, "dev", bare)
+    assert r.returncode == 0, r.stdout[-3000:]
+    assert f"{app} v2 is serving" in r.stdout
+    eps = endpoints(ctl, app)
+    assert fetch(eps[0], "/version").strip() == "one"
+    tags = json.load(urllib.request.urlopen(f"http://{registry}/v2/{app}/tags/list"))["tags"]
+    assert tags == [f"git-{sha[:8]}"]
+    build = user.get(f"/v2/apps/{app}/builds/").json()["results"][0]
+    assert build["sha"] == sha and build["procfile"] == {}
+
+    # a Procfile names the process types; the config set since then is in the new release, not the image
+    user.post(f"/v2/apps/{app}/config/", {"values": {"SECRET_TOKEN": "s3cr3t-value"}})
+    sha2 = commit(work, {"Procfile": "web: cd /www && exec httpd -f -p $PORT -h /www\n# a comment\n",
+                         "Dockerfile": "FROM slipway-test/web:1\nRUN echo two > /www/version\n"})
+    r = deploy(ctl, registry, app, sha2, "dev", bare)
+    assert r.returncode == 0, r.stdout[-3000:]
+    assert fetch(endpoints(ctl, app)[0], "/version").strip() == "two"
+    assert user.get(f"/v2/apps/{app}/").json()["structure"] == {"web": 1}
+    image = f"{registry}/{app}:git-{sha2[:8]}"
+    inspect = subprocess.run(["docker", "image", "inspect", image], capture_output=True, text=True).stdout
+    history = subprocess.run(["docker", "image", "history", "--no-trunc", image], capture_output=True,
+                             text=True).stdout
+    assert "s3cr3t-value" not in inspect + history
+
+    # a broken Dockerfile fails the deploy with the build error; the running release is untouched
+    sha3 = commit(work, {"Dockerfile": "FROM slipway-test/web:1\nRUN exit 42\n"})
+    r = deploy(ctl, registry, app, sha3, "dev", bare)
+    assert r.returncode != 0
+    assert "42" in r.stdout
+    assert fetch(endpoints(ctl, app)[0], "/version").strip() == "two"
+    assert user.get(f"/v2/apps/{app}/releases/").json()["count"] == 4  # v1, v2, config v3, v4; nothing for sha3
+
+
+def test_no_dockerfile_and_other_users_app_are_refused(ctl, registry, repo):
+    bare, work = repo
+    owner = register(ctl.url, "owner2")
+    app = owner.post("/v2/apps/", {}).json()["id"]
+    register(ctl.url, "stranger")
+    sha = commit(work, {"README": "no Dockerfile here\n"})
+    r = deploy(ctl, registry, app, sha, "owner2", bare)
+    assert r.returncode != 0 and "no Dockerfile" in r.stdout
+    sha = commit(work, {"Dockerfile": "FROM slipway-test/web:1\n"})
+    r = deploy(ctl, registry, app, sha, "stranger", bare)
+    assert r.returncode != 0 and "may not push" in r.stdout
+    assert owner.get(f"/v2/apps/{app}/releases/").json()["count"] == 1
