@@ -33,11 +33,10 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 
   -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign \
   -keyout "$SLIPWAY_TEST_PKI/ca.key" -out "$SLIPWAY_TEST_PKI/ca.crt" 2>/dev/null
 
-# the stand-in controller and deploy command inside the host
+# the stand-in controller inside the host
 docker cp "$ROOT/tests/agents/fakes.py" "$NAME:/usr/local/lib/fakes.py"
 docker cp "$HERE/fake_controller.py" "$NAME:/usr/local/bin/fake-controller"
-docker cp "$HERE/fake_deploy.sh" "$NAME:/usr/local/bin/fake-deploy"
-docker exec "$NAME" sh -c 'chmod 755 /usr/local/bin/fake-controller /usr/local/bin/fake-deploy'
+docker exec "$NAME" sh -c 'chmod 755 /usr/local/bin/fake-controller'
 
 cd "$ROOT"
 .venv/bin/ansible-playbook -i "$HERE/inventory.yml" "$HERE/converge.yml" | tee "$WORK/converge1.log" | tail -n 25

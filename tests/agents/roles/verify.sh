@@ -46,14 +46,31 @@ code=$(curl -s -o /tmp/ctl.json -w '%{http_code}' --cacert /etc/slipway/tls/ca.c
 echo "controller vhost: TLS with the platform CA, proxied to the controller"
 nginx -t -q || fail "nginx -t"
 
-# the builder: a push with a known key deploys, shell and other apps are refused
+# the builder: a push with a known key deploys (the role's default deploy command: ansible-runner with a
+# stand-in deploy playbook), shell and other apps are refused
+cat >/var/lib/slipway/deploy/project/deploy.yml <<'YAML'
+- name: Stand-in deploy playbook
+  hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Read the pushed commit (still in git's quarantine)
+      ansible.builtin.shell: git archive --format=tar {{ slipway_sha }} | tar -t
+      args:
+        chdir: "{{ slipway_repo }}"
+      register: files
+    - name: Report
+      ansible.builtin.debug:
+        msg: "fake deploy of {{ slipway_app }} by {{ slipway_user }}: {{ files.stdout_lines | join(',') }}"
+YAML
+chown git: /var/lib/slipway/deploy/project/deploy.yml
 export GIT_SSH_COMMAND="ssh -i /root/alice_key -p 2222 -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes -o LogLevel=ERROR"
 rm -rf /tmp/client && git init -q -b main /tmp/client && cd /tmp/client
 git config user.email a@example.test && git config user.name alice
 echo hi >README && git add README && git commit -qm first
 out=$(git push git@127.0.0.1:hello.git main 2>&1) || { echo "$out"; journalctl -t slipway-builder --no-pager | tail; fail "push"; }
-echo "$out" | grep -q "remote: -----> fake deploy of hello" || { echo "$out"; fail "deploy output not streamed"; }
-echo "$out" | grep -q "remote:        fake deploy ok" || { echo "$out"; fail "deploy output"; }
+echo "$out" | grep -q "remote: -----> Deploying hello" || { echo "$out"; fail "deploy header"; }
+echo "$out" | grep -q "remote: .*fake deploy of hello by alice: README" || { echo "$out"; fail "deploy output not streamed"; }
+echo "$out" | grep -q "remote: .*PLAY RECAP" || { echo "$out"; fail "ansible-runner output"; }
 echo "push: deployed"
 out=$(git push git@127.0.0.1:other.git main 2>&1) && fail "push to another user's app"
 echo "$out" | grep -q "You may not push to other" || { echo "$out"; fail "403 message"; }
