@@ -173,6 +173,7 @@ class Renderer:
             return ""
         target = upstream_url(target)
         return ("    location ^~ /.well-known/acme-challenge/ {\n"
+                "        allow all;  # the CA validates from anywhere, whatever the app's whitelist\n"
                 f"        proxy_pass {target};\n"
                 + _proxy_headers("        ")
                 + _https_upstream_opts(target, self.s, "        ")

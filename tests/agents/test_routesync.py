@@ -192,7 +192,8 @@ def test_controller_vhost_and_acme(nginx, fake_controller, routesync, upstreams,
     """slipway.<platform_domain> goes to the controller (HTTP and TLS); ACME challenges go to the controller."""
     fc = fake_controller
     crt, key, crt_path = make_cert(workdir, "slipway.paas.test")
-    fc.set_apps([app("web", ["web.paas.test"], [upstreams["blue"].endpoint])])
+    fc.set_apps([app("web", ["web.paas.test"], [upstreams["blue"].endpoint]),
+                 app("closed", ["closed.paas.test"], [upstreams["blue"].endpoint], whitelist=["10.99.0.0/16"])])
     routesync(fc.url, fc.router_key, SLIPWAY_PLATFORM_DOMAIN="paas.test",
               SLIPWAY_CONTROLLER_UPSTREAM=f"http://127.0.0.1:{upstreams['green'].port}",
               SLIPWAY_ACME_UPSTREAM=f"http://127.0.0.1:{upstreams['red'].port}",
@@ -205,6 +206,10 @@ def test_controller_vhost_and_acme(nginx, fake_controller, routesync, upstreams,
     status, _, body = http_request(nginx.http_port, "web.paas.test", "/.well-known/acme-challenge/tok")
     assert status == 200 and json.loads(body)["name"] == "red"
     assert json.loads(body)["headers"]["host"] == "web.paas.test"
+    # challenges pass an app's whitelist (the CA validates from anywhere); the app itself does not
+    assert http_request(nginx.http_port, "closed.paas.test")[0] == 403
+    status, _, body = http_request(nginx.http_port, "closed.paas.test", "/.well-known/acme-challenge/tok")
+    assert status == 200 and json.loads(body)["name"] == "red"
     # unknown SNI on 443 is refused at the handshake
     with pytest.raises(OSError):
         http_request(nginx.https_port, "other.paas.test", tls=True)
