@@ -68,7 +68,8 @@ def listen_ok(spec: str) -> bool:
 
 
 def valid_domain(d: object) -> bool:
-    return isinstance(d, str) and len(d) <= 253 and bool(DOMAIN.match(d))
+    # ".invalid" (RFC 2606) is never an app's: the sync reads its generation back with such a Host
+    return isinstance(d, str) and len(d) <= 253 and bool(DOMAIN.match(d)) and not d.endswith(".invalid")
 
 
 def valid_endpoint(ep: object) -> tuple[str, int] | None:

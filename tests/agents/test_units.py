@@ -79,6 +79,7 @@ def test_render_is_deterministic_and_escapes_nothing_unsafe():
         {"id": "a", "domains": ["a.test", "A.TEST.", "*.wild.test"],
          "endpoints": [{"address": "::1", "port": 81}, {"address": "10.0.0.1", "port": True}]},
         {"id": "c", "domains": ["a.test"], "endpoints": []},  # a domain can only belong to one app
+        {"id": "d", "domains": ["slipway-routesync.invalid"], "endpoints": []},  # the sync's own check host
     ]}
     one = r.render(routes, "5")["slipway.conf"][0]
     assert one == r.render(routes, "5")["slipway.conf"][0]
@@ -87,6 +88,7 @@ def test_render_is_deterministic_and_escapes_nothing_unsafe():
     assert "10.0.0.1" not in one  # a boolean is not a port
     assert "server_name a.test *.wild.test;" in one
     assert "# app c" not in one
+    assert ".invalid" not in one
     assert "ssl" not in one  # no https listeners: no TLS servers
 
 
