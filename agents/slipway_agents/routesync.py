@@ -16,7 +16,9 @@ Settings (ini section [routesync], or environment SLIPWAY_<NAME>):
   http_listen / https_listen (space separated nginx listen specs), check_url (where the loaded generation
   is read back, default derived from http_listen), platform_domain, controller_domain, controller_upstream,
   controller_cert, controller_key, controller_enforce_https, acme_upstream, pages_dir (html overrides for
-  unknown.html / unavailable.html / maintenance.html), wait (long-poll seconds), log_level.
+  unknown.html / unavailable.html / maintenance.html), wait (long-poll seconds), heartbeat (seconds between
+  re-acks), drop_invalid_certs (leave out certificates OpenSSL refuses instead of refusing the whole
+  generation; default false), log_level.
 """
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ import re
 import shlex
 import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -68,6 +71,7 @@ DEFAULTS = {
     "wait": "25",
     "keep_generations": "3",
     "heartbeat": "20",
+    "drop_invalid_certs": "false",
     "log_level": "INFO",
 }
 
@@ -242,9 +246,32 @@ class RouteSync:
                 log.info("initial reload skipped: %s", e)
 
     # -- one generation -----------------------------------------------------------------------------------------
+    def drop_invalid_certs(self, routes: dict) -> None:
+        """Optional: leave out certificates this host's OpenSSL refuses (one app's certificate then cannot stop
+        routing changes for every app). Their domains are served over HTTP only; the error is logged."""
+        with tempfile.TemporaryDirectory() as d:
+            crt, key = os.path.join(d, "c.pem"), os.path.join(d, "k.pem")
+            for app in routes.get("apps") or []:
+                certs = app.get("certs") if isinstance(app, dict) else None
+                if not isinstance(certs, dict):
+                    continue
+                for domain, c in list(certs.items()):
+                    try:
+                        with open(crt, "w", encoding="utf-8") as fh:
+                            fh.write(str(c.get("certificate", "")))
+                        with open(key, "w", encoding="utf-8") as fh:
+                            fh.write(str(c.get("key", "")))
+                        ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(crt, key)
+                    except (ssl.SSLError, OSError, AttributeError, ValueError) as e:
+                        log.error("app %s: certificate for %s refused by OpenSSL (%s); serving it over HTTP only",
+                                  app.get("id"), domain, e)
+                        del certs[domain]
+
     def apply(self, routes: dict) -> bool:
         generation = str(routes.get("generation"))
         self.seen = generation
+        if self.cfg["drop_invalid_certs"].lower() in TRUE:
+            self.drop_invalid_certs(routes)
         staged = self.stage(routes, generation)
         try:
             self.test_config(staged)

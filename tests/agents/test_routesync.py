@@ -256,3 +256,21 @@ def test_heartbeat_reacks_the_applied_generation(nginx, fake_controller, routesy
     gen = fc.set_apps([app("web", ["web.example.test"], [upstreams["blue"].endpoint])])
     routesync(fc.url, fc.router_key, SLIPWAY_WAIT="1", SLIPWAY_HEARTBEAT="1")
     wait_for(lambda: len([a for a in fc.acks if a["generation"] == gen]) >= 3, timeout=10, what="heartbeats")
+
+
+def test_drop_invalid_certs_option_keeps_routing_moving(nginx, fake_controller, routesync, upstreams, workdir):
+    """Opt-in: one app's unusable certificate is left out instead of holding back every app's routes."""
+    fc = fake_controller
+    crt, key, _ = make_cert(workdir, "good.example.test")
+    broken = {"certificate": "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n",
+              "key": key}
+    sync = routesync(fc.url, fc.router_key, SLIPWAY_DROP_INVALID_CERTS="true")
+    gen = fc.set_apps([
+        app("bad", ["bad.example.test"], [upstreams["blue"].endpoint], certs={"bad.example.test": broken}),
+        app("good", ["good.example.test"], [upstreams["green"].endpoint],
+            certs={"good.example.test": {"certificate": crt, "key": key}})])
+    wait_for(lambda: any(a["generation"] == gen for a in fc.acks), what="ack")
+    assert served(nginx, "bad.example.test", "blue")  # over HTTP
+    assert "certificate for bad.example.test refused by OpenSSL" in sync.output()
+    conf = open(os.path.join(nginx.config_dir, "live", "slipway.conf")).read()
+    assert "certs/good.example.test.crt" in conf and "certs/bad.example.test.crt" not in conf
