@@ -31,6 +31,15 @@ class Settings:
     monitor_interval: float
     drain_seconds: float
     login_attempts_per_minute: int
+    # automatic TLS (ACME, RFC 8555); no directory = the feature is off
+    acme_directory: str | None = None
+    acme_ca_file: str | None = None
+    acme_email: str | None = None
+    acme_renew_days: float = 30.0
+    acme_check_interval: float = 3600.0
+    acme_timeout: float = 90.0
+    # interactive one-off sessions (`slipway run` with a terminal)
+    run_session_timeout: float = 3600.0
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -60,6 +69,13 @@ class Settings:
             monitor_interval=float(_env("SLIPWAY_MONITOR_INTERVAL", "2")),
             drain_seconds=float(_env("SLIPWAY_DRAIN_SECONDS", "1")),
             login_attempts_per_minute=int(_env("SLIPWAY_LOGIN_ATTEMPTS_PER_MINUTE", "20")),
+            acme_directory=_env("SLIPWAY_ACME_DIRECTORY") or None,
+            acme_ca_file=_env("SLIPWAY_ACME_CA_FILE") or None,
+            acme_email=_env("SLIPWAY_ACME_EMAIL") or None,
+            acme_renew_days=float(_env("SLIPWAY_ACME_RENEW_DAYS", "30")),
+            acme_check_interval=float(_env("SLIPWAY_ACME_CHECK_INTERVAL", "3600")),
+            acme_timeout=float(_env("SLIPWAY_ACME_TIMEOUT", "90")),
+            run_session_timeout=float(_env("SLIPWAY_RUN_SESSION_TIMEOUT", "3600")),
         )
 
 

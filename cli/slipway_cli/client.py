@@ -236,6 +236,59 @@ class Client:
     def run(self, app: str, command: str) -> dict:
         return self.post(f"/v2/apps/{q(app)}/run/", {"command": command})
 
+    def follow_logs(self, app: str, lines: int | None = None, proc_type: str | None = None):
+        """Yield the app's log output (str chunks) as it comes, until the server ends or the caller stops."""
+        if not self.token:
+            raise NotLoggedIn("not logged in: run `slipway login URL` first")
+        params = {"follow": "true"}
+        if lines:
+            params["log_lines"] = lines
+        if proc_type:
+            params["type"] = proc_type
+        path = f"/v2/apps/{q(app)}/logs/"
+        try:
+            r = self.session.get(self.url + path, params=params, headers={"Authorization": f"token {self.token}"},
+                                 verify=self.verify, timeout=(self.connect_timeout, None), stream=True,
+                                 allow_redirects=False)
+        except requests.exceptions.SSLError as e:
+            raise CLIError(f"TLS error talking to {self.url}: {_reason(e)}") from None
+        except requests.exceptions.RequestException as e:
+            raise CLIError(f"cannot reach the controller at {self.url} (GET {path}): {_reason(e)}") from None
+        with r:
+            if r.status_code >= 300:
+                self._handle(r, True)
+            try:
+                for chunk in r.iter_content(chunk_size=None, decode_unicode=False):
+                    if chunk:
+                        yield chunk.decode("utf-8", errors="replace")
+            except requests.exceptions.RequestException as e:
+                raise CLIError(f"the log stream from {self.url} broke: {_reason(e)}") from None
+
+    def attach(self, app: str):
+        """Open the WebSocket of an interactive run session (the token goes in a header, never the URL)."""
+        from slipway_cli.websocket import WebSocket, WebSocketError
+
+        if not self.token:
+            raise NotLoggedIn("not logged in: run `slipway login URL` first")
+        ca = self.verify if isinstance(self.verify, str) else None
+        try:
+            return WebSocket.connect(self.url + f"/v2/apps/{q(app)}/run/attach",
+                                     headers={"Authorization": f"token {self.token}"}, ca=ca,
+                                     timeout=self.connect_timeout, user_agent=USER_AGENT)
+        except WebSocketError as e:
+            detail = None
+            if e.body:
+                try:
+                    import json as _json
+                    body = _json.loads(e.body)
+                    detail = body.get("detail") if isinstance(body, dict) else None
+                except ValueError:
+                    pass
+            if e.status in (404, 405) and detail in (None, "Not Found"):
+                raise APIError("this controller does not offer interactive sessions (no /run/attach)",
+                               status=e.status) from None
+            raise APIError(format_detail(detail) if detail else str(e), status=e.status) from None
+
     # --- config --------------------------------------------------------------------------------------
 
     def config(self, app: str) -> dict:
@@ -304,6 +357,21 @@ class Client:
 
     def detach_cert(self, name: str, domain: str) -> None:
         self.delete(f"/v2/certs/{q(name)}/domain/{q(domain)}")
+
+    def auto_certs(self) -> dict:
+        return self.get_list("/v2/certs/auto/")
+
+    def auto_cert(self, domain: str) -> dict:
+        return self.get(f"/v2/certs/auto/{q(domain)}")
+
+    def add_auto_cert(self, domain: str) -> dict:
+        return self.post("/v2/certs/auto/", {"domain": domain})
+
+    def renew_auto_cert(self, domain: str) -> dict:
+        return self.post(f"/v2/certs/auto/{q(domain)}/renew/")
+
+    def remove_auto_cert(self, domain: str) -> None:
+        self.delete(f"/v2/certs/auto/{q(domain)}")
 
     def settings(self, app: str) -> dict:
         return self.get(f"/v2/apps/{q(app)}/settings/")

@@ -104,3 +104,62 @@ class Scheduler(abc.ABC):
 
     def follow_logs(self, app: str, proc_type: str | None = None) -> Iterator[str]:  # pragma: no cover
         raise SchedulerError("this scheduler cannot follow logs")
+
+    def open_log_stream(self, app: str, proc_type: str | None = None, lines: int = 0,
+                        poll: float = 1.0) -> "LogStream":
+        """Follow an app's logs: first its last `lines` lines, then new lines of every task as they come,
+        tasks of services created later (a new release) included. Close the stream to stop."""
+        raise SchedulerError("this scheduler cannot follow logs")
+
+    def attach_run(self, app: str, image: str, command: str, env: dict[str, str], memory: str | None = None,
+                   cols: int | None = None, rows: int | None = None) -> "RunSession":
+        """Start a one-off container with a terminal (the isolation of `run`) and attach to it."""
+        raise SchedulerError("this scheduler cannot run interactive sessions")
+
+
+class LogStream(abc.ABC):
+    """A live view of an app's output (every current and future service of the app, or of one type).
+
+    `read()` hands back the lines that arrived, formatted `<type>.<slot>: <message>`, in time order;
+    `close()` stops every underlying stream (threads end, connections close). Use as a context manager."""
+
+    @abc.abstractmethod
+    def read(self, timeout: float = 1.0) -> list[str]:
+        """Lines ready now (waits up to `timeout` for some); [] when none came."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Stop following; idempotent and safe from any thread."""
+
+    def __enter__(self) -> "LogStream":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class RunSession(abc.ABC):
+    """An interactive one-off container (a TTY): bytes in and out, resize, exit status.
+
+    The container is removed by `close()`, which callers must reach on every path."""
+
+    @abc.abstractmethod
+    def read(self, size: int = 65536) -> bytes:
+        """Blocking: the next output bytes; b"" once the process closed its terminal."""
+
+    @abc.abstractmethod
+    def write(self, data: bytes) -> None:
+        """Send bytes to the process' terminal."""
+
+    @abc.abstractmethod
+    def resize(self, cols: int, rows: int) -> None:
+        """Set the terminal size."""
+
+    @abc.abstractmethod
+    def wait(self, timeout: float = 30) -> int:
+        """The exit status, once the process ended."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Kill the process if it still runs and remove its container; idempotent, any thread."""
+

@@ -7,7 +7,7 @@ import sys
 from slipway_cli import gitremote
 from slipway_cli.client import APIError, CLIError
 from slipway_cli.commands.git import remote_url_for
-from slipway_cli.context import confirm_name
+from slipway_cli.context import confirm_name, stdin_is_tty
 from slipway_cli.output import kv_block, print_json, records_table, short_date, warn
 
 GROUP = "Apps"
@@ -31,9 +31,16 @@ def register(cmd):
     p = cmd("apps:logs", do_logs, "show an app's logs", app=True)
     p.add_argument("-n", "--lines", type=int, metavar="N", help="number of lines")
     p.add_argument("-t", "--type", dest="proc_type", metavar="TYPE", help="only this process type")
+    p.add_argument("-f", "--follow", action="store_true",
+                   help="keep streaming new lines (every process, new releases too) until interrupted")
 
-    p = cmd("apps:run", do_run, "run a one-off command in the app's environment; exits with its exit code",
-            app=True, json=True)
+    p = cmd("apps:run", do_run, "run a one-off command in the app's environment; exits with its exit code "
+            "(interactive, with a terminal, when stdin is one)", app=True, json=True)
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("-t", "--tty", dest="tty", action="store_true", default=None,
+                      help="interactive session with a terminal (default when stdin is a terminal)")
+    mode.add_argument("-T", "--no-tty", dest="tty", action="store_false",
+                      help="no terminal: run to completion and print the output")
     p.add_argument("run_command", metavar="COMMAND ...", nargs=argparse.REMAINDER,
                    help="the command and its arguments (slipway options go before it)")
     p.set_defaults(intermixed=False)
@@ -133,6 +140,14 @@ def do_logs(ctx):
     a = ctx.args
     if a.lines is not None and a.lines < 1:
         raise CLIError("--lines must be at least 1")
+    if a.follow:
+        try:
+            for chunk in ctx.client.follow_logs(ctx.app, a.lines, a.proc_type):
+                sys.stdout.write(chunk)
+                sys.stdout.flush()
+        except KeyboardInterrupt:
+            return 0
+        return 0
     text = ctx.client.logs(ctx.app, a.lines, a.proc_type)
     sys.stdout.write(text)
     if text and not text.endswith("\n"):
@@ -147,6 +162,14 @@ def do_run(ctx):
     if not words:
         raise CLIError("no command given")
     command = words[0] if len(words) == 1 else " ".join(words)
+    tty = ctx.args.tty
+    if tty is None:
+        tty = not ctx.json and stdin_is_tty()
+    if tty:
+        if ctx.json:
+            raise CLIError("--json needs a run without a terminal (-T)")
+        from slipway_cli import terminal
+        return terminal.session(ctx.client, ctx.app, command)
     result = ctx.client.run(ctx.app, command)
     if ctx.json:
         print_json(result)

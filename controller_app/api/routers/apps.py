@@ -1,8 +1,9 @@
 """/v2/apps/: list, create, get, transfer, destroy, logs, run."""
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response
-from fastapi.responses import PlainTextResponse
+from fastapi import APIRouter, HTTPException, Query, Request, Response, WebSocket
+from fastapi.responses import PlainTextResponse, StreamingResponse
+from starlette.concurrency import run_in_threadpool
 from sqlalchemy import exists, or_, select
 
 from ...models import App, Collaborator, Domain, User
@@ -10,7 +11,7 @@ from ...scheduler.base import SchedulerError
 from ...schemas.apps import AppCreate, AppOut, AppTransfer, RunIn, RunOut
 from ...schemas.common import Paged
 from ...services import deploy as deploys
-from ...services import releases, routing
+from ...services import interactive, logstream, releases, routing
 from ...services.names import PROC_TYPE, app_id_problem, random_app_id
 from ...services.scheduling import get_scheduler
 from ...settings import get_settings
@@ -86,12 +87,19 @@ def destroy_app(db: DB, app: OwnedApp):
 
 @router.get("/v2/apps/{id}/logs/", response_class=Response,
             responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}})
-def app_logs(app: UsableApp, log_lines: int = Query(100, ge=1, le=10000),
-             type: str | None = Query(None, pattern=PROC_TYPE.pattern)):
+async def app_logs(request: Request, app: UsableApp, log_lines: int = Query(100, ge=1, le=10000),
+                   type: str | None = Query(None, pattern=PROC_TYPE.pattern), follow: bool = Query(False)):
+    """The last `log_lines` lines; with `follow=true`, then every new line of every task (new releases'
+    included) as it comes, until the client disconnects."""
+    scheduler = get_scheduler()
     try:
-        return PlainTextResponse(get_scheduler().logs(app.id, lines=log_lines, proc_type=type))
+        if not follow:
+            return PlainTextResponse(await run_in_threadpool(scheduler.logs, app.id, log_lines, type))
+        stream = await run_in_threadpool(scheduler.open_log_stream, app.id, type, log_lines)
     except SchedulerError as exc:
         raise HTTPException(503, f"Could not read logs: {exc}") from None
+    return StreamingResponse(logstream.body(stream, request), media_type="text/plain; charset=utf-8",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
 
 @router.post("/v2/apps/{id}/run/", response_model=RunOut)
@@ -106,3 +114,10 @@ def run_command(body: RunIn, db: DB, app: UsableApp):
     except SchedulerError as exc:
         raise HTTPException(503, f"Could not run the command: {exc}") from None
     return {"exit_code": result.exit_code, "output": result.output}
+
+
+@router.websocket("/v2/apps/{id}/run/attach")
+async def run_attach(websocket: WebSocket, id: str):
+    """Interactive one-off session (a terminal) over a WebSocket: see docs/api.md for the frames.
+    Authenticated with the `Authorization: token` header of the handshake, like every user request."""
+    await interactive.serve(websocket, id, get_settings().run_session_timeout)
