@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from . import __version__
-from .api.routers import (apps, auth, builds, certs, config, domains, health, hooks, keys, perms, pods,
+from .api.routers import (acme, apps, auth, builds, certs, config, domains, health, hooks, keys, perms, pods,
                           releases, routes, settings)
 from .db import session_factory
 from .schemas.common import ERRORS
@@ -42,7 +42,7 @@ async def lifespan(_: FastAPI):
 
 app = FastAPI(title="Slipway controller", version=__version__, lifespan=lifespan,
               description="Deis Workflow v2 compatible controller API.")
-for module in (health, auth, apps, config, builds, releases, pods, domains, certs, keys, perms, settings,
+for module in (health, auth, apps, config, builds, releases, pods, domains, acme, certs, keys, perms, settings,
                hooks, routes):
     app.include_router(module.router, responses=ERRORS)
 

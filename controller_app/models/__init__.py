@@ -1,4 +1,5 @@
 """Every table of the controller; import from here."""
+from .acme import AcmeAccount, AcmeChallenge, AutoCert
 from .app import App, Collaborator
 from .domain import Cert, Domain
 from .key import Key
@@ -6,5 +7,5 @@ from .platform import Deployment, PlatformSetting, RouterAck, RoutingState
 from .release import Build, Config, Release
 from .user import Token, User
 
-__all__ = ["App", "Build", "Cert", "Collaborator", "Config", "Deployment", "Domain", "Key", "PlatformSetting",
-           "Release", "RouterAck", "RoutingState", "Token", "User"]
+__all__ = ["AcmeAccount", "AcmeChallenge", "App", "AutoCert", "Build", "Cert", "Collaborator", "Config",
+           "Deployment", "Domain", "Key", "PlatformSetting", "Release", "RouterAck", "RoutingState", "Token", "User"]
