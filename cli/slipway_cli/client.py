@@ -284,7 +284,7 @@ class Client:
                     detail = body.get("detail") if isinstance(body, dict) else None
                 except ValueError:
                     pass
-            if e.status in (404, 405) and detail in (None, "Not Found"):
+            if e.status in (404, 405) and (not isinstance(detail, str) or detail.rstrip(".").lower() == "not found"):
                 raise APIError("this controller does not offer interactive sessions (no /run/attach)",
                                status=e.status) from None
             raise APIError(format_detail(detail) if detail else str(e), status=e.status) from None
