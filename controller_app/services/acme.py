@@ -70,6 +70,8 @@ def spawn(auto_uuid) -> threading.Thread:
 
 
 def challenge(db: Session, token: str) -> str | None:
+    if not token or len(token) > 256:
+        return None
     row = db.get(AcmeChallenge, token)
     if row is None or row.expires < now():
         return None
