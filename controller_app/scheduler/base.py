@@ -112,8 +112,10 @@ class Scheduler(abc.ABC):
         raise SchedulerError("this scheduler cannot follow logs")
 
     def attach_run(self, app: str, image: str, command: str, env: dict[str, str], memory: str | None = None,
-                   cols: int | None = None, rows: int | None = None) -> "RunSession":
-        """Start a one-off container with a terminal (the isolation of `run`) and attach to it."""
+                   cols: int | None = None, rows: int | None = None,
+                   max_seconds: float | None = None) -> "RunSession":
+        """Start a one-off container with a terminal (the isolation of `run`) and attach to it; the backend
+        may remove it once `max_seconds` have passed (a session whose controller died)."""
         raise SchedulerError("this scheduler cannot run interactive sessions")
 
 

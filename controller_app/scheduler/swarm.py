@@ -40,6 +40,7 @@ L_DEPLOYMENT = "slipway.deployment"
 L_TYPE = "slipway.type"
 L_MANAGED = "slipway.managed"
 L_ONEOFF = "slipway.oneoff"
+L_SESSION_DEADLINE = "slipway.session-deadline"  # interactive one-offs: unix time after which any may remove it
 L_SWARM_SERVICE = "com.docker.swarm.service.id"
 
 SECOND = 10 ** 9  # Swarm durations are in nanoseconds
@@ -522,8 +523,12 @@ class SwarmScheduler(Scheduler):
 
     # ---- interactive one-off sessions -------------------------------------------------------------
     def attach_run(self, app: str, image: str, command: str, env: dict[str, str], memory: str | None = None,
-                   cols: int | None = None, rows: int | None = None) -> "SwarmRunSession":
+                   cols: int | None = None, rows: int | None = None,
+                   max_seconds: float | None = None) -> "SwarmRunSession":
+        """`max_seconds` goes on the container as a deadline label: a session whose controller died (so
+        nobody removes its container) is removed by the next session started after that deadline."""
         check_app(app)
+        self.reap_expired_sessions()
         mem = parse_memory(memory or self.default_memory)
         secrets = list(env.values())
         what = f"start an interactive one-off container for app {app}"
@@ -534,7 +539,8 @@ class SwarmScheduler(Scheduler):
                                                           memswap_limit=mem, privileged=False)
                 options = dict(entrypoint=["/bin/sh", "-c"], command=[command], tty=True, stdin_open=True,
                                environment=[f"{k}={v}" for k, v in env.items()], host_config=host_config,
-                               labels={L_APP: app, L_ONEOFF: "1", L_MANAGED: "1"})
+                               labels={L_APP: app, L_ONEOFF: "1", L_MANAGED: "1",
+                                       L_SESSION_DEADLINE: str(int(time.time() + (max_seconds or 24 * 3600) + 60))})
                 try:
                     container_id = self.api.create_container(image, **options)["Id"]
                 except docker.errors.ImageNotFound:
@@ -551,6 +557,24 @@ class SwarmScheduler(Scheduler):
             if container_id is not None:
                 self._remove_container(container_id)
             raise
+
+    def reap_expired_sessions(self) -> int:
+        """Remove interactive one-off containers past their deadline label (their controller is gone)."""
+        removed = 0
+        try:
+            found = self.api.containers(all=True, filters={"label": [f"{L_ONEOFF}=1", L_SESSION_DEADLINE]})
+        except (docker.errors.DockerException, requests.exceptions.RequestException, OSError):
+            return 0
+        now = time.time()
+        for c in found:
+            try:
+                deadline = int((c.get("Labels") or {}).get(L_SESSION_DEADLINE, ""))
+            except ValueError:
+                continue
+            if deadline < now:
+                self._remove_container(c["Id"])
+                removed += 1
+        return removed
 
 
 def _raw_socket(obj) -> socket.socket | None:
@@ -622,10 +646,10 @@ class SwarmLogStream(LogStream):
                 self._cond.wait(wait)
 
     def close(self) -> None:
-        if self._stop.is_set():
-            return
-        self._stop.set()
-        with self._lock:
+        with self._lock:  # under the lock: the watcher starts no stream after this
+            if self._stop.is_set():
+                return
+            self._stop.set()
             streams = list(self._streams.values())
         for st in streams:
             response = st.get("response")
@@ -656,6 +680,8 @@ class SwarmLogStream(LogStream):
                 services = self.sched._services(self.app, proc_type=self.proc_type)  # noqa: SLF001
                 slots = {t["ID"]: t.get("Slot") for t in self.sched._service_tasks(services)}  # noqa: SLF001
                 with self._lock:
+                    if self._stop.is_set():
+                        return
                     self._slots.update(slots)
                     for service in services:
                         st = self._streams.get(service["ID"])
@@ -685,11 +711,13 @@ class SwarmLogStream(LogStream):
                   "tail": "all"}
         try:
             url = api._url("/services/{0}/logs", service["ID"])  # noqa: SLF001
-            response = api._get(url, params=params, stream=True, timeout=None)  # noqa: SLF001
+            # bounded wait for the answer's head (a stream must not hang where close() cannot reach it);
+            # the stream helper below lifts the socket timeout for the endless body
+            response = api._get(url, params=params, stream=True, timeout=(10, 10))  # noqa: SLF001
             with self._lock:
                 st["response"] = response
-            if self._stop.is_set():
-                response.close()
+                stopped = self._stop.is_set()
+            if stopped:
                 return
             api._raise_for_status(response)  # noqa: SLF001
             pending = b""

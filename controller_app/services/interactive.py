@@ -95,7 +95,7 @@ async def serve(websocket: WebSocket, app_id: str, timeout: float) -> None:
         return
     try:
         session = await run_in_threadpool(get_scheduler().attach_run, app, image, command, env, memory,
-                                          _size(start.get("cols"), None), _size(start.get("rows"), None))
+                                          _size(start.get("cols"), None), _size(start.get("rows"), None), timeout)
     except SchedulerError as exc:
         await _finish(websocket, {"detail": f"Could not run the command: {exc}"}, 1011)
         return

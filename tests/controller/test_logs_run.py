@@ -7,14 +7,17 @@ away ends the controller's Docker log streams. Run: the CLI under a pseudo-termi
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import pty
 import re
 import select
 import signal
+import struct
 import subprocess
 import sys
+import termios
 import threading
 import time
 
@@ -140,9 +143,14 @@ def test_logs_follow_needs_access(ctl, owner, ticking, new_user, anon):
     assert new_user("other").get(f"/v2/apps/{ticking}/logs/?follow=true").status_code == 403
 
 
+def set_size(fd, rows, cols):
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+
+
 def pty_run(env, app_id, *command):
     pid, fd = pty.fork()
-    if pid == 0:  # the child: the CLI with the pty as its terminal
+    if pid == 0:  # the child: the CLI with the pty as its terminal (30 rows, 100 columns)
+        set_size(0, 30, 100)
         os.chdir(ROOT)
         os.execve(sys.executable, [sys.executable, "-m", "slipway_cli", "run", "-a", app_id, "--", *command], env)
     return pid, fd
@@ -202,6 +210,12 @@ def test_interactive_run_through_a_terminal(ctl, owner, served, tmp_path):
     pid, fd = pty_run(env, served, "sh")
     try:
         read_until(fd, b"# ")  # the prompt of sh in the container
+        os.write(fd, b"stty size\r")
+        read_until(fd, b"30 100")  # the terminal has the client's size
+        set_size(fd, 40, 120)  # the window changes: SIGWINCH, the CLI sends the new size
+        time.sleep(1)
+        os.write(fd, b"stty size\r")
+        read_until(fd, b"40 120")
         os.write(fd, b"echo $GREETING; exit 3\r")
         output = _drain(fd, 30)
         _, status = os.waitpid(pid, 0)
@@ -224,7 +238,7 @@ def test_killed_client_leaves_no_container(ctl, owner, served, tmp_path):
         os.waitpid(pid, 0)
     finally:
         os.close(fd)
-    wait_for("no one-off container left", lambda: not oneoffs(served), 10)
+    wait_for("no one-off container left", lambda: not oneoffs(served), 5)
 
 
 def test_attach_refuses_bad_tokens_and_strangers(ctl, owner, served, new_user):
@@ -251,3 +265,27 @@ def test_attach_refuses_bad_tokens_and_strangers(ctl, owner, served, new_user):
             final = json.loads(message)
     assert b"got:abc" in out and final == {"exit_code": 7}
     ws.close()
+
+
+# ---- the scheduler's side, directly ---------------------------------------------------------------
+def test_scheduler_log_stream_close_ends_its_threads_and_sessions_past_their_deadline_are_reaped(ctl, owner,
+                                                                                                   ticking):
+    from controller_app.scheduler.swarm import SwarmScheduler
+
+    sched = SwarmScheduler(node_address="127.0.0.1", default_memory="64M")
+    stream = sched.open_log_stream(ticking, lines=3, poll=0.3)
+    got = wait_for("lines", lambda: stream.read(1.0), 30)
+    assert all(re.match(r"^web\.[12]: tick ", line) for line in got)
+    assert stream.threads  # the watcher and one stream per service
+    stream.close()
+    wait_for("the stream's threads to end", lambda: stream.threads == [], 12)
+    assert stream.read(0.1) == []
+
+    # a session whose controller died: its deadline label lets the next session start remove it
+    session = sched.attach_run(ticking, "slipway-test/web:1", "sleep 300", {}, max_seconds=-120)
+    try:
+        assert oneoffs(ticking)
+        assert sched.reap_expired_sessions() >= 1
+        assert not oneoffs(ticking)
+    finally:
+        session.close()
