@@ -35,10 +35,10 @@ def register(cmd):
                    help="keep streaming new lines (every process, new releases too) until interrupted")
 
     p = cmd("apps:run", do_run, "run a one-off command in the app's environment; exits with its exit code "
-            "(interactive, with a terminal, when stdin is one)", app=True, json=True)
+            "(interactive, with a terminal, when stdin and stdout are terminals)", app=True, json=True)
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("-t", "--tty", dest="tty", action="store_true", default=None,
-                      help="interactive session with a terminal (default when stdin is a terminal)")
+                      help="interactive session with a terminal (default when stdin and stdout are terminals)")
     mode.add_argument("-T", "--no-tty", dest="tty", action="store_false",
                       help="no terminal: run to completion and print the output")
     p.add_argument("run_command", metavar="COMMAND ...", nargs=argparse.REMAINDER,
@@ -155,6 +155,13 @@ def do_logs(ctx):
     return 0
 
 
+def _stdout_is_tty() -> bool:
+    try:
+        return sys.stdout.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
 def do_run(ctx):
     words = ctx.args.run_command
     if words and words[0] == "--":
@@ -163,8 +170,8 @@ def do_run(ctx):
         raise CLIError("no command given")
     command = words[0] if len(words) == 1 else " ".join(words)
     tty = ctx.args.tty
-    if tty is None:
-        tty = not ctx.json and stdin_is_tty()
+    if tty is None:  # a terminal on both ends (`slipway run -- ls > out.txt` stays a plain run)
+        tty = not ctx.json and stdin_is_tty() and _stdout_is_tty()
     if tty:
         if ctx.json:
             raise CLIError("--json needs a run without a terminal (-T)")
