@@ -1,0 +1,140 @@
+# -*- coding: utf-8 -*-
+# Installed by the slipway.paas.builder role: the stdout callback of the deploy playbook a `git push` runs.
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Heroku-style push output: the headline tasks (names starting with ``----->``), debug messages, and failures
+as readable lines (a Docker build's log, a command's output), instead of Ansible's banners and JSON.
+
+ansible-runner wraps it (``ORIGINAL_STDOUT_CALLBACK``), so job events and artifacts are written as usual.
+"""
+from __future__ import annotations
+
+import ast
+import re
+import time
+
+from ansible.plugins.callback.default import CallbackModule as DefaultCallbackModule
+
+DOCUMENTATION = """
+    name: slipway_push
+    type: stdout
+    short_description: Heroku-style output for the Slipway deploy playbook
+    description:
+      - Prints the tasks whose names start with C(----->), debug messages and failures as plain lines.
+    extends_documentation_fragment:
+      - default_callback
+"""
+
+HEADLINE = "----->"
+DOCKER_LOGS = re.compile(r"^(?P<head>.*?),? logs: (?P<logs>\[.*\])\s*$", re.S)
+
+
+class CallbackModule(DefaultCallbackModule):
+    CALLBACK_VERSION = 2.0
+    CALLBACK_TYPE = "stdout"
+    CALLBACK_NAME = "slipway_push"
+
+    def __init__(self):
+        super().__init__()
+        self._slipway_started = None
+
+    def _say(self, line: str = "") -> None:
+        self._display.display(line)
+
+    # -- tasks --------------------------------------------------------------------------------------------
+    def v2_playbook_on_start(self, playbook):
+        pass
+
+    def v2_playbook_on_play_start(self, play):
+        pass
+
+    def v2_playbook_on_task_start(self, task, is_conditional):
+        name = task.get_name().strip()
+        self._slipway_started = time.monotonic()
+        if name.startswith(HEADLINE):
+            self._say(name)
+
+    v2_playbook_on_handler_task_start = v2_playbook_on_task_start
+
+    def v2_playbook_on_cleanup_task_start(self, task):
+        pass
+
+    def v2_playbook_on_include(self, included_file):
+        pass
+
+    def v2_playbook_on_notify(self, handler, host):
+        pass
+
+    def v2_playbook_on_no_hosts_matched(self):
+        self._say(" !     No host to deploy on.")
+
+    def v2_playbook_on_stats(self, stats):
+        pass
+
+    # -- results ------------------------------------------------------------------------------------------
+    def v2_runner_on_ok(self, result):
+        res = result._result
+        if result._task.action in ("debug", "ansible.builtin.debug", "ansible.legacy.debug") and "msg" in res:
+            msg = res["msg"]
+            lines = msg if isinstance(msg, list) else str(msg).splitlines()
+            for line in lines:
+                self._say(str(line))  # the hook indents what is not a headline
+
+    def v2_runner_on_skipped(self, result):
+        pass
+
+    def v2_runner_item_on_ok(self, result):
+        pass
+
+    def v2_runner_item_on_skipped(self, result):
+        pass
+
+    def v2_runner_item_on_failed(self, result):
+        self._failure(result)
+
+    def v2_runner_retry(self, result):
+        pass
+
+    def v2_on_file_diff(self, result):
+        pass
+
+    def v2_runner_on_unreachable(self, result):
+        self._failure(result)
+
+    def v2_runner_on_failed(self, result, ignore_errors=False):
+        if not ignore_errors:
+            self._failure(result)
+
+    def _failure(self, result):
+        res = result._result
+        name = result._task.get_name().strip()
+        if name.startswith(HEADLINE):
+            name = name[len(HEADLINE):].strip()
+        self._say(f" !     {name} failed:")
+        if res.get("censored"):
+            self._say(" !     (details hidden: no_log)")
+            return
+        for line in self._failure_lines(res):
+            self._say(" !     " + line if line else " !")
+
+    @staticmethod
+    def _failure_lines(res):
+        msg = str(res.get("msg") or "").strip()
+        logs = []
+        m = DOCKER_LOGS.match(msg)
+        if m:  # community.docker: "Error building <image> - code: .., message: .., logs: ['...', ...]"
+            try:
+                logs = [str(x) for x in ast.literal_eval(m.group("logs"))]
+                msg = m.group("head")
+            except (ValueError, SyntaxError):
+                logs = []
+        out = []
+        if logs:
+            text = "".join(logs)
+            out.extend(line.rstrip() for line in text.splitlines() if line.strip())
+            out.append("")
+        out.extend(msg.splitlines())
+        for key in ("stdout", "stderr"):
+            value = res.get(key)
+            if isinstance(value, str) and value.strip():
+                out.extend(value.rstrip().splitlines())
+        return out[-200:]
