@@ -6,6 +6,7 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
+export PATH="$ROOT/.venv/bin:$PATH"
 scripts/dev-services.sh >/dev/null
 scripts/build-test-image.sh
 status=0

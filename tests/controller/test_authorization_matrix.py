@@ -48,6 +48,10 @@ MATRIX = {
     ("GET", "/v2/hooks/key/{fingerprint}"): BUILDER, ("POST", "/v2/hooks/push/"): BUILDER,
     ("POST", "/v2/hooks/config/"): BUILDER, ("POST", "/v2/hooks/build/"): BUILDER,
     ("GET", "/v2/routes"): ROUTER, ("POST", "/v2/routes/ack/"): ROUTER,
+    ("GET", "/.well-known/acme-challenge/{token}"): PUBLIC,
+    ("GET", "/v2/certs/auto/"): USER, ("POST", "/v2/certs/auto/"): USER,
+    ("GET", "/v2/certs/auto/{domain}"): APP, ("DELETE", "/v2/certs/auto/{domain}"): APP,
+    ("POST", "/v2/certs/auto/{domain}/renew/"): APP,
 }
 BODIES = {"/v2/apps/{id}/config/": {"values": {"A": "1"}}, "/v2/apps/{id}/scale/": {"web": 1},
           "/v2/apps/{id}/run/": {"command": "true"}, "/v2/apps/{id}/builds/": {"image": "x/y:1"},
@@ -74,7 +78,9 @@ def test_every_route_is_in_the_matrix():
 
 
 def _fill(path: str, app_id: str, cert: str) -> str:
-    return (path.replace("{id}", app_id).replace("{name}", cert).replace("{type}", "web")
+    if path.startswith("/v2/certs/auto/"):  # the app's own domain: access follows the domain's app
+        path = path.replace("{domain}", f"auto-{app_id}.example.com")
+    return (path.replace("{token}", "t0ken").replace("{id}", app_id).replace("{name}", cert).replace("{type}", "web")
             .replace("{version}", "1").replace("{build_uuid}", str(uuid.uuid4())).replace("{domain}", "d.example.com")
             .replace("{username}", "nobody-here").replace("{key_id}", "k").replace("{fingerprint}", "00:11"))
 
@@ -89,6 +95,7 @@ def make_cast(admin, new_user):
     app_id = f"m-{secrets.token_hex(4)}"
     assert owner.post("/v2/apps/", {"id": app_id}).status_code == 201
     owner.post(f"/v2/apps/{app_id}/perms/", {"username": collaborator.username})
+    owner.post(f"/v2/apps/{app_id}/domains/", {"domain": f"auto-{app_id}.example.com"})
     cert_name = f"m-{secrets.token_hex(3)}"
     pem, key = self_signed("m.example.com")
     assert owner.post("/v2/certs/", {"name": cert_name, "certificate": pem, "key": key}).status_code == 201

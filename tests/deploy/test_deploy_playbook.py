@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import urllib.request
 
 import pytest
@@ -46,9 +47,9 @@ def deploy(ctl, registry, app, sha, user, bare) -> subprocess.CompletedProcess:
     extra = {"slipway_app": app, "slipway_sha": sha, "slipway_user": user, "slipway_repo": str(bare),
              "slipway_registry": registry, "slipway_controller_url": ctl.url, "slipway_builder_key": ctl.builder_key}
     env = {**os.environ, "ANSIBLE_CONFIG": os.path.join(ROOT, "ansible.cfg")}
-    return subprocess.run(["ansible-playbook", "-i", "localhost,", "-c", "local",
-                           "-e", "ansible_python_interpreter=" + os.path.join(os.path.dirname(os.sys.executable),
-                                                                              "python"),
+    playbook = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
+    return subprocess.run([playbook, "-i", "localhost,", "-c", "local",
+                           "-e", "ansible_python_interpreter=" + sys.executable,
                            "-e", json.dumps(extra), os.path.join(ROOT, "playbooks/deploy.yml")],
                           capture_output=True, text=True, env=env, cwd=ROOT, timeout=600)
 
