@@ -125,23 +125,26 @@ async def _pump(websocket: WebSocket, session: RunSession) -> None:
 
     read_task = asyncio.ensure_future(run_in_threadpool(reader, output.put))
     input_task = asyncio.ensure_future(_input(websocket, session))
+    get = None
     try:
         while True:
-            get = asyncio.ensure_future(output.get())
+            if get is None:
+                get = asyncio.ensure_future(output.get())
             done, _ = await asyncio.wait({get, input_task}, return_when=asyncio.FIRST_COMPLETED)
             if input_task in done:
-                get.cancel()
                 input_task.result()  # raises WebSocketDisconnect when the client went away
                 input_task = asyncio.ensure_future(asyncio.Event().wait())  # input ended; output goes on
-                continue
-            data = get.result()
-            if not data:
-                break
-            await websocket.send_bytes(data)
+            if get in done:
+                data, get = get.result(), None
+                if not data:
+                    break
+                await websocket.send_bytes(data)
         code = await run_in_threadpool(session.wait)
         await _finish(websocket, {"exit_code": code}, 1000)
     finally:
         input_task.cancel()
+        if get is not None:
+            get.cancel()
         await run_in_threadpool(session.close)  # the reader thread's read() returns b""
         for _ in range(500):  # let the reader thread end: it may be waiting for room in the queue
             while not output.empty():
