@@ -7,7 +7,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 
 PKGS=(docker.io postgresql postgresql-client libpq-dev busybox-static nginx openssh-server openssh-client git
-      debootstrap wrk curl ca-certificates docker-registry python3-venv python3-dev build-essential iproute2 tini)
+      debootstrap wrk curl ca-certificates docker-registry pebble python3-venv python3-dev build-essential iproute2 tini)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -24,10 +24,11 @@ PY=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
-if ! cmp -s requirements/dev.txt .venv/.installed-dev.txt 2>/dev/null; then
+STAMP=$(cat requirements/*.txt | sha256sum | cut -c1-16)
+if [ "$(cat .venv/.installed 2>/dev/null)" != "$STAMP" ]; then
   .venv/bin/pip install -q --upgrade pip
   .venv/bin/pip install -q -r requirements/dev.txt
-  cp requirements/dev.txt .venv/.installed-dev.txt
+  echo "$STAMP" > .venv/.installed
 fi
 .venv/bin/pip install -q --no-deps -e cli
 PYTHON=.venv/bin/python molecule/install-collections.sh
