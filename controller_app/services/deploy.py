@@ -61,10 +61,9 @@ def routable_type(structure: dict[str, int]) -> str | None:
     return next((t for t in ROUTABLE if t in structure), None)
 
 
-def structure_for(app: App, release: Release) -> dict[str, int]:
-    """Process types of the release's build, keeping the app's counts (web/cmd start at 1)."""
-    procfile = release.build.procfile if release.build else {}
-    types = [t for t in procfile if t != "release"] or ["cmd"]
+def structure_for(app: App, procfile: dict[str, str] | None) -> dict[str, int]:
+    """Process types of a build's Procfile, keeping the app's counts (web/cmd start at 1)."""
+    types = [t for t in (procfile or {}) if t != "release"] or ["cmd"]
     current = app.structure or {}
     return {t: current.get(t, 1 if t in ROUTABLE else 0) for t in types}
 
@@ -159,7 +158,7 @@ def deploy(db: Session, app: App, release: Release, structure: dict[str, int] | 
     s = get_settings()
     if release.build is None:
         return None
-    structure = structure if structure is not None else structure_for(app, release)
+    structure = structure if structure is not None else structure_for(app, release.build.procfile)
     with app_lock(app, s.deploy_timeout):
         db.refresh(app)
         dep = Deployment(app_uuid=app.uuid, release_version=release.version, structure=structure)

@@ -13,7 +13,7 @@ from ...services import limits, releases
 def release_and_deploy(db: Session, app: App, user: User, build: Build | None, config: Config,
                        summary: str) -> Release:
     if build is not None:
-        problem = limits.problem(db, deploys.structure_for(app, _probe(build, config)))
+        problem = limits.problem(db, deploys.structure_for(app, build.procfile))
         if problem:
             raise HTTPException(400, problem)
     release = releases.create(db, app, user, build, config, summary)
@@ -28,7 +28,3 @@ def release_and_deploy(db: Session, app: App, user: User, build: Build | None, c
         raise HTTPException(400, f"Release failed: {exc}") from None
     return release
 
-
-def _probe(build: Build, config: Config) -> Release:
-    """An unsaved release, to compute the structure a build would get."""
-    return Release(build=build, config=config)
