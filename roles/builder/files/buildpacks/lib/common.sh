@@ -15,4 +15,7 @@ export_env_dir() {
   done
 }
 # A key of the files that decide the dependencies (and the stack's language version).
-deps_key() { (cd "$BUILD_DIR" && "$@" 2>&1; for f in "${KEY_FILES[@]}"; do [ -f "$f" ] && { echo "== $f"; cat "$f"; }; done) | sha256sum | cut -c1-32; }
+deps_key() {
+  (cd "$BUILD_DIR" && "$@" 2>&1
+   for f in "${KEY_FILES[@]}"; do if [ -f "$f" ]; then echo "== $f"; cat "$f"; fi; done) | sha256sum | cut -c1-32
+}

@@ -1,0 +1,249 @@
+"""`git push` of apps without a Dockerfile, for real: playbooks/deploy.yml → buildpack build on the build stack
+image (this machine's Docker Engine) → one layer on the runtime stack image → registry → controller → Swarm."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tarfile
+import time
+
+import pytest
+
+from tests.controller.conftest import register
+from tests.controller.deployhelp import endpoints, fetch
+from tests.live import ROOT
+
+SECRET = "cfg-s3cr3t-9f2c1e"
+
+PY_APP = {
+    "requirements.txt": "slipway-greeting==1.0\n",
+    "app.py": (
+        "import http.server, os\nimport slipway_greeting\n"
+        "class H(http.server.BaseHTTPRequestHandler):\n"
+        "    def do_GET(self):\n"
+        "        body = ('%s v=%s' % (slipway_greeting.greet(), open('version').read().strip())).encode()\n"
+        "        self.send_response(200); self.end_headers(); self.wfile.write(body)\n"
+        "http.server.HTTPServer(('0.0.0.0', int(os.environ['PORT'])), H).serve_forever()\n"),
+    "worker.py": "import time\nwhile True:\n    print('working', flush=True)\n    time.sleep(5)\n",
+    "Procfile": "web: python app.py\nworker: python worker.py\n",
+    "version": "1\n",
+}
+
+
+def git(repo, *args) -> str:
+    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True).stdout.strip()
+
+
+def commit(work, files: dict[str, str | None]) -> str:
+    for name, text in files.items():
+        path = work / name
+        if text is None:
+            path.unlink()
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    git(work, "add", "-A")
+    git(work, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "change")
+    git(work, "push", "-q", "origin", "HEAD:main")
+    return git(work, "rev-parse", "HEAD")
+
+
+@pytest.fixture
+def repo(tmp_path):
+    bare, work = tmp_path / "app.git", tmp_path / "work"
+    subprocess.run(["git", "init", "-q", "--bare", str(bare)], check=True)
+    subprocess.run(["git", "init", "-q", str(work)], check=True)
+    git(work, "remote", "add", "origin", str(bare))
+    return bare, work
+
+
+def deploy(ctl, registry, app, sha, user, bare, cache_root, stream=None, wait_stream=None):
+    extra = {"slipway_app": app, "slipway_sha": sha, "slipway_user": user, "slipway_repo": str(bare),
+             "slipway_registry": registry, "slipway_controller_url": ctl.url, "slipway_builder_key": ctl.builder_key,
+             "slipway_buildpack_cache_dir": str(cache_root), "slipway_buildpack_stream": str(stream or "none")}
+    env = {**os.environ, "ANSIBLE_CONFIG": os.path.join(ROOT, "ansible.cfg")}
+    playbook = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
+    started = time.monotonic()
+    proc = subprocess.Popen([playbook, "-i", "localhost,", "-c", "local",
+                             "-e", "ansible_python_interpreter=" + sys.executable,
+                             "-e", json.dumps(extra), os.path.join(ROOT, "playbooks/deploy.yml")],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=ROOT,
+                            start_new_session=True)
+    streamed_early = None
+    if wait_stream:  # the build's output shows up while the deploy still runs
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and proc.poll() is None:
+            if stream.exists() and wait_stream in stream.read_text():
+                streamed_early = True
+                break
+            time.sleep(0.2)
+        streamed_early = bool(streamed_early and proc.poll() is None)
+    out, _ = proc.communicate(timeout=900)
+    r = subprocess.CompletedProcess(proc.args, proc.returncode, out, "")
+    r.seconds = time.monotonic() - started
+    r.streamed_early = streamed_early
+    return r
+
+
+def assert_no_config_in_image(image: str, tmp_path, *values: str) -> None:
+    inspect = subprocess.run(["docker", "image", "inspect", image], capture_output=True, text=True, check=True).stdout
+    history = subprocess.run(["docker", "image", "history", "--no-trunc", image], capture_output=True, text=True,
+                             check=True).stdout
+    for value in values:
+        assert value not in inspect + history
+    saved = tmp_path / "image.tar"
+    subprocess.run(["docker", "image", "save", "-o", str(saved), image], check=True)
+    with tarfile.open(saved) as outer:
+        for member in outer.getmembers():
+            if not member.isfile():
+                continue
+            data = outer.extractfile(member).read()
+            for value in values:
+                assert value.encode() not in data, member.name
+            if member.name.endswith("layer.tar"):
+                with tarfile.open(fileobj=outer.extractfile(member)) as layer:
+                    for m in layer.getmembers():
+                        if m.isfile():
+                            blob = layer.extractfile(m).read()
+                            for value in values:
+                                assert value.encode() not in blob, (member.name, m.name)
+                        assert not m.name.lstrip("./").startswith("tmp/env"), m.name
+    saved.unlink()
+
+
+def layers(image: str) -> list[str]:
+    out = subprocess.run(["docker", "image", "inspect", "--format", "{{json .RootFS.Layers}}", image],
+                         capture_output=True, text=True, check=True).stdout
+    return json.loads(out)
+
+
+def pods(user, app) -> list[dict]:
+    return user.get(f"/v2/apps/{app}/pods/").json()["results"]
+
+
+def test_python_app_cache_worker_and_rejected_pushes(ctl, registry, repo, index, cache_root, tmp_path):
+    bare, work = repo
+    user = register(ctl.url, "pydev")
+    app = user.post("/v2/apps/", {}).json()["id"]
+    user.post(f"/v2/apps/{app}/config/", {"values": {"PIP_INDEX_URL": index + "/simple", "SECRET_TOKEN": SECRET}})
+
+    sha = commit(work, PY_APP)
+    stream = tmp_path / "stream.log"
+    cold = deploy(ctl, registry, app, sha, "pydev", bare, cache_root, stream=stream, wait_stream="Python app detected")
+    assert cold.returncode == 0, cold.stdout[-4000:]
+    assert cold.streamed_early, "the build output did not stream while the deploy ran"
+    streamed = stream.read_text()
+    assert "Installing dependencies with pip" in streamed and "slipway-greeting" in streamed
+    assert f"{app} v3 is serving" in cold.stdout
+    assert fetch(endpoints(ctl, app)[0]).strip() == "hello from the index v=1"
+    build = user.get(f"/v2/apps/{app}/builds/").json()["results"][0]
+    assert build["procfile"] == {"web": "python app.py", "worker": "python worker.py"}
+    image = f"{registry}/{app}:git-{sha[:8]}"
+    assert len(layers(image)) == len(layers("slipway/stack:trixie")) + 1
+    assert_no_config_in_image(image, tmp_path, SECRET, index)
+
+    # a worker from the Procfile
+    assert user.post(f"/v2/apps/{app}/scale/", {"worker": 1}).status_code == 204
+    deadline = time.monotonic() + 60
+    while not any(p["type"] == "worker" and p["state"] == "running" for p in pods(user, app)):
+        assert time.monotonic() < deadline, pods(user, app)
+        time.sleep(1)
+
+    # the second push without dependency changes reuses the cached virtualenv
+    sha2 = commit(work, {"version": "2\n"})
+    warm = deploy(ctl, registry, app, sha2, "pydev", bare, cache_root)
+    assert warm.returncode == 0, warm.stdout[-4000:]
+    print(f"\npython app: cold push {cold.seconds:.1f}s, warm push {warm.seconds:.1f}s")
+    assert "Restoring the virtualenv from the build cache" in warm.stdout
+    assert "Installing dependencies with pip" not in warm.stdout
+    assert warm.seconds < cold.seconds
+    assert fetch(endpoints(ctl, app)[0]).strip() == "hello from the index v=2"
+    serving = user.get(f"/v2/apps/{app}/releases/").json()["count"]
+
+    # a compile that fails (a dependency the index does not have) is rejected; v=2 keeps serving.
+    # The cache is off for this app now: the build says so and the cached venv is not used.
+    user.post(f"/v2/apps/{app}/config/", {"values": {"SLIPWAY_DISABLE_CACHE": "1"}})
+    sha3 = commit(work, {"requirements.txt": "slipway-greeting==1.0\nno-such-package-xyz==9\n"})
+    r = deploy(ctl, registry, app, sha3, "pydev", bare, cache_root)
+    assert r.returncode != 0
+    assert "Build cache disabled" in r.stdout
+    assert "failed to compile Python app" in r.stdout, r.stdout[-3000:]
+    assert "no-such-package-xyz" in r.stdout
+    assert fetch(endpoints(ctl, app)[0]).strip() == "hello from the index v=2"
+
+    # no buildpack detects a tree without any of their files
+    sha4 = commit(work, {n: None for n in ("requirements.txt", "app.py", "worker.py", "Procfile")})
+    r = deploy(ctl, registry, app, sha4, "pydev", bare, cache_root)
+    assert r.returncode != 0
+    assert "no buildpack detected this app (tried: python, nodejs, static)" in r.stdout, r.stdout[-3000:]
+    assert fetch(endpoints(ctl, app)[0]).strip() == "hello from the index v=2"
+    assert user.get(f"/v2/apps/{app}/releases/").json()["count"] == serving + 1  # the config change only
+
+
+def test_node_app_from_a_local_registry(ctl, registry, repo, index, cache_root, tmp_path):
+    bare, work = repo
+    user = register(ctl.url, "nodedev")
+    app = user.post("/v2/apps/", {}).json()["id"]
+    user.post(f"/v2/apps/{app}/config/", {"values": {"NPM_CONFIG_REGISTRY": index + "/", "API_KEY": SECRET}})
+    sha = commit(work, {
+        "package.json": json.dumps({"name": "nodeapp", "version": "1.0.0", "private": True,
+                                    "scripts": {"start": "node server.js"},
+                                    "dependencies": {"slipway-dep": "^1.0.0"}}),
+        "server.js": ("const dep = require('slipway-dep');\n"
+                      "require('http').createServer((q, s) => s.end(dep())).listen(process.env.PORT);\n"),
+    })
+    r = deploy(ctl, registry, app, sha, "nodedev", bare, cache_root)
+    assert r.returncode == 0, r.stdout[-4000:]
+    assert "Node.js app detected" in r.stdout
+    assert user.get(f"/v2/apps/{app}/builds/").json()["results"][0]["procfile"] == {"web": "npm start"}
+    assert fetch(endpoints(ctl, app)[0]) == "node dep says hi"
+    assert_no_config_in_image(f"{registry}/{app}:git-{sha[:8]}", tmp_path, SECRET, index)
+
+
+def test_static_site(ctl, registry, repo, cache_root):
+    bare, work = repo
+    user = register(ctl.url, "webdev")
+    app = user.post("/v2/apps/", {}).json()["id"]
+    sha = commit(work, {"public/index.html": "<h1>static ok</h1>\n", "README.md": "site\n"})
+    r = deploy(ctl, registry, app, sha, "webdev", bare, cache_root)
+    assert r.returncode == 0, r.stdout[-4000:]
+    assert "Static app detected" in r.stdout
+    assert fetch(endpoints(ctl, app)[0]) == "<h1>static ok</h1>\n"
+
+
+def test_custom_buildpack_from_buildpack_url(ctl, registry, repo, cache_root, tmp_path):
+    bp = tmp_path / "custom-bp"
+    (bp / "bin").mkdir(parents=True)
+    scripts = {
+        "detect": "#!/bin/sh\n[ -f \"$1/greeting.txt\" ] && echo Greeting\n",
+        "compile": ("#!/bin/sh\nset -e\necho \"-----> greeting buildpack VERSION\"\nmkdir -p \"$1/site\"\n"
+                    "{ cat \"$1/greeting.txt\"; echo \" (VERSION)\"; } > \"$1/site/index.html\"\n"),
+        "release": "#!/bin/sh\nprintf -- '---\\ndefault_process_types:\\n  web: python3 -m http.server $PORT -d /app/site\\n'\n",
+    }
+
+    def write(version):
+        for name, text in scripts.items():
+            (bp / "bin" / name).write_text(text.replace("VERSION", version))
+            (bp / "bin" / name).chmod(0o755)
+
+    subprocess.run(["git", "init", "-q", str(bp)], check=True)
+    write("v1")
+    git(bp, "add", "-A")
+    git(bp, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "v1")
+    git(bp, "tag", "v1")
+    write("v2-unreleased")
+    git(bp, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", "v2")
+
+    bare, work = repo
+    user = register(ctl.url, "bpdev")
+    app = user.post("/v2/apps/", {}).json()["id"]
+    user.post(f"/v2/apps/{app}/config/", {"values": {"BUILDPACK_URL": f"file://{bp}#v1"}})
+    sha = commit(work, {"greeting.txt": "custom hello", "Procfile": "web: python3 -m http.server $PORT -d /app/site\n"
+                                                                     "worker: sleep infinity\n"})
+    r = deploy(ctl, registry, app, sha, "bpdev", bare, cache_root)
+    assert r.returncode == 0, r.stdout[-4000:]
+    assert "Greeting app detected" in r.stdout and "greeting buildpack v1" in r.stdout
+    assert fetch(endpoints(ctl, app)[0]).strip() == "custom hello (v1)"
+    assert set(user.get(f"/v2/apps/{app}/builds/").json()["results"][0]["procfile"]) == {"web", "worker"}
