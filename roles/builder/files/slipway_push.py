@@ -25,6 +25,7 @@ DOCUMENTATION = """
 """
 
 HEADLINE = "----->"
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 DOCKER_LOGS = re.compile(r"^(?P<head>.*?),? logs: (?P<logs>\[.*\])\s*$", re.S)
 
 
@@ -129,10 +130,10 @@ class CallbackModule(DefaultCallbackModule):
                 logs = []
         out = []
         if logs:
-            text = "".join(logs)
+            text = ANSI.sub("", "".join(x if x.endswith("\n") else x + "\n" for x in logs))
             out.extend(line.rstrip() for line in text.splitlines() if line.strip())
             out.append("")
-        out.extend(msg.splitlines())
+        out.extend(ANSI.sub("", msg).splitlines())
         for key in ("stdout", "stderr"):
             value = res.get(key)
             if isinstance(value, str) and value.strip():
