@@ -53,8 +53,9 @@ def aio():
         if os.environ.get("SLIPWAY_E2E_CONVERGE", "1") == "0":
             pytest.fail(why)
         print(f"\n{why}\nconverging molecule/default (once for the session)...", flush=True)
-        subprocess.run("scripts/dev-services.sh >/dev/null && scripts/build-host-image.sh && "
-                       ".venv/bin/molecule converge", shell=True, cwd=ROOT, check=True)
+        env = dict(os.environ, PATH=f"{ROOT}/.venv/bin:{os.environ.get('PATH', '')}")  # molecule runs ansible-*
+        subprocess.run("scripts/dev-services.sh >/dev/null && scripts/build-host-image.sh && molecule converge",
+                       shell=True, cwd=ROOT, check=True, env=env)
         why = _converged()
         assert not why, why
     extravars = json.loads(sh("cat /var/lib/slipway/deploy/env/extravars").stdout)
