@@ -66,6 +66,7 @@ def test_first_push_serves(world):
     assert "remote: -----> Releasing" in out
     assert re.search(r"remote: +" + re.escape(world["app"]) + r" v\d+ is serving at", out), out
     assert "PLAY RECAP" not in out and '"changed"' not in out  # push output, not Ansible's
+    assert "buildpacks" not in out, out  # skipped steps show no headline
     body = wait_for(lambda: serving(world), 20, message="the app through the router")
     assert body.startswith("Hello from Slipway"), body
     print(f"first push: {seconds:.1f} s; serves {body!r}")

@@ -37,6 +37,7 @@ class CallbackModule(DefaultCallbackModule):
     def __init__(self):
         super().__init__()
         self._slipway_started = None
+        self._slipway_play = None
 
     def _say(self, line: str = "") -> None:
         self._display.display(line)
@@ -46,13 +47,29 @@ class CallbackModule(DefaultCallbackModule):
         pass
 
     def v2_playbook_on_play_start(self, play):
-        pass
+        self._slipway_play = play
 
     def v2_playbook_on_task_start(self, task, is_conditional):
         name = task.get_name().strip()
         self._slipway_started = time.monotonic()
-        if name.startswith(HEADLINE):
+        if name.startswith(HEADLINE) and self._will_run(task):
             self._say(name)
+
+    def _will_run(self, task) -> bool:
+        """False when the task's `when` (its own and its blocks') is false for the host now, so a skipped
+        step's headline is not shown; True when that cannot be told (the headline is shown)."""
+        try:
+            when = task.when
+            if not when:
+                return True
+            play = getattr(self, "_slipway_play", None)
+            vm = task.get_variable_manager() or play.get_variable_manager()
+            hosts = vm._inventory.get_hosts(play.hosts) if play is not None else []
+            host = hosts[0] if hosts else vm._inventory.get_host("localhost")
+            task_vars = vm.get_vars(play=play, host=host, task=task)
+            return bool(task._resolve_conditional(when, task_vars))
+        except Exception:  # noqa: BLE001 (best effort: never break the deploy's output)
+            return True
 
     v2_playbook_on_handler_task_start = v2_playbook_on_task_start
 
