@@ -1,48 +1,93 @@
 #!/usr/bin/env bash
-# Bring up Slipway on this machine and deploy a sample app.
-#
-# Today this runs what exists: the controller (uvicorn) on 127.0.0.1:8000 with its PostgreSQL and the
-# Swarm scheduler on this machine's Docker Engine, a user `admin` logged in with the `slipway` CLI, and
-# the sample app deployed from the test image. The all-in-one systemd host (molecule/default) with the
-# builder, router and registry replaces this as those roles land (issues 4 and 5).
+# Bring up Slipway on this machine (`make up`, after scripts/install.sh) and deploy the sample app with a
+# real `git push`:
+#   1. Docker Engine here (scripts/dev-services.sh), the Debian 13 systemd host image (scripts/build-host-image.sh),
+#   2. the all-in-one platform host `slipway-aio` converged with molecule (store, database, registry, Swarm node,
+#      controller, router, builder), skipped when it already runs converged (SLIPWAY_UP_CONVERGE=1 forces it),
+#   3. a user `demo` registered through the controller, with an SSH key,
+#   4. the app `hello` created and examples/hello pushed over SSH to the builder (port 2222),
+#   5. how to reach it: a curl through the router with the app's Host header.
+# Pushes run from this machine when molecule publishes the builder on 127.0.0.1 (port 12222), otherwise
+# from inside the host; requests go through the router's published port (18080), otherwise inside the host.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
+export PATH=$ROOT/.venv/bin:$PATH
+HOST=${SLIPWAY_HOST:-slipway-aio}
+APP=${SLIPWAY_UP_APP:-hello}
+USERNAME=${SLIPWAY_UP_USER:-demo}
 STATE=$ROOT/.cache/up
 mkdir -p "$STATE"
-PG=$(scripts/dev-services.sh)
-scripts/build-test-image.sh web
-DB_URL=${PG%/postgres}/slipway
-psql "$PG" -qtAc "SELECT 1 FROM pg_database WHERE datname='slipway'" | grep -q 1 || psql "$PG" -qc "CREATE DATABASE slipway"
+export SLIPWAY_HOME=$STATE/cli-$HOST  # the CLI profile of this platform
+in_host() { docker exec -i "$HOST" bash -c "$1"; }
+published() { docker port "$HOST" "$1/tcp" 2>/dev/null | grep -m1 '^127\.0\.0\.1:' | cut -d: -f2 || true; }
 
-[ -f "$STATE/env" ] || cat > "$STATE/env" <<ENV
-SLIPWAY_DATABASE_URL=$DB_URL
-SLIPWAY_PLATFORM_DOMAIN=slipway.local
-SLIPWAY_BUILDER_KEY=$(openssl rand -hex 24)
-SLIPWAY_ROUTER_KEY=$(openssl rand -hex 24)
-SLIPWAY_NODE_ADDRESS=127.0.0.1
-ENV
-chmod 600 "$STATE/env"
-set -a; . "$STATE/env"; set +a
-.venv/bin/python -m controller_app.migrate
-if ! curl -fsS http://127.0.0.1:8000/healthz >/dev/null 2>&1; then
-  nohup .venv/bin/uvicorn controller_app.main:app --host 127.0.0.1 --port 8000 >"$STATE/controller.log" 2>&1 &
-  for _ in $(seq 100); do curl -fsS http://127.0.0.1:8000/readiness >/dev/null 2>&1 && break; sleep 0.2; done
+converged() {
+  [ "$(docker inspect -f '{{.State.Running}}' "$HOST" 2>/dev/null)" = true ] &&
+    in_host 'systemctl is-active -q slipway-controller slipway-builder-sshd slipway-routesync nginx docker &&
+             test -s /var/lib/slipway/deploy/env/extravars && curl -fsS http://127.0.0.1:8000/readiness' >/dev/null 2>&1
+}
+
+echo "-----> Docker Engine and the host image"
+scripts/dev-services.sh >/dev/null
+scripts/build-host-image.sh
+if [ "${SLIPWAY_UP_CONVERGE:-0}" = 1 ] || ! converged; then
+  echo "-----> Converging the all-in-one host $HOST (molecule/default; several minutes the first time)"
+  molecule converge
+fi
+converged || { echo "$HOST is not converged" >&2; exit 1; }
+
+API_PORT=$(published 8000)
+if [ -n "$API_PORT" ]; then API=http://127.0.0.1:$API_PORT; else echo "the controller port 8000 is not published" >&2; exit 1; fi
+SSH_PORT=$(published 2222)
+HTTP_PORT=$(published 80)
+
+echo "-----> User $USERNAME"
+[ -f "$STATE/password" ] || (umask 077 && openssl rand -hex 12 > "$STATE/password")
+PW=$(cat "$STATE/password")
+if ! slipway whoami >/dev/null 2>&1; then
+  slipway register "$API" --username "$USERNAME" --password "$PW" --email "$USERNAME@example.test" --no-login \
+    >/dev/null 2>&1 || true
+  slipway login "$API" --username "$USERNAME" --password "$PW" \
+    ${SSH_PORT:+--builder-host 127.0.0.1:$SSH_PORT} >/dev/null
 fi
 
-export SLIPWAY_HOME=$STATE/cli
-[ -f "$STATE/password" ] || (openssl rand -hex 12 > "$STATE/password" && chmod 600 "$STATE/password")
-PW=$(cat "$STATE/password")
-slipway=".venv/bin/slipway"
-$slipway whoami >/dev/null 2>&1 || \
-  $slipway register http://127.0.0.1:8000 --username admin --password "$PW" --email admin@slipway.local >/dev/null 2>&1 || \
-  $slipway login http://127.0.0.1:8000 --username admin --password "$PW" >/dev/null
-$slipway apps:info -a hello >/dev/null 2>&1 || $slipway apps:create hello --no-remote >/dev/null
-TOKEN=$(.venv/bin/python -c "import json,glob; print(json.load(open(glob.glob('$SLIPWAY_HOME/*.json')[0]))['token'])")
-curl -fsS -o /dev/null -H "Authorization: token $TOKEN" -H 'Content-Type: application/json' \
-  -d '{"image": "slipway-test/web:1"}' http://127.0.0.1:8000/v2/apps/hello/builds/ || true
-$slipway config:set MESSAGE="Hello from Slipway" -a hello >/dev/null 2>&1 || true
-PORT=$(curl -fsS -H "X-Slipway-Router-Auth: $SLIPWAY_ROUTER_KEY" http://127.0.0.1:8000/v2/routes | \
-  .venv/bin/python -c "import json,sys; a=[x for x in json.load(sys.stdin)['apps'] if x['id']=='hello'][0]; print(a['endpoints'][0]['port'])")
-echo "Controller:  http://127.0.0.1:8000   (CLI: SLIPWAY_HOME=$SLIPWAY_HOME .venv/bin/slipway apps:list)"
-echo "Sample app:  http://127.0.0.1:$PORT/  ->  $(curl -fsS http://127.0.0.1:$PORT/)"
+echo "-----> SSH key and app $APP"
+WORK=$STATE/hello
+rm -rf "$WORK" && mkdir -p "$WORK" && cp examples/hello/* "$WORK/"
+git -C "$WORK" init -q -b main
+git -C "$WORK" -c user.email="$USERNAME@example.test" -c user.name="$USERNAME" add -A
+git -C "$WORK" -c user.email="$USERNAME@example.test" -c user.name="$USERNAME" commit -qm "hello"
+if [ -n "$SSH_PORT" ]; then  # push from this machine
+  [ -f "$STATE/id_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -C "$USERNAME@slipway-up" -f "$STATE/id_ed25519"
+  export GIT_SSH_COMMAND="ssh -i $STATE/id_ed25519 -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR"
+  PUSH_DIR=$WORK
+else                          # push from inside the host, to its builder on 127.0.0.1:2222
+  in_host "mkdir -p /root/slipway-up && { test -f /root/slipway-up/id_ed25519 ||
+           ssh-keygen -q -t ed25519 -N '' -C $USERNAME@slipway-up -f /root/slipway-up/id_ed25519; }"
+  in_host "cat /root/slipway-up/id_ed25519.pub" > "$STATE/id_ed25519.pub"
+  PUSH_DIR=/root/slipway-up/hello
+fi
+slipway keys:list 2>/dev/null | grep -q "$USERNAME@slipway-up" || slipway keys:add "$STATE/id_ed25519.pub" >/dev/null
+slipway apps:info -a "$APP" >/dev/null 2>&1 || slipway apps:create "$APP" --no-remote >/dev/null
+DOMAIN=$(slipway apps:info -a "$APP" --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["url"].split("://")[-1].strip("/"))')
+
+echo "-----> git push $APP main"
+if [ -n "$SSH_PORT" ]; then
+  git -C "$WORK" push --force "ssh://git@127.0.0.1:$SSH_PORT/$APP.git" HEAD:main
+else
+  in_host "rm -rf $PUSH_DIR" && docker cp "$WORK" "$HOST:$PUSH_DIR"
+  in_host "cd $PUSH_DIR && GIT_SSH_COMMAND='ssh -i /root/slipway-up/id_ed25519 -p 2222 -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR' git push --force git@127.0.0.1:$APP.git HEAD:main"
+fi
+
+echo
+if [ -n "$HTTP_PORT" ]; then
+  CURL="curl -H 'Host: $DOMAIN' http://127.0.0.1:$HTTP_PORT/"
+  ANSWER=$(curl -fsS -H "Host: $DOMAIN" "http://127.0.0.1:$HTTP_PORT/")
+else
+  CURL="docker exec $HOST curl -H 'Host: $DOMAIN' http://127.0.0.1/"
+  ANSWER=$(in_host "curl -fsS -H 'Host: $DOMAIN' http://127.0.0.1/")
+fi
+echo "Controller:  $API   (CLI: SLIPWAY_HOME=$SLIPWAY_HOME .venv/bin/slipway apps:list)"
+echo "Sample app:  $CURL"
+echo "             -> $ANSWER"
