@@ -63,7 +63,9 @@ def repo(tmp_path):
 def deploy(ctl, registry, app, sha, user, bare, cache_root, stream=None, wait_stream=None):
     extra = {"slipway_app": app, "slipway_sha": sha, "slipway_user": user, "slipway_repo": str(bare),
              "slipway_registry": registry, "slipway_controller_url": ctl.url, "slipway_builder_key": ctl.builder_key,
-             "slipway_buildpack_cache_dir": str(cache_root), "slipway_buildpack_stream": str(stream or "none")}
+             "slipway_buildpack_cache_dir": str(cache_root)}
+    if stream:
+        extra["slipway_buildpack_stream"] = str(stream)
     env = {**os.environ, "ANSIBLE_CONFIG": os.path.join(ROOT, "ansible.cfg")}
     playbook = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
     started = time.monotonic()
