@@ -60,12 +60,13 @@ def repo(tmp_path):
     return bare, work
 
 
-def deploy(ctl, registry, app, sha, user, bare, cache_root, stream=None, wait_stream=None):
+def deploy(ctl, registry, app, sha, user, bare, cache_root, stream=None, wait_stream=None, **playbook_vars):
     extra = {"slipway_app": app, "slipway_sha": sha, "slipway_user": user, "slipway_repo": str(bare),
              "slipway_registry": registry, "slipway_controller_url": ctl.url, "slipway_builder_key": ctl.builder_key,
              "slipway_buildpack_cache_dir": str(cache_root)}
     if stream:
         extra["slipway_buildpack_stream"] = str(stream)
+    extra.update(playbook_vars)
     env = {**os.environ, "ANSIBLE_CONFIG": os.path.join(ROOT, "ansible.cfg")}
     playbook = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
     started = time.monotonic()
@@ -192,7 +193,8 @@ def test_node_app_from_a_local_registry(ctl, registry, repo, index, cache_root, 
     bare, work = repo
     user = register(ctl.url, "nodedev")
     app = user.post("/v2/apps/", {}).json()["id"]
-    user.post(f"/v2/apps/{app}/config/", {"values": {"NPM_CONFIG_REGISTRY": index + "/", "API_KEY": SECRET}})
+    # the registry as a platform default this time (the playbook's slipway_buildpack_env), not app config
+    user.post(f"/v2/apps/{app}/config/", {"values": {"API_KEY": SECRET}})
     sha = commit(work, {
         "package.json": json.dumps({"name": "nodeapp", "version": "1.0.0", "private": True,
                                     "scripts": {"start": "node server.js"},
@@ -200,9 +202,10 @@ def test_node_app_from_a_local_registry(ctl, registry, repo, index, cache_root, 
         "server.js": ("const dep = require('slipway-dep');\n"
                       "require('http').createServer((q, s) => s.end(dep())).listen(process.env.PORT);\n"),
     })
-    r = deploy(ctl, registry, app, sha, "nodedev", bare, cache_root)
+    r = deploy(ctl, registry, app, sha, "nodedev", bare, cache_root,
+               slipway_buildpack_env={"NPM_CONFIG_REGISTRY": index + "/"})
     assert r.returncode == 0, r.stdout[-4000:]
-    assert "Node.js app detected" in r.stdout
+    assert "Node.js app detected" in r.stdout and "added 1 package" in r.stdout
     assert user.get(f"/v2/apps/{app}/builds/").json()["results"][0]["procfile"] == {"web": "npm start"}
     assert fetch(endpoints(ctl, app)[0]) == "node dep says hi"
     assert_no_config_in_image(f"{registry}/{app}:git-{sha[:8]}", tmp_path, SECRET, index)
