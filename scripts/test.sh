@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# The project's test command (what CI runs): starts Docker Engine (single-node Swarm) and a throwaway
-# PostgreSQL, builds the test images, then runs every pytest suite against those real services.
-#   scripts/test.sh                 # everything
-#   scripts/test.sh tests/controller -k deploy    # a subset (arguments go to pytest)
+# The project's test command (what CI runs):
+#   1. every pytest suite against real services on this machine: Docker Engine (single-node Swarm), a
+#      throwaway PostgreSQL, nginx, sshd, git, a registry, Pebble; test images built from Debian packages;
+#   2. the molecule `default` scenario: the all-in-one platform converged on a Debian 13 systemd host,
+#      idempotence, verify (each component doing its job, restore drills), kept up for
+#   3. the end-to-end push suite (tests/e2e) on that host, then the host is destroyed.
+#   scripts/test.sh tests/controller -k deploy    # a subset: arguments go to pytest, steps 2-3 are skipped
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -13,4 +16,13 @@ status=0
 .venv/bin/pytest -q -ra "$@" || status=$?
 # leave nothing of ours running on the shared engine
 docker service ls -q --filter label=slipway.managed=1 | xargs -r docker service rm >/dev/null || true
+if [ $# -eq 0 ]; then
+  scripts/build-host-image.sh
+  if molecule test --destroy=never; then
+    SLIPWAY_E2E_CONVERGE=0 .venv/bin/pytest -q -ra tests/e2e || status=$?
+  else
+    status=1
+  fi
+  molecule destroy >/dev/null 2>&1 || true
+fi
 exit $status
