@@ -8,7 +8,6 @@ import subprocess
 import sys
 import tomllib
 
-import pytest
 
 CLI = pathlib.Path(__file__).resolve().parents[2] / "cli"
 
@@ -45,7 +44,6 @@ def test_module_entry_point(home):
 
 def test_console_script_when_installed(home):
     script = pathlib.Path(sys.executable).parent / "slipway"
-    if not script.exists():
-        pytest.skip("the CLI is not installed in this environment (pip install -e cli)")
+    assert script.exists(), "the CLI is not installed in the venv (scripts/install.sh runs pip install -e cli)"
     r = subprocess.run([str(script), "help"], capture_output=True, text=True)
     assert r.returncode == 0 and "apps:create" in r.stdout
