@@ -27,7 +27,7 @@ fi
 STAMP=$(cat requirements/*.txt | sha256sum | cut -c1-16)
 if [ "$(cat .venv/.installed 2>/dev/null)" != "$STAMP" ]; then
   .venv/bin/pip install -q --upgrade pip
-  .venv/bin/pip install -q -r requirements/dev.txt
+  .venv/bin/pip install -q -r requirements/dev.txt -c requirements/constraints.txt
   echo "$STAMP" > .venv/.installed
 fi
 .venv/bin/pip install -q --no-deps -e cli
