@@ -28,9 +28,7 @@ from tests.controller.conftest import register
 from tests.controller.deployhelp import build, endpoints, fetch
 from tests.live import ROOT, controller_env, free_port, fresh_database, migrate, start, stop, wait_http
 
-pytestmark = [pytest.mark.timeout(300),
-              pytest.mark.skipif(not shutil.which("pebble") or not shutil.which("pebble-challtestsrv"),
-                                 reason="needs Debian's pebble package (apt-get install pebble)")]
+pytestmark = pytest.mark.timeout(300)
 
 
 def make_ca_and_server(tmp) -> tuple[str, str, str]:
@@ -88,6 +86,8 @@ class Acme:
 
 @pytest.fixture(scope="module")
 def acme_ctl(tmp_path_factory):
+    assert shutil.which("pebble") and shutil.which("pebble-challtestsrv"), \
+        "needs Debian's pebble package (scripts/install.sh installs it)"
     tmp = str(tmp_path_factory.mktemp("acme"))
     ca, cert, key = make_ca_and_server(tmp)
     ctl_port, dns_port, dns_mgmt, pebble_port, pebble_mgmt, tls_port = (free_port() for _ in range(6))
