@@ -47,6 +47,7 @@ MATRIX = {
     ("POST", "/v2/certs/{name}/domain/"): CERT, ("DELETE", "/v2/certs/{name}/domain/{domain}"): CERT,
     ("GET", "/v2/hooks/key/{fingerprint}"): BUILDER, ("POST", "/v2/hooks/push/"): BUILDER,
     ("POST", "/v2/hooks/config/"): BUILDER, ("POST", "/v2/hooks/build/"): BUILDER,
+    ("GET", "/v2/hooks/images/"): BUILDER,
     ("GET", "/v2/routes"): ROUTER, ("POST", "/v2/routes/ack/"): ROUTER,
     ("GET", "/.well-known/acme-challenge/{token}"): PUBLIC,
     ("GET", "/v2/certs/auto/"): USER, ("POST", "/v2/certs/auto/"): USER,

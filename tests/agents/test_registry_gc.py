@@ -1,0 +1,283 @@
+"""slipway-registry-gc against a real distribution registry (Debian's docker-registry, filesystem storage) and
+the real controller (tests/live.py): releases say which images stay, the rest goes, blobs are reclaimed.
+
+The registry is switched read-only and back by commands that restart it (the agent's systemd drop-in does
+the same on hosts; the e2e hygiene test covers that path). Needs PostgreSQL from scripts/dev-services.sh.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import textwrap
+import time
+import urllib.error
+import urllib.request
+import uuid
+
+import pytest
+
+from conftest import AGENTS, SYSTEM_PYTHON
+from fakes import free_port
+
+from tests.live import live_controller
+
+REGISTRY = shutil.which("docker-registry") or "/usr/bin/docker-registry"
+SCHEMA2 = "application/vnd.docker.distribution.manifest.v2+json"
+LAYER = "application/vnd.docker.image.rootfs.diff.tar.gzip"
+
+
+class LocalRegistry:
+    """docker-registry serve on 127.0.0.1, restartable read-only (REGISTRY_STORAGE_MAINTENANCE) and back."""
+
+    def __init__(self, d: str):
+        self.dir, self.port = d, free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.root = os.path.join(d, "data")
+        self.config = os.path.join(d, "config.yml")
+        with open(self.config, "w") as fh:
+            fh.write(textwrap.dedent(f"""\
+                version: 0.1
+                log: {{level: info}}
+                storage:
+                  filesystem: {{rootdirectory: {self.root}}}
+                  delete: {{enabled: true}}
+                  maintenance:
+                    uploadpurging: {{enabled: false}}
+                http:
+                  addr: 127.0.0.1:{self.port}
+                  secret: test-secret
+                """))
+        self.switch = os.path.join(d, "switch.sh")
+        with open(self.switch, "w") as fh:
+            fh.write(textwrap.dedent(f"""\
+                #!/bin/bash
+                # $1: ro or rw. Stop the running registry (its pid file), start it again in that mode.
+                d={d}
+                if [ -s $d/pid ]; then
+                  pid=$(cat $d/pid); kill $pid 2>/dev/null
+                  for i in $(seq 100); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done
+                fi
+                if [ "$1" = ro ]; then
+                  export REGISTRY_STORAGE_MAINTENANCE='{{uploadpurging: {{enabled: false}}, readonly: {{enabled: true}}}}'
+                fi
+                echo "--- $1" >> $d/log
+                setsid {REGISTRY} serve $d/config.yml >> $d/log 2>&1 < /dev/null &
+                echo $! > $d/pid
+                """))
+        os.chmod(self.switch, 0o755)
+
+    def start(self, mode: str = "rw") -> None:
+        subprocess.run([self.switch, mode], check=True)
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                if self.call("GET", "/v2/")[0] == 200:
+                    return
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, open(os.path.join(self.dir, "log")).read()
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        with open(os.path.join(self.dir, "pid")) as fh:
+            pid = int(fh.read())
+        subprocess.run(["kill", str(pid)], check=False)
+
+    def call(self, method: str, path: str, data: bytes | None = None, headers: dict | None = None):
+        url = path if path.startswith("http") else self.url + path
+        req = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+        try:
+            with urllib.request.urlopen(req, timeout=30) as r:
+                return r.status, dict(r.headers), r.read()
+        except urllib.error.HTTPError as e:
+            return e.code, dict(e.headers), e.read()
+
+    def blob(self, repo: str, content: bytes) -> dict:
+        digest = "sha256:" + hashlib.sha256(content).hexdigest()
+        status, head, _ = self.call("POST", f"/v2/{repo}/blobs/uploads/", b"")
+        assert status == 202, status
+        location = head["Location"]
+        sep = "&" if "?" in location else "?"
+        status, _, body = self.call("PUT", f"{location}{sep}digest={digest}", content,
+                                    {"Content-Type": "application/octet-stream"})
+        assert status == 201, (status, body)
+        return {"digest": digest, "size": len(content)}
+
+    def push(self, repo: str, tag: str, created: dt.datetime, layers: list[bytes]) -> dict:
+        """An image: its layers and a config blob carrying `created`, as docker build makes them."""
+        blobs = [self.blob(repo, layer) for layer in layers]
+        config = json.dumps({"architecture": "amd64", "os": "linux", "created": created.isoformat(),
+                             "rootfs": {"type": "layers", "diff_ids": [b["digest"] for b in blobs]},
+                             "config": {"Cmd": ["true"], "Labels": {"tag": tag}}}).encode()
+        cfg = self.blob(repo, config)
+        manifest = json.dumps({"schemaVersion": 2, "mediaType": SCHEMA2,
+                               "config": {"mediaType": "application/vnd.docker.container.image.v1+json", **cfg},
+                               "layers": [{"mediaType": LAYER, **b} for b in blobs]}).encode()
+        status, head, body = self.call("PUT", f"/v2/{repo}/manifests/{tag}", manifest, {"Content-Type": SCHEMA2})
+        assert status == 201, (status, body)
+        return {"digest": head["Docker-Content-Digest"], "blobs": [cfg] + blobs}
+
+    def has_manifest(self, repo: str, tag: str) -> bool:
+        return self.call("HEAD", f"/v2/{repo}/manifests/{tag}", headers={"Accept": SCHEMA2})[0] == 200
+
+    def blob_on_disk(self, digest: str) -> bool:
+        hexd = digest.split(":", 1)[1]
+        return os.path.exists(os.path.join(self.root, "docker/registry/v2/blobs/sha256", hexd[:2], hexd, "data"))
+
+    def tags(self, repo: str) -> list[str]:
+        status, _, body = self.call("GET", f"/v2/{repo}/tags/list")
+        return sorted(json.loads(body).get("tags") or []) if status == 200 else []
+
+
+@pytest.fixture
+def registry(workdir):
+    r = LocalRegistry(workdir)
+    r.start()
+    yield r
+    r.stop()
+
+
+@pytest.fixture(scope="module")
+def ctl():
+    subprocess.run([os.path.join(os.path.dirname(AGENTS), "scripts", "dev-services.sh")], check=True,
+                   capture_output=True)
+    with live_controller() as c:
+        yield c
+
+
+def api(ctl, method: str, path: str, body=None, token: str | None = None):
+    req = urllib.request.Request(ctl.url + path, method=method,
+                                 data=json.dumps(body).encode() if body is not None else None,
+                                 headers={"Content-Type": "application/json",
+                                          **({"Authorization": f"token {token}"} if token else {})})
+    with urllib.request.urlopen(req, timeout=60) as r:
+        return json.loads(r.read() or b"null")
+
+
+def psql(ctl, sql: str) -> str:
+    return subprocess.run(["psql", ctl.database_url, "-XAtq", "-v", "ON_ERROR_STOP=1", "-c", sql],
+                          capture_output=True, text=True, check=True).stdout.strip()
+
+
+def release(ctl, app: str, image: str, failed: bool = False) -> int:
+    """A build of `image` and its release, as the build hook leaves them (without deploying anything)."""
+    build = uuid.uuid4()
+    return int(psql(ctl, f"""
+        INSERT INTO builds (uuid, created, updated, app_uuid, owner_id, image, sha, procfile, dockerfile)
+          SELECT '{build}', now(), now(), uuid, owner_id, '{image}', '', '{{}}', '' FROM apps WHERE id = '{app}';
+        INSERT INTO releases (uuid, created, updated, app_uuid, owner_id, version, build_uuid, config_uuid,
+                              summary, failed, exception)
+          SELECT '{uuid.uuid4()}', now(), now(), a.uuid, a.owner_id,
+                 (SELECT max(version) + 1 FROM releases WHERE app_uuid = a.uuid), '{build}',
+                 (SELECT config_uuid FROM releases WHERE app_uuid = a.uuid ORDER BY version DESC LIMIT 1),
+                 'test', {str(failed).lower()}, ''
+          FROM apps a WHERE a.id = '{app}'
+          RETURNING version;"""))
+
+
+def run_gc(ctl, registry: LocalRegistry, key: str | None = None, *args: str, **settings: str):
+    ini = os.path.join(registry.dir, "registry-gc.ini")
+    values = {"controller_url": ctl.url, "builder_key": key or ctl.builder_key, "registry_url": registry.url,
+              "registry_config": registry.config, "registry_command": REGISTRY,
+              "readonly_command": f"{registry.switch} ro", "writable_command": f"{registry.switch} rw",
+              "keep_builds": "3", "grace_seconds": "600", **settings}
+    with open(ini, "w") as fh:
+        fh.write("[registry_gc]\n" + "".join(f"{k} = {v}\n" for k, v in values.items()))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SLIPWAY_")}
+    env["PYTHONPATH"] = AGENTS
+    p = subprocess.run([SYSTEM_PYTHON, "-m", "slipway_agents.registry_gc", "--config", ini, *args],
+                       capture_output=True, text=True, env=env, timeout=300)
+    summary = json.loads(p.stdout.strip().splitlines()[-1]) if p.returncode == 0 else None
+    return p, summary
+
+
+@pytest.fixture(scope="module")
+def token(ctl):
+    api(ctl, "POST", "/v2/auth/register/", {"username": "gcadmin", "password": "pw-gcadmin-1",
+                                            "email": "gcadmin@example.test"})
+    return api(ctl, "POST", "/v2/auth/login/", {"username": "gcadmin", "password": "pw-gcadmin-1"})["token"]
+
+
+def test_unreferenced_images_go_rollback_images_stay(ctl, token, registry):
+    app = "gc-" + uuid.uuid4().hex[:6]
+    api(ctl, "POST", "/v2/apps/", {"id": app}, token)
+    old = dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=2)
+    base = os.urandom(4096)  # a layer every image shares, like the stack image's
+    shared = "sha256:" + hashlib.sha256(base).hexdigest()
+    stack = registry.push("slipway/stack", "trixie", old - dt.timedelta(days=30), [base])
+    images = {}
+    for n in range(1, 8):  # git-1 .. git-7, each with a layer of its own
+        images[n] = registry.push(app, f"git-{n}", old + dt.timedelta(minutes=n), [base, os.urandom(20000 + n)])
+    host = "registry.example.test:5000"
+    for n in (1, 2, 3, 4, 5):
+        release(ctl, app, f"{host}/{app}:git-{n}")
+    release(ctl, app, f"{host}/{app}:git-6", failed=True)  # an unhealthy release: rollback skips it
+    release(ctl, app, f"{host}/{app}:git-7")
+    release(ctl, app, f"{host}/{app}:git-7")  # a config change: same build
+    pushing = registry.push(app, "git-8", dt.datetime.now(dt.timezone.utc), [base, os.urandom(3000)])
+    gone = registry.push("deleted-app", "git-1", old, [base, os.urandom(5000)])  # no such app any more
+
+    p, summary = run_gc(ctl, registry)
+    print(p.stderr[-3000:], json.dumps(summary, indent=1))
+    assert p.returncode == 0, p.stderr
+
+    # kept: the newest three builds of good releases (7, 5, 4), the one being pushed (recent), the stack
+    assert registry.tags(app) == ["git-4", "git-5", "git-7", "git-8"]
+    assert registry.has_manifest("slipway/stack", "trixie")
+    assert registry.tags("deleted-app") == []
+    deleted = [images[n] for n in (1, 2, 3, 6)] + [gone]
+    for image in [images[n] for n in (4, 5, 7)] + [pushing, stack]:
+        assert all(registry.blob_on_disk(b["digest"]) for b in image["blobs"]), image
+    for image in deleted:
+        assert not any(registry.blob_on_disk(b["digest"]) for b in image["blobs"] if b["digest"] != shared), image
+    assert registry.blob_on_disk(shared)
+    expected = sum(b["size"] for image in deleted for b in image["blobs"] if b["digest"] != shared)
+    assert summary["manifests_deleted"] == 5 and summary["bytes_reclaimed"] == expected, summary
+    assert summary["blobs_deleted"] == 10, summary  # each deleted image's config and own layer
+    print(f"registry gc: {summary['manifests_deleted']} manifests, {summary['blobs_deleted']} blobs, "
+          f"{summary['bytes_reclaimed']} bytes reclaimed; read-only for {summary['readonly_seconds']} s")
+
+    # the registry is writable again and serves what stayed, whole
+    registry.push(app, "git-9", dt.datetime.now(dt.timezone.utc), [base])
+    for b in images[4]["blobs"]:
+        assert registry.call("GET", f"/v2/{app}/blobs/{b['digest']}")[0] == 200
+
+    # a second run finds nothing more to delete
+    p, summary = run_gc(ctl, registry)
+    assert p.returncode == 0 and summary["manifests_deleted"] == 0 and summary["blobs_deleted"] == 0, p.stderr
+
+
+def test_dry_run_deletes_nothing(ctl, token, registry):
+    app = "gcdry-" + uuid.uuid4().hex[:6]
+    api(ctl, "POST", "/v2/apps/", {"id": app}, token)
+    old = dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=5)
+    image = registry.push(app, "git-1", old, [os.urandom(1000)])
+    p, summary = run_gc(ctl, registry, None, "--dry-run")
+    assert p.returncode == 0, p.stderr
+    assert summary["dry_run"] and f"{app}@{image['digest']} (git-1)" in summary["deleted"], summary
+    assert registry.tags(app) == ["git-1"] and registry.blob_on_disk(image["blobs"][1]["digest"])
+
+
+def test_no_answer_from_the_controller_deletes_nothing(ctl, token, registry):
+    app = "gcsafe-" + uuid.uuid4().hex[:6]
+    api(ctl, "POST", "/v2/apps/", {"id": app}, token)
+    image = registry.push(app, "git-1", dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=5),
+                          [os.urandom(1000)])
+    p, _ = run_gc(ctl, registry, "not-the-builder-key")
+    assert p.returncode == 1 and "nothing deleted" in p.stderr and "401" in p.stderr, p.stderr
+    assert registry.tags(app) == ["git-1"] and registry.blob_on_disk(image["blobs"][1]["digest"])
+    assert registry.call("POST", f"/v2/{app}/blobs/uploads/", b"")[0] == 202  # never switched read-only
+
+
+def test_a_controller_without_apps_deletes_nothing(registry):
+    """A controller on an empty database (say, restored from the wrong backup) must not empty the registry."""
+    with live_controller() as empty:
+        image = registry.push("some-app", "git-1", dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=3),
+                              [os.urandom(1000)])
+        p, _ = run_gc(empty, registry)
+    assert p.returncode == 1 and "knows no app" in p.stderr, p.stderr
+    assert registry.tags("some-app") == ["git-1"] and registry.blob_on_disk(image["blobs"][1]["digest"])
