@@ -19,9 +19,7 @@ protect, build_cache, docker (the CLI), dry_run, log_level.
 """
 from __future__ import annotations
 
-import argparse
 import collections
-import datetime as dt
 import fnmatch
 import json
 import logging
@@ -30,7 +28,8 @@ import subprocess
 import sys
 import time
 
-from .common import load_config, setup_logging
+from . import jobs
+from .jobs import timestamp, truthy
 
 log = logging.getLogger("slipway.docker_prune")
 
@@ -47,9 +46,6 @@ SIZE = re.compile(r"^([\d.]+)\s*([kKMGTP]?B)$")
 UNITS = {"B": 1, "kB": 1e3, "KB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12, "PB": 1e15}
 
 
-def truthy(value: str) -> bool:
-    return str(value).strip().lower() in ("1", "true", "yes", "on")
-
 
 class Docker:
     def __init__(self, cli: str):
@@ -63,12 +59,6 @@ class Docker:
 
     def lines(self, *args: str) -> list[dict]:
         return [json.loads(line) for line in self(*args).splitlines() if line.strip()]
-
-
-def parse_created(text: str) -> float:
-    """`docker image inspect`'s .Created (RFC 3339 with nanoseconds)."""
-    text = re.sub(r"(\.\d{6})\d+", r"\1", text.replace("Z", "+00:00"))
-    return dt.datetime.fromisoformat(text).timestamp()
 
 
 def used_bytes(docker: Docker) -> int:
@@ -90,7 +80,7 @@ def images(docker: Docker) -> list[dict]:
     for info in json.loads(docker("image", "inspect", *ids)):
         names = [n for n in info.get("RepoTags") or [] if n != "<none>:<none>"]
         out.append({"id": info["Id"], "names": names, "repositories": sorted({n.rsplit(":", 1)[0] for n in names}),
-                    "created": parse_created(info["Created"])})
+                    "created": timestamp(info["Created"])})
     return out
 
 
@@ -161,19 +151,7 @@ def run(cfg: dict[str, str], dry_run: bool = False) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="slipway-docker-prune", description=__doc__.split("\n")[0])
-    ap.add_argument("--config", help="ini file with a [docker_prune] section")
-    ap.add_argument("--dry-run", action="store_true", help="say what would go, remove nothing")
-    args = ap.parse_args(argv)
-    cfg = load_config("docker_prune", DEFAULTS, args.config)
-    setup_logging("docker-prune", cfg["log_level"])
-    try:
-        summary = run(cfg, dry_run=args.dry_run or truthy(cfg["dry_run"]))
-    except (RuntimeError, ValueError, OSError, subprocess.SubprocessError) as e:
-        log.error("%s", e)
-        return 1
-    print(json.dumps(summary), flush=True)
-    return 0
+    return jobs.main("slipway-docker-prune", __doc__, "docker_prune", DEFAULTS, run, (RuntimeError,), argv)
 
 
 if __name__ == "__main__":

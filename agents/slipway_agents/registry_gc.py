@@ -26,8 +26,6 @@ Settings (ini section [registry_gc], or environment SLIPWAY_<NAME>):
 """
 from __future__ import annotations
 
-import argparse
-import datetime as dt
 import json
 import logging
 import os
@@ -39,7 +37,9 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-from .common import Client, HTTPError, load_config, setup_logging
+from . import jobs
+from .common import Client, HTTPError
+from .jobs import timestamp, truthy
 
 log = logging.getLogger("slipway.registry_gc")
 
@@ -78,9 +78,6 @@ class GCError(Exception):
     pass
 
 
-def truthy(value: str) -> bool:
-    return str(value).strip().lower() in ("1", "true", "yes", "on")
-
 
 def split_reference(image: str) -> tuple[str, str | None, str | None]:
     """'host:5000/app:tag' -> ('app', 'tag', None); 'host/app@sha256:..' -> ('app', None, 'sha256:..')."""
@@ -98,17 +95,10 @@ def split_reference(image: str) -> tuple[str, str | None, str | None]:
 
 
 def parse_time(value) -> float | None:
-    if not value:
-        return None
-    text = str(value).strip()
-    text = re.sub(r"(\.\d{6})\d+", r"\1", text.replace("Z", "+00:00"))  # Go's nanoseconds
     try:
-        moment = dt.datetime.fromisoformat(text)
+        return timestamp(value) if value else None
     except ValueError:
         return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.timezone.utc)
-    return moment.timestamp()
 
 
 class Registry:
@@ -360,19 +350,7 @@ def run(cfg: dict[str, str], dry_run: bool = False) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="slipway-registry-gc", description=__doc__.split("\n")[0])
-    ap.add_argument("--config", help="ini file with a [registry_gc] section")
-    ap.add_argument("--dry-run", action="store_true", help="say what would be deleted, delete nothing")
-    args = ap.parse_args(argv)
-    cfg = load_config("registry_gc", DEFAULTS, args.config)
-    setup_logging("registry-gc", cfg["log_level"])
-    try:
-        summary = run(cfg, dry_run=args.dry_run or truthy(cfg["dry_run"]))
-    except (GCError, ValueError, OSError, subprocess.SubprocessError) as e:
-        log.error("%s", e)
-        return 1
-    print(json.dumps(summary), flush=True)
-    return 0
+    return jobs.main("slipway-registry-gc", __doc__, "registry_gc", DEFAULTS, run, (GCError,), argv)
 
 
 if __name__ == "__main__":

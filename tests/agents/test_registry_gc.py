@@ -145,7 +145,7 @@ def registry(workdir):
 def ctl():
     subprocess.run([os.path.join(os.path.dirname(AGENTS), "scripts", "dev-services.sh")], check=True,
                    capture_output=True)
-    with live_controller() as c:
+    with live_controller(SLIPWAY_SCHEDULER="none") as c:  # the images hook needs no scheduler
         yield c
 
 
@@ -275,7 +275,7 @@ def test_no_answer_from_the_controller_deletes_nothing(ctl, token, registry):
 
 def test_a_controller_without_apps_deletes_nothing(registry):
     """A controller on an empty database (say, restored from the wrong backup) must not empty the registry."""
-    with live_controller() as empty:
+    with live_controller(SLIPWAY_SCHEDULER="none") as empty:
         image = registry.push("some-app", "git-1", dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=3),
                               [os.urandom(1000)])
         p, _ = run_gc(empty, registry)

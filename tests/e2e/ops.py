@@ -10,9 +10,31 @@ import pathlib
 import subprocess
 import time
 
-from .conftest import HOST, sh
+from .conftest import HOST, WORK, get, sh, unique
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
+HELLO = ROOT / "examples" / "hello"
+
+
+def hello_source(banner: str) -> str:
+    """examples/hello's app.py, its answers starting with `banner`."""
+    return HELLO.joinpath("app.py").read_text().replace('body = (f"', f'body = (f"{banner} ')
+
+
+def new_app(aio, user_factory, prefix: str) -> dict:
+    """A user of its own and a new app: {aio, owner, app, domain, src (its work tree in the host)}."""
+    owner = user_factory(prefix)
+    app = unique(prefix + "-")
+    owner.api("POST", "/v2/apps/", {"id": app})
+    _, info = owner.api("GET", f"/v2/apps/{app}/")
+    return {"aio": aio, "owner": owner, "app": app, "domain": info["url"].split("://")[-1].strip("/"),
+            "src": f"{WORK}/src-{app}"}
+
+
+def serving(world) -> str:
+    """The app's answer through the router, '' when it does not answer 200."""
+    status, body = get(world["domain"])
+    return body if status == 200 else ""
 
 
 def playbook(name: str, *extra: str, timeout: float = 1200) -> tuple[int, str, float]:

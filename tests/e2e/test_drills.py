@@ -7,49 +7,36 @@ printed (pytest -s). Each drill puts the component back in a finally block (othe
    running release keeps serving (no failed request), and a push after the store is back works.
 3. nginx is handed a configuration that fails `nginx -t` (a certificate with a 1024-bit RSA key, which the
    controller accepts and OpenSSL's security level refuses): the old configuration keeps serving, and
-   routing works again once the certificate is gone.
+   routing works again once the certificate is gone. Meanwhile no routing change applies, for any app (the
+   router role's slipway_router_drop_invalid_certs, off by default, would serve such a domain over HTTP
+   instead), so the drill keeps that window short.
 """
 from __future__ import annotations
 
-import pathlib
 import threading
 import time
 
 import pytest
 
 from .conftest import WORK, Load, get, git_repo, push, sh, unique, wait_for
-from .ops import ensure_active
+from .ops import HELLO, ensure_active, hello_source, new_app, serving
 
-HELLO = pathlib.Path(__file__).resolve().parents[2] / "examples" / "hello"
 PG_UNIT = "postgresql@17-main.service"
 RECOVERY_SECONDS = 15
 pytestmark = pytest.mark.timeout(1800)
 
 
-def source(banner: str) -> str:
-    return HELLO.joinpath("app.py").read_text().replace('body = (f"', f'body = (f"{banner} ')
-
-
 @pytest.fixture(scope="module")
 def world(aio, user_factory):
-    owner = user_factory("drill")
-    app = unique("drill-")
-    owner.api("POST", "/v2/apps/", {"id": app})
-    _, info = owner.api("GET", f"/v2/apps/{app}/")
-    world = {"aio": aio, "owner": owner, "app": app, "domain": info["url"].split("://")[-1].strip("/"),
-             "src": f"{WORK}/src-{app}"}
+    world = new_app(aio, user_factory, "drill")
+    owner, app = world["owner"], world["app"]
     git_repo(world["src"], {"Dockerfile": f"FROM {aio['registry']}/slipway/stack:trixie\nCOPY app.py /app/app.py\n"
                                           'CMD ["python3", "-u", "/app/app.py"]\n',
-                            "app.py": source("drill-v1:"), "Procfile": HELLO.joinpath("Procfile").read_text()})
+                            "app.py": hello_source("drill-v1:"), "Procfile": HELLO.joinpath("Procfile").read_text()})
     rc, out, _ = push(owner, app, world["src"])
     assert rc == 0, out
     wait_for(lambda: serving(world).startswith("drill-v1:"), 30, message="the first version serving")
     return world
-
-
-def serving(world) -> str:
-    status, body = get(world["domain"])
-    return body if status == 200 else ""
 
 
 def unit_state(unit: str) -> tuple[str, str]:
@@ -103,7 +90,7 @@ def test_postgresql_restart_controller_recovers(world):
 def test_store_unreachable_during_push(world):
     before = serving(world)
     assert before.startswith("drill-v1:"), before
-    git_repo(world["src"], {"app.py": source("drill-v2:")}, "v2 while the store is down")
+    git_repo(world["src"], {"app.py": hello_source("drill-v2:")}, "v2 while the store is down")
     sh(f"head -c 2000000 /dev/urandom > {world['src']}/payload.bin && cd {world['src']} && "
        "printf 'COPY payload.bin /payload.bin\\n' >> Dockerfile && git add -A && git commit -q --amend --no-edit")
     load = Load(world["domain"], "store-drill")
@@ -166,10 +153,10 @@ def test_nginx_refuses_a_broken_config_old_one_keeps_serving(world):
         assert status == 201  # the controller accepts it ...
         api("POST", f"/v2/certs/{name}/domain/", {"domain": domain})
         # ... and the route sync's `nginx -t` refuses the configuration that would carry it
-        refused = wait_for(lambda: "key too small" in sh(f"journalctl -q -o cat -u slipway-routesync "
-                                                         f"--since '{since}'").stdout, 60, 1,
+        refused = wait_for(lambda: "refused by nginx -t" in sh(f"journalctl -q -o cat -u slipway-routesync "
+                                                               f"--since '{since}'").stdout, 30, 0.5,
                            "the route sync reporting the failed nginx -t")
-        time.sleep(3)
+        time.sleep(2)
         live_during = sh("readlink -f /etc/nginx/slipway/live").stdout.strip()
         during = serving(world)
         nginx_t = sh("nginx -t 2>&1", check=False)
@@ -179,7 +166,7 @@ def test_nginx_refuses_a_broken_config_old_one_keeps_serving(world):
         api("DELETE", f"/v2/certs/{name}", expect=None)
         api("DELETE", f"/v2/apps/{app}/domains/{domain}", expect=None)
     log = sh(f"journalctl -q -o cat -u slipway-routesync --since '{since}'").stdout
-    print("\n" + "\n".join(line for line in log.splitlines() if "key too small" in line or "nginx" in line)[-1500:])
+    print("\n" + "\n".join(line for line in log.splitlines() if "nginx -t" in line)[-1500:])
     print(f"\n[drill broken nginx config] config refused: {bool(refused)}; live config unchanged: "
           f"{live_during == live_before}; the app served during the drill: {result['failures']} failed of "
           f"{result['requests']}; the broken domain answered {new_domain}")

@@ -8,15 +8,14 @@ printed (pytest -s).
 """
 from __future__ import annotations
 
-import pathlib
 import time
 
 import pytest
 
-from .conftest import WORK, get, git_repo, push, sh, unique, wait_for
-from .ops import bucket_stats, blobs_in_bucket, dropin, image_blobs, registry_tags, start_unit
+from .conftest import git_repo, push, sh, wait_for
+from .ops import (HELLO, blobs_in_bucket, bucket_stats, dropin, hello_source, image_blobs, new_app, registry_tags,
+                  serving, start_unit)
 
-HELLO = pathlib.Path(__file__).resolve().parents[2] / "examples" / "hello"
 pytestmark = pytest.mark.timeout(3600)
 VERSIONS = 7      # pushed; the collection keeps the newest 5 builds (slipway_registry_gc_keep_builds)
 KEEP = 5
@@ -30,22 +29,12 @@ def dockerfile(registry: str) -> str:
 
 
 def version_source(n: int) -> str:
-    return HELLO.joinpath("app.py").read_text().replace('body = (f"', f'body = (f"gc-v{n}: ')
+    return hello_source(f"gc-v{n}:")
 
 
 @pytest.fixture(scope="module")
 def world(aio, user_factory):
-    owner = user_factory("gc")
-    app = unique("gc-")
-    owner.api("POST", "/v2/apps/", {"id": app})
-    _, info = owner.api("GET", f"/v2/apps/{app}/")
-    return {"aio": aio, "owner": owner, "app": app, "domain": info["url"].split("://")[-1].strip("/"),
-            "src": f"{WORK}/src-{app}", "pushed": {}}
-
-
-def serving(world) -> str:
-    status, body = get(world["domain"])
-    return body if status == 200 else ""
+    return {**new_app(aio, user_factory, "gc"), "pushed": {}}
 
 
 def images(world) -> list[str]:
