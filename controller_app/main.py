@@ -11,8 +11,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from . import __version__
-from .api.routers import (acme, apps, auth, builds, certs, config, domains, health, hooks, images, keys, perms,
-                          pods, releases, routes, settings)
+from .api.routers import (acme, apps, auth, builds, certs, config, domains, health, hooks, images, keys, nodes,
+                          perms, pods, releases, routes, settings)
 from .db import session_factory
 from .schemas.common import ERRORS
 from .services import deploy, monitor
@@ -43,7 +43,7 @@ async def lifespan(_: FastAPI):
 app = FastAPI(title="Slipway controller", version=__version__, lifespan=lifespan,
               description="Deis Workflow v2 compatible controller API.")
 for module in (health, auth, apps, config, builds, releases, pods, domains, acme, certs, keys, perms, settings,
-               hooks, routes, images):
+               hooks, routes, images, nodes):
     app.include_router(module.router, responses=ERRORS)
 
 

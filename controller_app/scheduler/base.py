@@ -57,6 +57,20 @@ class Task:
 
 
 @dataclasses.dataclass(frozen=True)
+class Node:
+    """One machine of the cluster that runs app tasks."""
+
+    id: str
+    hostname: str
+    role: str  # manager | worker
+    availability: str  # active | pause | drain
+    state: str  # ready | down | unknown | disconnected
+    address: str | None
+    labels: dict[str, str]
+    leader: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
 class RunResult:
     exit_code: int
     output: str
@@ -101,6 +115,18 @@ class Scheduler(abc.ABC):
     @abc.abstractmethod
     def logs(self, app: str, lines: int = 100, proc_type: str | None = None) -> str:
         """Recent output of the app's tasks, oldest first, each line prefixed with type and task."""
+
+    def nodes(self) -> list[Node]:
+        """The cluster's nodes, by hostname."""
+        raise SchedulerError("this scheduler has no nodes")
+
+    def set_availability(self, node_id: str, availability: str) -> Node:
+        """active (takes tasks), pause (keeps its tasks, takes no new ones) or drain (its tasks stop)."""
+        raise SchedulerError("this scheduler has no nodes")
+
+    def apps_on_node(self, node_id: str) -> set[str]:
+        """Ids of the apps that have live tasks on that node."""
+        raise SchedulerError("this scheduler has no nodes")
 
     def follow_logs(self, app: str, proc_type: str | None = None) -> Iterator[str]:  # pragma: no cover
         raise SchedulerError("this scheduler cannot follow logs")

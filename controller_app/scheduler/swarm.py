@@ -26,10 +26,11 @@ import docker
 import docker.errors
 import docker.tls
 import requests.exceptions
-from docker.types import (ContainerSpec, EndpointSpec, Placement, Resources, RestartPolicy, ServiceMode,
-                          TaskTemplate, UpdateConfig)
+from docker.types import (ContainerSpec, EndpointSpec, Resources, RestartPolicy, ServiceMode, TaskTemplate,
+                          UpdateConfig)
 
-from .base import Endpoint, LogStream, ProcessSpec, RunResult, RunSession, Scheduler, SchedulerError, Task
+from . import placement as placing
+from .base import Endpoint, LogStream, Node, ProcessSpec, RunResult, RunSession, Scheduler, SchedulerError, Task
 from .names import check_app, check_deployment, check_type, parse_cpu, parse_memory, service_name
 
 log = logging.getLogger(__name__)
@@ -164,27 +165,34 @@ class SwarmScheduler(Scheduler):
             addr = manager.rsplit(":", 1)[0] if manager else None
         return addr
 
-    def _update(self, service: dict, what: str, change) -> None:
-        """Apply change(spec) to a service's full spec, retrying when Swarm says the version moved on."""
+    def _versioned(self, what: str, gone: str, apply):
+        """Run apply() (read, change, write an object), again when Swarm says its version moved on."""
         for attempt in range(5):
             with self._errors(what):
                 try:
-                    current = self.api.inspect_service(service["ID"])
-                    spec = current["Spec"]
-                    change(spec)
-                    self.api.update_service(
-                        current["ID"], current["Version"]["Index"], task_template=spec["TaskTemplate"],
-                        name=spec["Name"], labels=spec.get("Labels"), mode=spec.get("Mode"),
-                        update_config=spec.get("UpdateConfig"), rollback_config=spec.get("RollbackConfig"),
-                        endpoint_spec=spec.get("EndpointSpec"))
-                    return
+                    return apply()
                 except docker.errors.NotFound:
-                    raise SchedulerError(f"{what}: the service no longer exists") from None
+                    raise SchedulerError(f"{what}: {gone}") from None
                 except docker.errors.APIError as exc:
                     if "out of sequence" in str(exc.explanation) and attempt < 4:
                         time.sleep(0.2)
                         continue
                     raise
+        raise SchedulerError(f"{what}: it kept changing")  # pragma: no cover - the loop returns or raises
+
+    def _update(self, service: dict, what: str, change) -> None:
+        """Apply change(spec) to a service's full spec, retrying when Swarm says the version moved on."""
+        def apply():
+            current = self.api.inspect_service(service["ID"])
+            spec = current["Spec"]
+            change(spec)
+            self.api.update_service(
+                current["ID"], current["Version"]["Index"], task_template=spec["TaskTemplate"],
+                name=spec["Name"], labels=spec.get("Labels"), mode=spec.get("Mode"),
+                update_config=spec.get("UpdateConfig"), rollback_config=spec.get("RollbackConfig"),
+                endpoint_spec=spec.get("EndpointSpec"))
+
+        self._versioned(what, "the service no longer exists", apply)
 
     # ---- the interface --------------------------------------------------------------------------
     def ping(self) -> None:
@@ -227,7 +235,7 @@ class SwarmScheduler(Scheduler):
             container,
             resources=Resources(mem_limit=memory, cpu_limit=cpu),
             restart_policy=RestartPolicy(condition="any", delay=RESTART_DELAY),
-            placement=Placement(constraints=list(spec.constraints)) if spec.constraints else None,
+            placement=placing.placement(spec.constraints),
         )
         ports = [{"Protocol": "tcp", "TargetPort": spec.port, "PublishMode": "host"}] if spec.routable else []
         endpoint = EndpointSpec(mode="dnsrr")
@@ -321,6 +329,26 @@ class SwarmScheduler(Scheduler):
     def _target_port(service: dict) -> int | None:
         ports = (service["Spec"].get("EndpointSpec") or {}).get("Ports") or []
         return ports[0].get("TargetPort") if ports else None
+
+    # ---- nodes (see placement.py) ------------------------------------------------------------------
+    def nodes(self) -> list[Node]:
+        found = [placing.node(n, self._node_addr(n)) for n in self._nodes().values()]
+        return sorted(found, key=lambda n: (n.hostname, n.id))
+
+    def set_availability(self, node_id: str, availability: str) -> Node:
+        def apply():
+            current = self.api.inspect_node(node_id)
+            spec = placing.with_availability(current["Spec"], availability)
+            self.api.update_node(node_id, current["Version"]["Index"], spec)
+            raw = self.api.inspect_node(node_id)
+            return placing.node(raw, self._node_addr(raw))
+
+        return self._versioned(f"set node {node_id} {availability}", "no such node", apply)
+
+    def apps_on_node(self, node_id: str) -> set[str]:
+        with self._errors(f"list tasks of node {node_id}"):
+            found = self.api.tasks(filters={"node": node_id, "desired-state": "running"})
+        return {app for app in map(placing.task_app, found) if app}
 
     def deployments(self, app: str) -> list[int]:
         found = set()
