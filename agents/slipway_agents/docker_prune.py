@@ -9,13 +9,14 @@ Like `docker system prune -a --filter until=<age>`, with what the platform must 
   ago, none of its names matches `protect` (shell patterns, comma separated: the stack images that builds
   start from are never pulled back on their own) and it is not among the `keep_per_repository` newest images
   of its repository (the builder keeps the last builds of each app as the next build's layer cache; nodes
-  keep the previous release's image for a quick rollback);
+  keep the previous release's image for a quick rollback) unless it is older than `keep_max_hours` (the
+  images of a deleted app go in the end; the registry still has what a rollback needs);
 - dangling images and, when `build_cache` is true, build cache older than `older_than_hours` go;
 - volumes are never touched.
 Prints a JSON summary: containers, images removed, bytes reclaimed (`docker system df` before and after).
 
 Settings (ini section [docker_prune], or environment SLIPWAY_<NAME>): older_than_hours, keep_per_repository,
-protect, build_cache, docker (the CLI), dry_run, log_level.
+keep_max_hours, protect, build_cache, docker (the CLI), dry_run, log_level.
 """
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ log = logging.getLogger("slipway.docker_prune")
 DEFAULTS = {
     "older_than_hours": "24",
     "keep_per_repository": "2",
+    "keep_max_hours": "720",
     "protect": "slipway/stack:*,*/slipway/stack:*",
     "build_cache": "false",
     "docker": "docker",
@@ -91,8 +93,8 @@ def images_in_use(docker: Docker) -> set[str]:
     return {c["Image"] for c in json.loads(docker("container", "inspect", *cids))}
 
 
-def choose(all_images: list[dict], in_use: set[str], cutoff: float, keep: int,
-           protect: list[str]) -> tuple[list[dict], dict[str, str]]:
+def choose(all_images: list[dict], in_use: set[str], cutoff: float, keep: int, protect: list[str],
+           keep_cutoff: float = 0.0) -> tuple[list[dict], dict[str, str]]:
     """(images to remove, why each kept image stays)."""
     newest: dict[str, list[str]] = collections.defaultdict(list)
     for image in sorted(all_images, key=lambda i: i["created"], reverse=True):
@@ -108,7 +110,7 @@ def choose(all_images: list[dict], in_use: set[str], cutoff: float, keep: int,
             why[image["id"]] = "protected"
         elif image["created"] > cutoff:
             why[image["id"]] = "recent"
-        elif any(image["id"] in newest[r][:keep] for r in image["repositories"]):
+        elif image["created"] > keep_cutoff and any(image["id"] in newest[r][:keep] for r in image["repositories"]):
             why[image["id"]] = f"among the {keep} newest of its repository"
         else:
             remove.append(image)
@@ -131,8 +133,9 @@ def run(cfg: dict[str, str], dry_run: bool = False) -> dict:
         out = docker("container", "prune", "--force", "--filter", f"until={until}",
                      "--filter", "label!=slipway.keep")
         summary["containers_removed"] = sum(1 for line in out.splitlines() if re.fullmatch(r"[0-9a-f]{64}", line))
-    remove, _ = choose(images(docker), images_in_use(docker), time.time() - hours * 3600,
-                       max(0, int(cfg["keep_per_repository"])), protect)
+    now = time.time()
+    remove, _ = choose(images(docker), images_in_use(docker), now - hours * 3600,
+                       max(0, int(cfg["keep_per_repository"])), protect, now - float(cfg["keep_max_hours"]) * 3600)
     removed = []
     for image in remove:
         for name in image["names"]:
