@@ -19,15 +19,43 @@ def unauthorized(detail: str = "Authentication credentials were not provided.") 
     return HTTPException(401, detail, headers={"WWW-Authenticate": "Token"})
 
 
-def current_user(db: DB, authorization: Annotated[str | None, Header()] = None) -> User:
+NO_APP = "No App matches the given query."
+FORBIDDEN = "You do not have permission to perform this action."
+
+
+def header_digest(authorization: str | None) -> str:
+    """The stored digest of the token an `Authorization: token <key>` header carries (401 when malformed)."""
     if not authorization:
         raise unauthorized()
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() not in ("token", "bearer") or not token.strip():
         raise unauthorized("Invalid token header.")
-    user = db.scalar(select(User).join(Token).where(Token.digest == token_digest(token.strip())))
-    if user is None or not user.is_active:
+    return token_digest(token.strip())
+
+
+async def request_digest(authorization: Annotated[str | None, Header()] = None) -> str:
+    """As `header_digest`, for routes that look the token up themselves (no thread hop for parsing)."""
+    return header_digest(authorization)
+
+
+TokenDigest = Annotated[str, Depends(request_digest)]
+
+
+def require_active(found: bool, is_active: bool | None) -> None:
+    if not found or not is_active:
         raise unauthorized("Invalid token.")
+
+
+def require_app(found: bool, allowed: bool) -> None:
+    if not found:
+        raise HTTPException(404, NO_APP)
+    if not allowed:
+        raise HTTPException(403, FORBIDDEN)
+
+
+def current_user(db: DB, authorization: Annotated[str | None, Header()] = None) -> User:
+    user = db.scalar(select(User).join(Token).where(Token.digest == header_digest(authorization)))
+    require_active(user is not None, user is not None and user.is_active)
     return user
 
 
@@ -36,7 +64,7 @@ CurrentUser = Annotated[User, Depends(current_user)]
 
 def admin_user(user: CurrentUser) -> User:
     if not user.is_superuser:
-        raise HTTPException(403, "You do not have permission to perform this action.")
+        raise HTTPException(403, FORBIDDEN)
     return user
 
 
@@ -55,11 +83,8 @@ def can_use(db: Session, app: App, user: User) -> bool:
 def _app_access(owner_only: bool) -> Callable[..., App]:
     def dependency(db: DB, user: CurrentUser, id: Annotated[str, Path()]) -> App:
         app = db.scalar(select(App).where(App.id == id))
-        if app is None:
-            raise HTTPException(404, "No App matches the given query.")
-        allowed = user.is_superuser or app.owner_id == user.id or (not owner_only and is_collaborator(db, app, user))
-        if not allowed:
-            raise HTTPException(403, "You do not have permission to perform this action.")
+        require_app(app is not None, app is not None and (
+            user.is_superuser or app.owner_id == user.id or (not owner_only and is_collaborator(db, app, user))))
         return app
     return dependency
 

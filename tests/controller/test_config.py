@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pytest
+import requests
 
 
 def _summaries(api, app_id):
@@ -62,3 +63,37 @@ def test_limits_healthchecks_and_tags_are_kept(owner, app_id):
     assert got["memory"] == {"web": "256M"} and got["cpu"] == {"web": "500m"}
     assert got["tags"] == {"zone": "a"} and got["healthcheck"]["web"] == {"path": "/health", "timeout": 3}
     assert f"{owner.username} added memory web" in _summaries(owner, app_id)[0]
+
+
+def test_config_read_answers_with_what_the_change_answered(owner, app_id, new_user, admin):
+    path = f"/v2/apps/{app_id}/config/"
+    written = owner.post(path, {"values": {"NAME": "é ✓"}, "memory": {"web": "64M"},
+                                "healthcheck": {"web": {"path": "/up"}}})
+    assert written.status_code == 201
+    read = owner.get(path)
+    assert read.status_code == 200 and read.headers["content-type"] == "application/json"
+    assert read.json() == written.json()  # same fields, same uuid and time formats
+    assert read.json()["owner"] == owner.username and read.json()["app"] == app_id
+    collaborator = new_user("collab")
+    assert owner.post(f"/v2/apps/{app_id}/perms/", {"username": collaborator.username}).status_code == 201
+    assert collaborator.get(path).json() == written.json()
+    assert admin.get(path).json() == written.json()
+
+
+def test_config_read_refusals_come_in_order_401_404_403(ctl, owner, app_id, new_user):
+    path = f"/v2/apps/{app_id}/config/"
+    stranger = new_user("stranger")
+    for headers, detail in (({}, "Authentication credentials were not provided."),
+                            ({"Authorization": "Basic abc"}, "Invalid token header."),
+                            ({"Authorization": "token "}, "Invalid token header."),
+                            ({"Authorization": "token not-a-token"}, "Invalid token.")):
+        r = requests.get(ctl.url + path, headers=headers, timeout=30)
+        assert (r.status_code, r.json()["detail"]) == (401, detail)
+        assert r.headers["WWW-Authenticate"] == "Token"
+        r = requests.get(ctl.url + "/v2/apps/no-such-app/config/", headers=headers, timeout=30)
+        assert r.status_code == 401  # nobody learns which apps exist without a valid token
+    r = stranger.get("/v2/apps/no-such-app/config/")
+    assert (r.status_code, r.json()["detail"]) == (404, "No App matches the given query.")
+    r = stranger.get(path)
+    assert (r.status_code, r.json()["detail"]) == (403, "You do not have permission to perform this action.")
+    assert r.headers["DEIS_API_VERSION"] == "2.3"

@@ -1,0 +1,104 @@
+"""PostgreSQL restarted (or briefly down) while the controller serves: the controller recovers by itself.
+
+Uses a PostgreSQL of its own (initdb in a temporary directory, its own port), so that restarting it does
+not disturb anything else using the shared test database server.
+"""
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import shutil
+import subprocess
+import tempfile
+
+import pytest
+import requests
+
+from tests.live import controller_env, free_port, migrate, start, stop
+
+from .conftest import register
+
+PG_BIN = sorted(glob.glob("/usr/lib/postgresql/*/bin"))[-1]
+
+
+def as_postgres(*cmd: str) -> None:
+    subprocess.run(["su", "postgres", "-c", " ".join(cmd)], check=True, stdout=subprocess.DEVNULL)
+
+
+class Server:
+    def __init__(self, data: str, port: int):
+        self.data, self.port = data, port
+
+    def pg_ctl(self, action: str, *extra: str) -> None:
+        as_postgres(f"{PG_BIN}/pg_ctl", "-D", self.data, "-l", f"{self.data}/log", "-w", *extra, action)
+
+    def start(self) -> None:
+        self.pg_ctl("start", "-o", f"'-p {self.port} -k /tmp -c listen_addresses=127.0.0.1 -c fsync=off'")
+
+
+@pytest.fixture(scope="module")
+def own_postgres():
+    base = tempfile.mkdtemp(prefix="slipway-pg-")
+    os.chmod(base, 0o755)
+    data = os.path.join(base, "data")
+    os.mkdir(data)
+    shutil.chown(data, "postgres")
+    as_postgres(f"{PG_BIN}/initdb", "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8")
+    server = Server(data, free_port())
+    server.start()
+    try:
+        subprocess.run(["psql", f"postgresql://postgres@127.0.0.1:{server.port}/postgres", "-q", "-c",
+                        "CREATE DATABASE slipway"], check=True, stdout=subprocess.DEVNULL)
+        yield server
+    finally:
+        with contextlib.suppress(subprocess.CalledProcessError):
+            server.pg_ctl("stop", "-m", "immediate")
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def controller(own_postgres):
+    env = controller_env(f"postgresql://postgres@127.0.0.1:{own_postgres.port}/slipway",
+                         SLIPWAY_MONITOR_INTERVAL="1")
+    migrate(env)
+    port = free_port()
+    process = start(env, port)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop(process)
+
+
+def test_requests_keep_working_right_after_a_postgresql_restart(own_postgres, controller):
+    user = register(controller, "restart")
+    app_id = user.post("/v2/apps/", {}).json()["id"]
+    for _ in range(20):  # several pooled connections of each kind
+        assert user.get(f"/v2/apps/{app_id}/config/").status_code == 200
+        assert user.get(f"/v2/apps/{app_id}/").status_code == 200
+
+    own_postgres.pg_ctl("restart", "-m", "fast")
+
+    # every pooled connection is dead now; none of these may fail
+    for _ in range(20):
+        r = user.get(f"/v2/apps/{app_id}/config/")
+        assert r.status_code == 200, r.text
+        assert user.get(f"/v2/apps/{app_id}/").status_code == 200
+    r = user.post(f"/v2/apps/{app_id}/config/", {"values": {"AFTER": "restart"}})
+    assert r.status_code == 201, r.text
+    assert user.get(f"/v2/apps/{app_id}/config/").json()["values"] == {"AFTER": "restart"}
+
+
+def test_postgresql_down_answers_503_then_recovers_without_a_controller_restart(own_postgres, controller):
+    user = register(controller, "outage")
+    app_id = user.post("/v2/apps/", {}).json()["id"]
+    own_postgres.pg_ctl("stop", "-m", "fast")
+    try:
+        r = user.get(f"/v2/apps/{app_id}/config/")
+        assert r.status_code == 503 and "database" in r.json()["detail"]
+        assert user.get(f"/v2/apps/{app_id}/").status_code == 503
+    finally:
+        own_postgres.start()
+    assert user.get(f"/v2/apps/{app_id}/config/").status_code == 200
+    assert user.get(f"/v2/apps/{app_id}/").status_code == 200
+    assert requests.get(controller + "/readiness", timeout=10).status_code == 200
