@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import threading
 
@@ -36,6 +37,7 @@ async def lifespan(_: FastAPI):
             log.exception("could not recover interrupted deploys")
         if s.monitor_interval > 0:
             monitor.start(s.monitor_interval, stop)
+    gc.freeze()  # start-up objects leave the collector's view: no 50-90 ms full collections under load
     yield
     stop.set()
 
