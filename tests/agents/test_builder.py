@@ -18,7 +18,20 @@ from conftest import AGENTS, SYSTEM_PYTHON, wait_for
 from fakes import FakeController, free_port
 
 GIT_USER = "slipway-test-git"
-AGENT = os.path.join(AGENTS, "bin", "slipway-builder")
+
+
+def install_agents() -> str:
+    """sshd runs an AuthorizedKeysCommand only from a path whose every folder is root's and writable by no one
+    else (a checkout below /tmp is not): the agents copied where the builder role puts them, the same way."""
+    dest = "/opt/slipway-test/agents"
+    shutil.rmtree(dest, ignore_errors=True)
+    shutil.copytree(AGENTS, dest, ignore=shutil.ignore_patterns("__pycache__"))
+    for folder in ("/opt/slipway-test", dest):
+        os.chmod(folder, 0o755)
+    return os.path.join(dest, "bin", "slipway-builder")
+
+
+AGENT = install_agents()
 SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
 
 DEPLOY_SCRIPT = """#!/bin/sh
