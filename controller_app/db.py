@@ -78,16 +78,21 @@ def read_engine() -> Engine:
     return made
 
 
-def read_one(sql: str, params: dict[str, Any]) -> Row | None:
+def read_rows(sql: str, params: dict[str, Any]) -> list[Row]:
     """One statement, one round trip; retried once on a connection the server dropped under us."""
     for attempt in (1, 2):
         try:
             with read_engine().connect() as conn:
-                return conn.exec_driver_sql(sql, params).first()
+                return conn.exec_driver_sql(sql, params).all()
         except exc.DBAPIError as error:
             if attempt == 2 or not error.connection_invalidated:
                 raise
-    return None  # not reached
+    return []  # not reached
+
+
+def read_one(sql: str, params: dict[str, Any]) -> Row | None:
+    rows = read_rows(sql, params)
+    return rows[0] if rows else None
 
 
 @functools.lru_cache(maxsize=1)

@@ -10,7 +10,8 @@ import dataclasses
 
 from sqlalchemy.engine import Row
 
-from ..db import prepared, read_one
+from ..db import prepared, read_one, read_rows
+from ..settings import get_settings
 
 APP_CONFIG = """
 SELECT u.is_active, a.uuid IS NOT NULL AS app_found,
@@ -28,6 +29,22 @@ WHERE t.digest = %(digest)s
 """
 EXECUTE_APP_CONFIG = prepared("slipway_app_config", APP_CONFIG)
 
+VISIBLE = """(u.is_superuser OR a.owner_id = u.id
+              OR EXISTS (SELECT 1 FROM collaborators k WHERE k.app_uuid = a.uuid AND k.user_id = u.id))"""
+APPS_PAGE = f"""
+WITH me AS MATERIALIZED (
+    SELECT u.id, u.is_active, u.is_superuser, (SELECT count(*) FROM apps a WHERE {VISIBLE}) AS total
+    FROM tokens t JOIN users u ON u.id = t.user_id
+    WHERE t.digest = %(digest)s)
+SELECT u.is_active, u.total, p.uuid, p.id, p.created, p.updated, p.structure, p.owner
+FROM me AS u
+LEFT JOIN LATERAL (SELECT a.uuid, a.id, a.created, a.updated, a.structure, o.username AS owner
+                   FROM apps a JOIN users o ON o.id = a.owner_id
+                   WHERE {VISIBLE}
+                   ORDER BY a.id LIMIT %(limit)s OFFSET %(offset)s) p ON true
+"""
+EXECUTE_APPS_PAGE = prepared("slipway_apps_page", APPS_PAGE)
+
 
 @dataclasses.dataclass(frozen=True)
 class Access:
@@ -35,8 +52,8 @@ class Access:
 
     user_found: bool
     user_active: bool
-    app_found: bool
-    allowed: bool
+    app_found: bool = False
+    allowed: bool = False
 
 
 def app_config(digest: str, app_id: str) -> tuple[Access, dict | None]:
@@ -51,3 +68,14 @@ def app_config(digest: str, app_id: str) -> tuple[Access, dict | None]:
     return access, {"uuid": row.uuid, "created": row.created, "updated": row.updated, "owner": row.username,
                     "app": app_id, "values": row.values or {}, "memory": row.memory or {}, "cpu": row.cpu or {},
                     "tags": row.tags or {}, "healthcheck": row.healthcheck or {}}
+
+
+def apps_page(digest: str, limit: int, offset: int) -> tuple[Access, int, list[dict]]:
+    """The caller, how many apps they may see, and one page of them (by id) as Deis bodies."""
+    rows = read_rows(EXECUTE_APPS_PAGE, {"digest": digest, "limit": limit, "offset": offset})
+    if not rows:
+        return Access(False, False), 0, []
+    domain = get_settings().platform_domain
+    return Access(True, bool(rows[0].is_active)), rows[0].total, [
+        {"uuid": r.uuid, "created": r.created, "updated": r.updated, "id": r.id, "owner": r.owner,
+         "structure": r.structure or {}, "url": f"{r.id}.{domain}"} for r in rows if r.uuid is not None]

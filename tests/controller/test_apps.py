@@ -59,3 +59,22 @@ def test_malformed_bodies_get_clear_errors(owner):
     r = owner.request("POST", "/v2/apps/", data="{not json", headers={"Content-Type": "application/json"})
     assert r.status_code == 422 and r.json()["detail"]
     assert owner.post("/v2/apps/", {"id": "ok-name", "extra": 1}).status_code == 422
+
+
+def test_list_pages_with_count_and_links(new_user):
+    me = new_user("pager")
+    names = sorted(f"pg-{i}-{me.username}" for i in range(5))
+    for name in names:
+        assert me.post("/v2/apps/", {"id": name}).status_code == 201
+    first = me.get("/v2/apps/?limit=2").json()
+    assert first["count"] == 5 and [a["id"] for a in first["results"]] == names[:2]
+    assert first["previous"] is None and first["next"].endswith("/v2/apps/?limit=2&offset=2")
+    last = me.get("/v2/apps/?limit=2&offset=4").json()
+    assert [a["id"] for a in last["results"]] == names[4:] and last["next"] is None
+    assert last["previous"].endswith("/v2/apps/?limit=2&offset=2")
+    beyond = me.get("/v2/apps/?offset=10").json()
+    assert beyond["count"] == 5 and beyond["results"] == []
+    one = first["results"][0]
+    assert one == me.get(f"/v2/apps/{one['id']}/").json()  # the same body as the app's own page
+    assert me.get("/v2/apps/?limit=0").status_code == 422
+    assert new_user("empty").get("/v2/apps/").json() == {"count": 0, "next": None, "previous": None, "results": []}

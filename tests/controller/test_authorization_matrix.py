@@ -38,6 +38,8 @@ MATRIX = {
     ("GET", "/v2/apps/{id}/pods/{type}/"): APP, ("POST", "/v2/apps/{id}/pods/restart/"): APP,
     ("POST", "/v2/apps/{id}/pods/{type}/restart/"): APP,
     ("POST", "/v2/apps/{id}/pods/{type}/{name}/restart/"): APP,
+    ("GET", "/v2/nodes/"): ADMIN, ("GET", "/v2/nodes/{id}/"): ADMIN, ("POST", "/v2/nodes/{id}/drain/"): ADMIN,
+    ("POST", "/v2/nodes/{id}/activate/"): ADMIN,
     ("GET", "/v2/apps/{id}/domains/"): APP, ("POST", "/v2/apps/{id}/domains/"): APP,
     ("DELETE", "/v2/apps/{id}/domains/{domain}"): APP,
     ("GET", "/v2/apps/{id}/perms/"): APP, ("POST", "/v2/apps/{id}/perms/"): APP,
