@@ -7,16 +7,20 @@ import time
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
-from ..models import App, Domain, RouterAck, RoutingState
 from ..db import session_factory
+from ..models import App, Domain, RouterAck, RoutingState
 from ..settings import get_settings
+from . import changes
 
+ACK_RECHECK = 0.5  # seconds: a deploy re-reads acks at least this often (the wake-up is the fast path)
 
 
 def bump(db: Session) -> int:
-    """Mark routes changed; commits with the caller's transaction."""
-    return db.execute(update(RoutingState).values(generation=RoutingState.generation + 1)
-                      .returning(RoutingState.generation)).scalar_one()
+    """Mark routes changed; commits with the caller's transaction (waiting routers wake at commit)."""
+    gen = db.execute(update(RoutingState).values(generation=RoutingState.generation + 1)
+                     .returning(RoutingState.generation)).scalar_one()
+    changes.announce(db, changes.ROUTES)
+    return gen
 
 
 def generation(db: Session) -> int:
@@ -60,6 +64,7 @@ def record_ack(db: Session, router: str, gen: int) -> None:
         db.add(RouterAck(router=router, generation=gen, seen=now))
     else:
         ack.generation, ack.seen = max(ack.generation, gen), now
+    changes.announce(db, changes.ACKS)
     db.commit()
 
 
@@ -70,12 +75,14 @@ def wait_for_acks(gen: int, timeout: float) -> bool:
     window = dt.timedelta(seconds=get_settings().router_alive_seconds)
     deadline = time.monotonic() + timeout
     while True:
+        mark = changes.mark(changes.ACKS)
         with session_factory()() as db:
             alive = dt.datetime.now(dt.timezone.utc) - window
             behind = db.scalar(select(RouterAck.router).where(RouterAck.seen > alive,
                                                                RouterAck.generation < gen).limit(1))
+        left = deadline - time.monotonic()
         if behind is None:
             return True
-        if time.monotonic() > deadline:
+        if left <= 0:
             return False
-        time.sleep(0.05)
+        changes.wait(changes.ACKS, mark, min(left, ACK_RECHECK))

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import secrets
+import threading
+import time
 
 import pytest
 import requests
@@ -15,8 +17,12 @@ def routes(ctl) -> dict:
     return r.json()
 
 
+def app_route_of(body: dict, app_id) -> dict:
+    return next(a for a in body["apps"] if a["id"] == app_id)
+
+
 def app_route(ctl, app_id) -> dict:
-    return next(a for a in routes(ctl)["apps"] if a["id"] == app_id)
+    return app_route_of(routes(ctl), app_id)
 
 
 def test_add_and_remove_domains(ctl, owner, app_id, new_user):
@@ -91,3 +97,22 @@ def test_routes_long_poll_answers_on_change_and_304_when_quiet(ctl, owner, app_i
     assert requests.post(f"{ctl.url}/v2/routes/ack/", json={"router": "r1", "generation": gen + 1},
                          headers=hdr).status_code == 204
     assert requests.get(f"{ctl.url}/v2/routes", headers={"Authorization": f"token {owner.token}"}).status_code == 401
+
+
+def test_a_waiting_router_hears_of_a_change_at_once(ctl, owner, app_id):
+    hdr = {"X-Slipway-Router-Auth": ctl.router_key}
+    gen = routes(ctl)["generation"]
+    answered = {}
+
+    def long_poll():
+        r = requests.get(f"{ctl.url}/v2/routes?generation={gen}&wait=20", headers=hdr, timeout=30)
+        answered["at"], answered["body"] = time.monotonic(), r.json()
+
+    waiter = threading.Thread(target=long_poll)
+    waiter.start()
+    time.sleep(0.5)  # the router is waiting now
+    assert owner.post(f"/v2/apps/{app_id}/domains/", {"domain": f"{app_id}.wake.example.com"}).status_code == 201
+    changed = time.monotonic()
+    waiter.join(30)
+    assert answered["at"] - changed < 0.3, "the waiting router was not woken by the change"
+    assert f"{app_id}.wake.example.com" in app_route_of(answered["body"], app_id)["domains"]

@@ -8,10 +8,11 @@ from pydantic import Field
 
 from ...db import session_factory
 from ...schemas.common import In
-from ...services import routing
+from ...services import changes, routing
 from ..deps import DB, router_auth
 
 router = APIRouter(tags=["routes"], dependencies=[Depends(router_auth)])
+RECHECK = 1.0
 
 
 class AckIn(In):
@@ -31,6 +32,7 @@ def routes(response: Response, generation: int | None = Query(None, ge=0, le=2**
             routing.touch(db, router)
     deadline = time.monotonic() + wait
     while True:
+        mark = changes.mark(changes.ROUTES)
         with session_factory()() as db:
             current = routing.generation(db)
             if generation is None or current != generation or time.monotonic() >= deadline:
@@ -39,7 +41,8 @@ def routes(response: Response, generation: int | None = Query(None, ge=0, le=2**
                 body = routing.view(db)
                 response.headers["ETag"] = f'"{body["generation"]}"'
                 return body
-        time.sleep(0.1)
+        # woken by the commit that bumps the generation; re-read at least every RECHECK seconds anyway
+        changes.wait(changes.ROUTES, mark, max(0.0, min(deadline - time.monotonic(), RECHECK)))
 
 
 @router.post("/v2/routes/ack/", status_code=204)

@@ -1,0 +1,92 @@
+"""Wake-ups across controller processes through PostgreSQL LISTEN/NOTIFY.
+
+Writers `announce(db, channel)` inside their transaction (PostgreSQL delivers at commit). One listener
+thread per process holds a connection that LISTENs and bumps a counter per channel; waiters take `mark()`
+before they read the state they wait on, then `wait(channel, mark, timeout)` returns as soon as anything
+was announced since (so nothing announced in between is missed). A waiter still re-reads its state at
+its own fallback interval: while the listener reconnects, nothing is announced to it.
+"""
+from __future__ import annotations
+
+import logging
+import select
+import threading
+
+import psycopg2
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from ..settings import get_settings
+
+log = logging.getLogger("slipway.changes")
+ROUTES = "slipway_routes"  # the routing generation moved
+ACKS = "slipway_acks"  # a router acknowledged a generation
+CHANNELS = (ROUTES, ACKS)
+
+_cond = threading.Condition()
+_counts = dict.fromkeys(CHANNELS, 0)
+_thread: threading.Thread | None = None
+
+
+def announce(db: Session, channel: str) -> None:
+    db.execute(text(f"NOTIFY {channel}"))
+
+
+def mark(channel: str) -> int:
+    _ensure_listener()
+    with _cond:
+        return _counts[channel]
+
+
+def wait(channel: str, since: int, timeout: float) -> bool:
+    """True once `channel` was announced after `since` (a mark()); False after `timeout` seconds."""
+    with _cond:
+        return _cond.wait_for(lambda: _counts[channel] != since, timeout)
+
+
+def _dsn() -> str:
+    url = make_url(get_settings().database_url)
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def _listen(retry: float = 1.0) -> None:
+    while True:
+        conn = None
+        try:
+            conn = psycopg2.connect(_dsn())
+            conn.autocommit = True
+            with conn.cursor() as cur:
+                for channel in CHANNELS:
+                    cur.execute(f"LISTEN {channel}")
+            _wake(CHANNELS)  # anything may have changed while nobody listened
+            while True:
+                if select.select([conn], [], [], 30)[0]:
+                    conn.poll()
+                    heard = {n.channel for n in conn.notifies}
+                    conn.notifies.clear()
+                    _wake(heard)
+        except Exception as exc:  # noqa: BLE001 - a database restart: listen again shortly
+            log.warning("change listener: %s; listening again in %ss", type(exc).__name__, retry)
+        finally:
+            if conn is not None:
+                conn.close()
+        threading.Event().wait(retry)
+
+
+def _wake(channels) -> None:
+    with _cond:
+        for channel in channels:
+            if channel in _counts:
+                _counts[channel] += 1
+        _cond.notify_all()
+
+
+def _ensure_listener() -> None:
+    global _thread
+    if _thread is not None:
+        return
+    with _cond:
+        if _thread is None:
+            _thread = threading.Thread(target=_listen, name="slipway-changes", daemon=True)
+            _thread.start()
