@@ -49,10 +49,15 @@ def spread(world) -> dict[str, int]:
     return dict(sorted(collections.Counter(p["node"] for p in web_pods(world) if p["state"] == "running").items()))
 
 
-def endpoints(world) -> list[str]:
-    """The app's upstreams as the controller hands them to the routers."""
+def endpoints(world, applied: bool = False) -> list[str]:
+    """The app's upstreams as the controller hands them to the routers; with `applied`, [] until the router
+    (nginx on control) serves that routing generation."""
     _, routes = api("GET", "/v2/routes", headers={"X-Slipway-Router-Auth": world["router_key"]})
     app = next(a for a in routes["apps"] if a["id"] == world["app"])
+    if applied:
+        served = sh("control", "curl -sS -H 'Host: status.invalid' http://127.0.0.1/__slipway/generation").stdout
+        if int(served.strip() or 0) < routes["generation"]:
+            return []
     return sorted(f"{e['address']}:{e['port']}" for e in app["endpoints"])
 
 
@@ -167,12 +172,15 @@ def test_node_loss(world):
     load = Load(world["domain"], "loss", threads=4)
     started = time.monotonic()
     subprocess.run(["docker", "kill", PREFIX + victim], check=True, capture_output=True)
-    dropped = wait_for(lambda: (not any(e.startswith(address + ":") for e in endpoints(world)))
-                       and max(time.monotonic() - started, 0.01), 120, 0.25, f"the router to drop {victim}'s endpoints")
+    def dropped():
+        routed = endpoints(world, applied=True)
+        return routed and not any(e.startswith(address + ":") for e in routed) and max(time.monotonic() - started, 0.01)
+
+    dropped = wait_for(dropped, 120, 0.25, f"the router to drop {victim}'s endpoints")
 
     def recovered():
         now = spread(world)
-        routed = endpoints(world)
+        routed = endpoints(world, applied=True)
         ok = victim not in now and sum(now.values()) == 4 and len(routed) == 4
         return ok and max(time.monotonic() - started, 0.01)
 
