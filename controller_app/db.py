@@ -73,7 +73,7 @@ def engine() -> Engine:
 @functools.lru_cache(maxsize=1)
 def read_engine() -> Engine:
     """Autocommit connections for single-statement reads: no BEGIN and no ROLLBACK round trips."""
-    made = _new_engine(pool_size=10, max_overflow=30, isolation_level="AUTOCOMMIT")
+    made = _new_engine(pool_size=10, max_overflow=20, isolation_level="AUTOCOMMIT")
     event.listen(made, "connect", _prepare)
     return made
 
