@@ -145,9 +145,10 @@ class Registry:
                 return []
             raise
 
-    def manifest(self, repo: str, reference: str) -> tuple[str, dict]:
+    def manifest(self, repo: str, reference: str) -> tuple[str, dict, int]:
+        """(digest, manifest, its size: distribution stores the manifest itself as a blob too)."""
         _, head, body = self.call("GET", f"/v2/{repo}/manifests/{reference}", accept=MANIFEST_TYPES)
-        return head.get("docker-content-digest", ""), json.loads(body)
+        return head.get("docker-content-digest", ""), json.loads(body), len(body)
 
     def created(self, repo: str, manifest: dict) -> float | None:
         config = (manifest.get("config") or {}).get("digest")
@@ -225,10 +226,11 @@ def collect(registry: Registry) -> tuple[dict[str, list[dict]], dict[str, int]]:
             continue
         by_digest: dict[str, dict] = {}
         for tag in registry.tags(repo):
-            digest, manifest = registry.manifest(repo, tag)
+            digest, manifest, size = registry.manifest(repo, tag)
             if not digest:
                 continue
             if digest not in by_digest:
+                sizes[digest] = size
                 blobs = [manifest.get("config") or {}] + list(manifest.get("layers") or [])
                 for blob in blobs:
                     if blob.get("digest"):

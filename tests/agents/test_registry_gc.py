@@ -119,7 +119,7 @@ class LocalRegistry:
                                "layers": [{"mediaType": LAYER, **b} for b in blobs]}).encode()
         status, head, body = self.call("PUT", f"/v2/{repo}/manifests/{tag}", manifest, {"Content-Type": SCHEMA2})
         assert status == 201, (status, body)
-        return {"digest": head["Docker-Content-Digest"], "blobs": [cfg] + blobs}
+        return {"digest": head["Docker-Content-Digest"], "blobs": [cfg] + blobs, "manifest_size": len(manifest)}
 
     def has_manifest(self, repo: str, tag: str) -> bool:
         return self.call("HEAD", f"/v2/{repo}/manifests/{tag}", headers={"Accept": SCHEMA2})[0] == 200
@@ -236,8 +236,9 @@ def test_unreferenced_images_go_rollback_images_stay(ctl, token, registry):
         assert not any(registry.blob_on_disk(b["digest"]) for b in image["blobs"] if b["digest"] != shared), image
     assert registry.blob_on_disk(shared)
     expected = sum(b["size"] for image in deleted for b in image["blobs"] if b["digest"] != shared)
+    expected += sum(image["manifest_size"] for image in deleted)
     assert summary["manifests_deleted"] == 5 and summary["bytes_reclaimed"] == expected, summary
-    assert summary["blobs_deleted"] == 10, summary  # each deleted image's config and own layer
+    assert summary["blobs_deleted"] == 15, summary  # each deleted image's manifest, config and own layer
     print(f"registry gc: {summary['manifests_deleted']} manifests, {summary['blobs_deleted']} blobs, "
           f"{summary['bytes_reclaimed']} bytes reclaimed; read-only for {summary['readonly_seconds']} s")
 
