@@ -46,12 +46,13 @@ def _converged() -> str:
     return "" if p.returncode == 0 else f"{HOST} is not converged:\n{p.stdout}"
 
 
-@pytest.fixture(scope="session")
-def aio():
+def platform(converge: bool = True) -> dict:
+    """The converged host's registry and controller API address (converging molecule/default first when the
+    host is not up and `converge`); shared by the fixture below and the benchmarks in bench/."""
     why = _converged()
     if why:
-        if os.environ.get("SLIPWAY_E2E_CONVERGE", "1") == "0":
-            pytest.fail(why)
+        if not converge:
+            raise AssertionError(why)
         print(f"\n{why}\nconverging molecule/default (once for the session)...", flush=True)
         env = dict(os.environ, PATH=f"{ROOT}/.venv/bin:{os.environ.get('PATH', '')}")  # molecule runs ansible-*
         subprocess.run("scripts/dev-services.sh >/dev/null && scripts/build-host-image.sh && molecule converge",
@@ -61,7 +62,7 @@ def aio():
     extravars = json.loads(sh("cat /var/lib/slipway/deploy/env/extravars").stdout)
     port = subprocess.run(["docker", "port", HOST, "8000/tcp"], text=True, capture_output=True).stdout
     port = [line for line in port.splitlines() if line.startswith("127.0.0.1:")]
-    sh(f"rm -rf {WORK} && mkdir -p {WORK}/keys")
+    sh(f"mkdir -p {WORK}/keys")
     for name in ("load.py",):
         subprocess.run(["docker", "cp", str(pathlib.Path(__file__).with_name(name)), f"{HOST}:{WORK}/{name}"],
                        check=True)
@@ -70,6 +71,14 @@ def aio():
         "builder_key": extravars["slipway_builder_key"],
         "api": f"http://{port[0]}" if port else None,
     }
+
+
+@pytest.fixture(scope="session")
+def aio():
+    try:
+        return platform(converge=os.environ.get("SLIPWAY_E2E_CONVERGE", "1") != "0")
+    except AssertionError as e:
+        pytest.fail(str(e))
 
 
 class API:
@@ -138,10 +147,10 @@ def user_factory(aio):
 
 def git_repo(path: str, files: dict[str, str], message: str = "first") -> None:
     """Create or update a work tree in the host with these files, committed."""
-    script = [f"mkdir -p {path}", f"cd {path}",
+    script = ["set -e", f"mkdir -p {path}", f"cd {path}",
               "[ -d .git ] || { git init -q -b main && git config user.email e2e@example.test && git config user.name e2e; }"]
     for name, content in files.items():
-        script.append(f"cat > {shlex.quote(name)} <<'SLIPWAY_EOF'\n{content}\nSLIPWAY_EOF")
+        script.append(f"mkdir -p \"$(dirname {shlex.quote(name)})\" && cat > {shlex.quote(name)} <<'SLIPWAY_EOF'\n{content}\nSLIPWAY_EOF")
     script.append(f"git add -A && git commit -q --allow-empty -m {shlex.quote(message)}")
     sh("\n".join(script))
 
@@ -168,11 +177,11 @@ def get(host: str, path: str = "/") -> tuple[int, str]:
 class Load:
     """The load generator (tests/e2e/load.py) inside the host, aimed at the router with the app's Host."""
 
-    def __init__(self, host: str, name: str, threads: int = 4):
+    def __init__(self, host: str, name: str, threads: int = 4, *, args: tuple[str, ...] = ()):
         self.stop = f"{WORK}/stop-{name}"
         sh(f"rm -f {self.stop}")
         self.proc = subprocess.Popen(["docker", "exec", HOST, "python3", f"{WORK}/load.py", host, self.stop,
-                                      "--threads", str(threads)], stdout=subprocess.PIPE, text=True)
+                                      "--threads", str(threads), *args], stdout=subprocess.PIPE, text=True)
         assert json.loads(self.proc.stdout.readline()).get("ready")
         time.sleep(1.0)  # some traffic before the change
 

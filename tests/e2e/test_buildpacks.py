@@ -1,0 +1,149 @@
+"""Apps without a Dockerfile, pushed with real `git push` over SSH to the converged all-in-one host (issue 8):
+a Python app with a dependency from a package index inside the host (its build cache kept in the store), a
+Node.js app with a dependency from an npm registry inside the host, a static site and a custom BUILDPACK_URL,
+each serving through the router; a build that no buildpack detects and one whose compile fails are rejected
+with the old release still serving."""
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import subprocess
+
+import pytest
+
+from tests.buildpacks.conftest import npm_package, wheel
+from tests.buildpacks.test_buildpacks import PY_APP, SECRET
+
+from .conftest import HOST, WORK, get, git_repo, push, sh, unique, wait_for
+
+pytestmark = pytest.mark.timeout(3600)
+INDEX_PORT = 18741
+INDEX = f"http://127.0.0.1:{INDEX_PORT}"
+
+
+@pytest.fixture(scope="module")
+def index(aio, tmp_path_factory):
+    """A pip simple index and an npm registry served inside the host on 127.0.0.1 (the build containers run on
+    the builder's host network), made of packages built here."""
+    root = tmp_path_factory.mktemp("e2e-index")
+    (root / "packages").mkdir()
+    whl = wheel(root / "packages", "slipway-greeting", "1.0", "slipway_greeting",
+                'def greet():\n    return "hello from the index"\n')
+    simple = root / "simple" / "slipway-greeting"
+    simple.mkdir(parents=True)
+    (simple / "index.html").write_text(f'<html><body><a href="../../packages/{whl}">{whl}</a></body></html>\n')
+    npm_package(root, "slipway-dep", "1.0.0", {"index.js": "module.exports = () => 'node dep says hi';\n"}, INDEX)
+    sh(f"rm -rf {WORK}/index && mkdir -p {WORK}")
+    subprocess.run(["docker", "cp", str(root), f"{HOST}:{WORK}/index"], check=True)
+    sh(f"pkill -f 'http[.]server {INDEX_PORT}' || true")  # (a pattern that does not match this command itself)
+    sh(f"cd {WORK}/index && (setsid python3 -m http.server {INDEX_PORT} --bind 127.0.0.1 >/dev/null 2>&1 &)")
+    wait_for(lambda: sh(f"curl -fsS {INDEX}/simple/slipway-greeting/", check=False).returncode == 0,
+             message="the package index in the host")
+    yield INDEX
+    sh(f"pkill -f 'http[.]server {INDEX_PORT}' || true", check=False)
+
+
+def new_app(user_factory, prefix: str):
+    user = user_factory(prefix)
+    app = unique(prefix + "-")
+    user.api("POST", "/v2/apps/", {"id": app})
+    domain = user.api("GET", f"/v2/apps/{app}/")[1]["url"].split("://")[-1].strip("/")
+    return user, app, domain
+
+
+def serves(domain: str, text: str, timeout: float = 60) -> str:
+    return wait_for(lambda: (lambda r: r[1] if r[0] == 200 and text in r[1] else "")(get(domain)),
+                    timeout=timeout, message=f"{domain} to serve {text!r}")
+
+
+def compiled_seconds(output: str) -> float:
+    return float(re.search(r"Compiled in ([0-9.]+)s", output).group(1))
+
+
+def test_python_app_with_its_build_cache_in_the_store(aio, user_factory, index):
+    user, app, domain = new_app(user_factory, "py")
+    user.api("POST", f"/v2/apps/{app}/config/", {"values": {"PIP_INDEX_URL": index + "/simple",
+                                                             "SECRET_TOKEN": SECRET}})
+    src = f"{WORK}/src-{app}"
+    git_repo(src, PY_APP)
+    rc, cold, cold_s = push(user, app, src)
+    assert rc == 0, cold[-4000:]
+    assert "Python app detected" in cold and "Installing dependencies with pip" in cold
+    assert "No build cache in the store yet" in cold and "Saved the build cache to the store" in cold
+    serves(domain, "hello from the index v=1")
+    image = f"{aio['registry']}/{app}"
+    history = sh(f"docker history --no-trunc $(docker images -q {image} | head -1); "
+                 f"docker image inspect $(docker images -q {image} | head -1)").stdout
+    assert SECRET not in history and "PIP_INDEX_URL" not in history
+    assert "Restoring" not in cold
+
+    # the cache lives in the store, not on the builder: wipe the builder's folder, push again
+    sh("rm -rf /var/lib/slipway/builder/buildcache/*")
+    git_repo(src, {"version": "2\n"}, message="v2")
+    rc, warm, warm_s = push(user, app, src)
+    assert rc == 0, warm[-4000:]
+    assert "Restoring the build cache from the store" in warm
+    assert "Restoring the virtualenv from the build cache" in warm
+    assert "Installing dependencies with pip" not in warm
+    print(f"\npython app through git push: cold {cold_s:.1f}s (compile {compiled_seconds(cold):.1f}s), "
+          f"warm {warm_s:.1f}s (compile {compiled_seconds(warm):.1f}s)")
+    assert compiled_seconds(warm) < compiled_seconds(cold)
+    serves(domain, "hello from the index v=2")
+
+    # a worker from the Procfile
+    user.api("POST", f"/v2/apps/{app}/scale/", {"worker": 1})
+    wait_for(lambda: any(p["type"] == "worker" and p["state"] == "running"
+                         for p in user.api("GET", f"/v2/apps/{app}/pods/")[1]["results"]),
+             timeout=90, message="a running worker")
+
+    # a compile that fails is rejected with pip's reason, and v=2 keeps serving
+    git_repo(src, {"requirements.txt": "slipway-greeting==1.0\nno-such-package-xyz==9\n"}, message="bad dep")
+    rc, out, _ = push(user, app, src)
+    assert rc != 0 and "failed to compile Python app" in out and "no-such-package-xyz" in out, out[-3000:]
+    assert get(domain)[1].endswith("v=2")
+
+    # nothing any buildpack detects
+    sh(f"cd {src} && git rm -q requirements.txt app.py worker.py Procfile version && git commit -qm empty")
+    rc, out, _ = push(user, app, src)
+    assert rc != 0 and "no buildpack detected this app (tried: python, nodejs, static)" in out, out[-3000:]
+    assert get(domain)[1].endswith("v=2")
+
+
+def test_node_app_static_site_and_custom_buildpack(aio, user_factory, index):
+    user, app, domain = new_app(user_factory, "node")
+    user.api("POST", f"/v2/apps/{app}/config/", {"values": {"NPM_CONFIG_REGISTRY": index + "/"}})
+    git_repo(f"{WORK}/src-{app}", {
+        "package.json": json.dumps({"name": "nodeapp", "version": "1.0.0", "private": True,
+                                    "scripts": {"start": "node server.js"},
+                                    "dependencies": {"slipway-dep": "^1.0.0"}}),
+        "server.js": ("const dep = require('slipway-dep');\n"
+                      "require('http').createServer((q, s) => s.end(dep())).listen(process.env.PORT);\n")})
+    rc, out, _ = push(user, app, f"{WORK}/src-{app}")
+    assert rc == 0 and "Node.js app detected" in out, out[-4000:]
+    serves(domain, "node dep says hi")
+
+    user, app, domain = new_app(user_factory, "site")
+    git_repo(f"{WORK}/src-{app}", {"public/index.html": "<h1>static ok</h1>", "README.md": "site"})
+    rc, out, _ = push(user, app, f"{WORK}/src-{app}")
+    assert rc == 0 and "Static app detected" in out, out[-4000:]
+    serves(domain, "static ok")
+
+    # a buildpack of the user's own, from a git repository the builder can reach (at a tag)
+    bp = "/var/tmp/e2e-buildpack"
+    scripts = {"detect": '#!/bin/sh\n[ -f "$1/greeting.txt" ] && echo Greeting\n',
+               "compile": '#!/bin/sh\nset -e\necho "-----> greeting buildpack v1"\nmkdir -p "$1/site"\n'
+                          'cp "$1/greeting.txt" "$1/site/index.html"\n',
+               "release": "#!/bin/sh\nprintf -- '---\\ndefault_process_types:\\n"
+                          "  web: python3 -m http.server $PORT -d /app/site\\n'\n"}
+    script = [f"rm -rf {bp} && mkdir -p {bp}/bin && cd {bp} && git init -q -b main"]
+    for name, text in scripts.items():
+        script.append(f"printf %s {shlex.quote(text)} > bin/{name} && chmod 755 bin/{name}")
+    script.append("git add -A && git -c user.name=t -c user.email=t@t commit -qm v1 && git tag v1 && chown -R git: .")
+    sh(" && ".join(script))
+    user, app, domain = new_app(user_factory, "bp")
+    user.api("POST", f"/v2/apps/{app}/config/", {"values": {"BUILDPACK_URL": f"file://{bp}#v1"}})
+    git_repo(f"{WORK}/src-{app}", {"greeting.txt": "custom hello"})
+    rc, out, _ = push(user, app, f"{WORK}/src-{app}")
+    assert rc == 0 and "Greeting app detected" in out and "greeting buildpack v1" in out, out[-4000:]
+    serves(domain, "custom hello")
