@@ -246,6 +246,12 @@ def _order(domain: str) -> tuple[str, str]:
         client, jwk = _client()
         order = client.new_order(csr)
     deadline = dt.datetime.now() + dt.timedelta(seconds=s.acme_timeout)
+    # The CA validates as soon as it is told to: let every router serve the domain (and so hand its
+    # /.well-known/acme-challenge/ to us) first, or a domain added a moment ago answers 503.
+    with session_factory()() as db:
+        current = routing.generation(db)
+    if not routing.wait_for_acks(current, s.router_ack_timeout):
+        log.warning("ACME order for %s: not every router applied generation %s; validating anyway", domain, current)
     for authz in order.authorizations:
         if authz.body.status == messages.STATUS_VALID:
             continue

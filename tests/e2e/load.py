@@ -1,16 +1,28 @@
 """Load generator run inside the platform host: GET http://127.0.0.1:<port>/ with a Host header in a loop
 (a few threads, a new connection per request) until the stop file exists, then print a JSON summary:
 requests, failures (non-200 answers and errors, with examples) and how many answers each body had.
+With --tls CAFILE: HTTPS on --port (443) with the host as SNI, verified against CAFILE; the summary also
+counts the answers per certificate serial number.
 
-    python3 load.py HOST STOPFILE [--port 80] [--threads 4] [--max-seconds 300]
+    python3 load.py HOST STOPFILE [--port 80] [--threads 4] [--max-seconds 300] [--tls CAFILE]
 """
 import argparse
 import collections
 import http.client
 import json
 import os
+import socket
+import ssl
 import threading
 import time
+
+
+class LoopbackHTTPS(http.client.HTTPSConnection):
+    """HTTPS to 127.0.0.1 whatever the host name, which is still sent as SNI and verified."""
+
+    def connect(self):
+        sock = socket.create_connection(("127.0.0.1", self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
 
 
 def main():
@@ -20,17 +32,25 @@ def main():
     ap.add_argument("--port", type=int, default=80)
     ap.add_argument("--threads", type=int, default=4)
     ap.add_argument("--max-seconds", type=float, default=300)
+    ap.add_argument("--tls", metavar="CAFILE")
     args = ap.parse_args()
+    context = ssl.create_default_context(cafile=args.tls) if args.tls else None
     lock = threading.Lock()
-    stats = {"requests": 0, "failures": 0, "errors": collections.Counter(), "bodies": collections.Counter()}
+    stats = {"requests": 0, "failures": 0, "errors": collections.Counter(), "bodies": collections.Counter(),
+             "serials": collections.Counter()}
     deadline = time.monotonic() + args.max_seconds
     started = time.time()
 
     def worker():
         while not os.path.exists(args.stop) and time.monotonic() < deadline:
-            body, error = None, None
+            body, error, serial = None, None, None
             try:
-                conn = http.client.HTTPConnection("127.0.0.1", args.port, timeout=10)
+                if context:
+                    conn = LoopbackHTTPS(args.host, args.port, timeout=10, context=context)
+                    conn.connect()
+                    serial = conn.sock.getpeercert().get("serialNumber")
+                else:
+                    conn = http.client.HTTPConnection("127.0.0.1", args.port, timeout=10)
                 conn.request("GET", "/", headers={"Host": args.host})
                 r = conn.getresponse()
                 data = r.read().decode("utf-8", "replace").strip()
@@ -48,6 +68,8 @@ def main():
                     stats["errors"][error] += 1
                 else:
                     stats["bodies"][body] += 1
+                if serial:
+                    stats["serials"][serial] += 1
 
     threads = [threading.Thread(target=worker, daemon=True) for _ in range(args.threads)]
     for t in threads:
@@ -58,7 +80,8 @@ def main():
     print(json.dumps({"requests": stats["requests"], "failures": stats["failures"],
                       "seconds": round(time.time() - started, 2),
                       "errors": dict(stats["errors"].most_common(5)),
-                      "bodies": dict(stats["bodies"].most_common(20))}), flush=True)
+                      "bodies": dict(stats["bodies"].most_common(20)),
+                      "serials": dict(stats["serials"])}), flush=True)
 
 
 if __name__ == "__main__":
