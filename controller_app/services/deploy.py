@@ -4,6 +4,10 @@ Each deployment gets its own Swarm services (blue/green). A deployment row is wr
 starts, so a controller restarted mid-deploy fails it cleanly (see `recover`). A per-app PostgreSQL
 advisory lock (held on its own connection) serialises deploys of one app and is released by PostgreSQL
 itself if the controller dies.
+
+A deploy request returns once the new deployment serves (routers acknowledged). The deployments it
+replaced are marked `draining` in the same transaction as the switch and retired after the response
+(see retire.py).
 """
 from __future__ import annotations
 
@@ -12,20 +16,21 @@ import logging
 import time
 from typing import Iterator
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
 from ..db import engine
 from ..models import App, Deployment, Release
 from ..scheduler.base import ProcessSpec, SchedulerError
 from ..settings import get_settings
-from . import health, routing
+from . import health, retire, routing
 from .scheduling import get_scheduler
 
 log = logging.getLogger("slipway.deploy")
 ROUTABLE = ("web", "cmd")
 DEFAULT_PORT = "5000"
 FAILED_STATES = ("failed", "rejected", "complete", "orphaned")
+POLL = 0.05  # seconds between looks at a starting deployment's tasks
 
 
 class DeployError(Exception):
@@ -124,7 +129,7 @@ def _wait_healthy(app: App, dep: Deployment, structure: dict[str, int], checks: 
             return sorted(healthy.values(), key=lambda e: (e["address"], e["port"]))
         if time.monotonic() > deadline:
             raise DeployError(f"processes did not become healthy within {s.health_timeout:.0f}s ({last})")
-        time.sleep(0.2)
+        time.sleep(POLL)
 
 
 def _run_release_task(app: App, release: Release) -> None:
@@ -138,17 +143,6 @@ def _run_release_task(app: App, release: Release) -> None:
         raise DeployError(f"release task exited with {result.exit_code}: {tail}")
 
 
-def _retire_others(db: Session, app: App, keep: int) -> None:
-    sched = get_scheduler()
-    for dep_id in sched.deployments(app.id):
-        if dep_id != keep:
-            sched.remove(app.id, dep_id)
-    for dep in db.scalars(select(Deployment).where(Deployment.app_uuid == app.uuid, Deployment.id != keep,
-                                                   Deployment.status == "succeeded")):
-        dep.status = "retired"
-    db.commit()
-
-
 def deploy(db: Session, app: App, release: Release, structure: dict[str, int] | None = None,
            new_release: bool = True) -> Deployment | None:
     """Make `release` serve with `structure` and block until it does; DeployError when it cannot.
@@ -160,6 +154,7 @@ def deploy(db: Session, app: App, release: Release, structure: dict[str, int] | 
         return None
     structure = structure if structure is not None else structure_for(app, release.build.procfile)
     with app_lock(app, s.deploy_timeout):
+        started = time.monotonic()
         db.refresh(app)
         dep = Deployment(app_uuid=app.uuid, release_version=release.version, structure=structure)
         db.add(dep)
@@ -180,14 +175,18 @@ def deploy(db: Session, app: App, release: Release, structure: dict[str, int] | 
                 release.failed, release.exception = True, reason
             db.commit()
             raise DeployError(f"v{release.version} failed: {reason}") from None
+        healthy = time.monotonic()
         app.endpoints, app.current_deployment, app.structure = endpoints, dep.id, structure
         dep.status = "succeeded"
+        db.execute(update(Deployment).where(Deployment.app_uuid == app.uuid, Deployment.id < dep.id,
+                                            Deployment.status == "succeeded").values(status="draining"))
         gen = routing.bump(db)
         db.commit()
         if routable_type(structure) and not routing.wait_for_acks(gen, s.router_ack_timeout):
             log.warning("routers did not acknowledge generation %s within %ss", gen, s.router_ack_timeout)
-        time.sleep(s.drain_seconds)
-        _retire_others(db, app, dep.id)
+        log.info("deploy of %s v%s serves: started and healthy in %.2fs, routers acknowledged in %.2fs", app.id,
+                 release.version, healthy - started, time.monotonic() - healthy)
+        retire.later(app.id, app.uuid, dep.id, s.drain_seconds)
         return dep
 
 
@@ -211,7 +210,7 @@ def recover(db: Session) -> int:
                     continue
                 served = db.scalar(select(func.count()).select_from(Deployment).where(
                     Deployment.app_uuid == app.uuid, Deployment.release_version == dep.release_version,
-                    Deployment.status.in_(("succeeded", "retired"))))
+                    Deployment.status.in_(("succeeded", "draining", "retired"))))
                 with contextlib.suppress(SchedulerError):
                     get_scheduler().remove(app.id, dep.id)
                 dep.status, dep.reason = "failed", "the controller restarted during the deploy"
@@ -223,4 +222,5 @@ def recover(db: Session) -> int:
                 count += 1
         except Busy:
             continue
+    retire.resume(db)
     return count

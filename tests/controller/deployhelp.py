@@ -1,6 +1,7 @@
 """Helpers for tests that deploy real images on the Swarm: endpoints, fetches, a router stand-in."""
 from __future__ import annotations
 
+import subprocess
 import threading
 import time
 import urllib.request
@@ -22,6 +23,22 @@ def endpoints(ctl, app_id: str) -> list[dict]:
 def fetch(ep: dict, path: str = "/") -> str:
     with urllib.request.urlopen(f"http://127.0.0.1:{ep['port']}{path}", timeout=5) as r:
         return r.read().decode()
+
+
+def services(app_id: str) -> list[str]:
+    out = subprocess.run(["docker", "service", "ls", "-q", "--filter", f"label=slipway.app={app_id}"],
+                         capture_output=True, text=True, check=True).stdout
+    return out.split()
+
+
+def settle(app_id: str, count: int, timeout: float = 20) -> list[str]:
+    """The app's services once only `count` are left: replaced deployments go after the deploy answered
+    (drain, then removal), within `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while len(found := services(app_id)) != count:
+        assert time.monotonic() < deadline, f"{len(found)} services of {app_id} after {timeout}s, not {count}"
+        time.sleep(0.2)
+    return found
 
 
 def build(api, app_id: str, image: str = WEB, procfile: dict | None = None, sha: str = "") -> requests.Response:

@@ -6,18 +6,12 @@ import time
 
 import pytest
 
-from .deployhelp import BROKEN, RouterStandIn, build, endpoints, fetch
+from .deployhelp import BROKEN, RouterStandIn, build, endpoints, fetch, services, settle
 
 
 @pytest.fixture(scope="module", autouse=True)
 def images():
     subprocess.run(["scripts/build-test-image.sh"], check=True)
-
-
-def services(app_id: str) -> list[str]:
-    out = subprocess.run(["docker", "service", "ls", "-q", "--filter", f"label=slipway.app={app_id}"],
-                         capture_output=True, text=True, check=True).stdout
-    return out.split()
 
 
 @pytest.fixture
@@ -47,7 +41,7 @@ def test_config_change_redeploys_same_image_without_a_failed_request(ctl, owner,
     assert router.ok > 20
     eps = endpoints(ctl, served)
     assert fetch(eps[0]).startswith("bonjour release=v3")
-    assert len(services(served)) == 1  # the old deployment's service is gone
+    assert len(settle(served, 1)) == 1  # the old deployment's service is gone (after the drain)
     history = subprocess.run(["docker", "image", "history", "--no-trunc", "slipway-test/web:1"],
                              capture_output=True, text=True).stdout
     assert "bonjour" not in history

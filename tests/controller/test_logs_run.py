@@ -24,7 +24,7 @@ import time
 import pytest
 import requests
 
-from tests.controller.deployhelp import build
+from tests.controller.deployhelp import build, settle
 from tests.live import ROOT
 
 pytestmark = pytest.mark.timeout(300)
@@ -99,6 +99,7 @@ def ticking(ctl, owner, app_id):
     r = build(owner, app_id, procfile={"web": TICKER})
     assert r.status_code == 201, r.text
     assert owner.post(f"/v2/apps/{app_id}/scale/", {"web": 2}).status_code == 204
+    settle(app_id, 1)  # the replaced deployment's web.1 has drained and stopped: only the new ones tick
     yield app_id
     owner.delete(f"/v2/apps/{app_id}/")
 
