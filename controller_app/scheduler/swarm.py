@@ -29,6 +29,7 @@ import requests.exceptions
 from docker.types import (ContainerSpec, EndpointSpec, Resources, RestartPolicy, ServiceMode, TaskTemplate,
                           UpdateConfig)
 
+from . import images
 from . import placement as placing
 from .base import Endpoint, LogStream, Node, ProcessSpec, RunResult, RunSession, Scheduler, SchedulerError, Task
 from .names import check_app, check_deployment, check_type, parse_cpu, parse_memory, service_name
@@ -222,7 +223,7 @@ class SwarmScheduler(Scheduler):
         labels = {L_APP: spec.app, L_RELEASE: str(spec.release), L_DEPLOYMENT: str(spec.deployment),
                   L_TYPE: spec.proc_type, L_MANAGED: "1"}
         container = ContainerSpec(
-            image=spec.image,
+            image=self._pinned(spec.image),
             command=["/bin/sh", "-c"] if spec.command else None,
             args=[spec.command] if spec.command else None,
             env=[f"{k}={v}" for k, v in spec.env.items()],
@@ -256,6 +257,13 @@ class SwarmScheduler(Scheduler):
                     raise SchedulerError(f"create service {name}: a service with that name exists and is "
                                          f"not this deployment's") from None
                 raise
+
+    def _pinned(self, image: str) -> str:
+        """The image by its registry digest when this engine has it (see images.py), else as given."""
+        try:
+            return images.pin(image, self.api.inspect_image(image).get("RepoDigests") or [])
+        except (docker.errors.DockerException, requests.exceptions.RequestException, OSError):
+            return image
 
     def scale(self, app: str, deployment: int, proc_type: str, replicas: int) -> None:
         if isinstance(replicas, bool) or not isinstance(replicas, int) or replicas < 0:

@@ -24,6 +24,7 @@ if ROOT not in sys.path:
 from controller_app.scheduler.base import ProcessSpec, SchedulerError  # noqa: E402
 from controller_app.scheduler.names import parse_cpu, parse_memory, service_name  # noqa: E402
 from controller_app.scheduler.swarm import SwarmScheduler  # noqa: E402
+from tests.deploy.conftest import registry  # noqa: E402,F401 - a real registry on 127.0.0.1 (fixture)
 
 WEB = "slipway-test/web:1"
 TICKER = 'i=0; while true; i=$((i+1)); do echo "tick $i from $(hostname)"; sleep 0.5; done'
@@ -170,6 +171,33 @@ def test_web_service_serves_its_env_and_is_locked_down(sched, app, docker_client
     host = docker_client.api.inspect_container(cid)["HostConfig"]
     assert host["CapDrop"] == ["ALL"] and not host["Privileged"]
     assert host["Memory"] == 96 * 1024 ** 2 and host["NanoCpus"] == 500_000_000
+
+
+def test_a_registry_image_runs_pinned_to_its_digest_even_after_the_tag_moves(sched, app, docker_client,
+                                                                            registry):
+    tag = f"{registry}/{app}:1"
+
+    def push(source: str) -> None:
+        subprocess.run(["docker", "tag", source, tag], check=True)
+        subprocess.run(["docker", "push", "-q", tag], check=True, capture_output=True)
+
+    push(WEB)
+    try:
+        sched.create(spec(app, image=tag))
+        image = service_of(docker_client, app).attrs["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"]
+        assert image.startswith(tag + "@sha256:")
+        push("slipway-test/broken:1")  # the tag now names an image that never listens
+        sched.scale(app, 1, "web", 2)
+        tasks = running(sched, app, 2)
+        assert [get(t.endpoint)[0] for t in tasks] == [200, 200]  # both run the image the service was made with
+    finally:
+        subprocess.run(["docker", "image", "rm", tag], capture_output=True)
+
+
+def test_an_image_without_a_registry_digest_is_used_as_named(sched, app, docker_client):
+    sched.create(spec(app))
+    assert service_of(docker_client, app).attrs["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"] == WEB
+    assert get(running(sched, app, 1)[0].endpoint)[0] == 200
 
 
 def test_default_memory_and_constraints(sched, app, docker_client):
