@@ -20,6 +20,7 @@ scripts/build-host-image.sh
 rm -f "$SLIPWAY_CLUSTER_FIGURES"
 started=$(date +%s)
 rc=0
+molecule destroy -s cluster >/dev/null  # `--destroy never` also skips the first destroy: start clean anyway
 molecule test -s cluster "$@" || rc=$?
 echo "==== cluster figures ($SLIPWAY_CLUSTER_FIGURES) ===="
 cat "$SLIPWAY_CLUSTER_FIGURES" 2>/dev/null || echo "(none: the suite did not get that far)"
