@@ -146,8 +146,12 @@ class Registry:
             raise
 
     def manifest(self, repo: str, reference: str) -> tuple[str, dict, int]:
-        """(digest, manifest, its size: distribution stores the manifest itself as a blob too)."""
-        _, head, body = self.call("GET", f"/v2/{repo}/manifests/{reference}", accept=MANIFEST_TYPES)
+        """(digest, manifest, its size: distribution stores the manifest itself as a blob too); no digest for a
+        tag whose manifest is gone (on S3 storage a deleted manifest's tags may still be listed)."""
+        status, head, body = self.call("GET", f"/v2/{repo}/manifests/{reference}", accept=MANIFEST_TYPES,
+                                       ok=(200, 404))
+        if status == 404:
+            return "", {}, 0
         return head.get("docker-content-digest", ""), json.loads(body), len(body)
 
     def created(self, repo: str, manifest: dict) -> float | None:

@@ -143,9 +143,13 @@ MANIFEST_TYPES = ("application/vnd.docker.distribution.manifest.v2+json,"
 
 
 def registry_tags(repo: str) -> list[str]:
-    """Tags of a repository, from distribution itself on the host (127.0.0.1:5001, behind nginx)."""
-    out = sh(f"curl -sS http://127.0.0.1:5001/v2/{repo}/tags/list").stdout
-    return sorted(json.loads(out).get("tags") or []) if out.strip().startswith("{") else []
+    """Tags of a repository whose manifest is there, from distribution itself on the host (127.0.0.1:5001,
+    behind nginx). On S3 storage the tags of a deleted manifest may still be listed: they answer 404."""
+    script = (f"for t in $(curl -sS http://127.0.0.1:5001/v2/{repo}/tags/list | python3 -c 'import json, sys; "
+              f"print(\" \".join(json.load(sys.stdin).get(\"tags\") or []))' 2>/dev/null); do "
+              f"[ $(curl -s -o /dev/null -w '%{{http_code}}' -H 'Accept: {MANIFEST_TYPES}' "
+              f"http://127.0.0.1:5001/v2/{repo}/manifests/$t) = 200 ] && echo $t; done; true")
+    return sorted(sh(script).stdout.split())
 
 
 def image_blobs(repo: str, tag: str) -> list[dict]:
