@@ -19,7 +19,7 @@ class Deployment(Base):
     app_uuid = mapped_column(ForeignKey("apps.uuid", ondelete="CASCADE"), index=True)
     release_version: Mapped[int] = mapped_column(Integer)
     structure: Mapped[dict] = mapped_column(JSONB, default=dict)
-    status: Mapped[str] = mapped_column(String(16), default="running")  # running|succeeded|failed|retired
+    status: Mapped[str] = mapped_column(String(16), default="running")  # running|succeeded|draining|failed|retired
     reason: Mapped[str] = mapped_column(Text, default="")
     created: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),

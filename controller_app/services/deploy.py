@@ -144,10 +144,13 @@ def _run_release_task(app: App, release: Release) -> None:
 
 
 def deploy(db: Session, app: App, release: Release, structure: dict[str, int] | None = None,
-           new_release: bool = True) -> Deployment | None:
+           new_release: bool = True, retire_later: bool | None = None) -> Deployment | None:
     """Make `release` serve with `structure` and block until it does; DeployError when it cannot.
 
     A new release that fails is flagged failed (it keeps its number); the previous deployment keeps serving.
+    The deployments it replaces drain and go after this returns when `retire_later` (the default for new
+    releases), else before it returns (the default for redeploys of the serving release, such as moving an
+    app off a node that is about to drain).
     """
     s = get_settings()
     if release.build is None:
@@ -186,7 +189,11 @@ def deploy(db: Session, app: App, release: Release, structure: dict[str, int] | 
             log.warning("routers did not acknowledge generation %s within %ss", gen, s.router_ack_timeout)
         log.info("deploy of %s v%s serves: started and healthy in %.2fs, routers acknowledged in %.2fs", app.id,
                  release.version, healthy - started, time.monotonic() - healthy)
-        retire.later(app.id, app.uuid, dep.id, s.drain_seconds)
+        if (new_release if retire_later is None else retire_later):
+            retire.later(app.id, app.uuid, dep.id, s.drain_seconds)
+        else:
+            time.sleep(s.drain_seconds)
+            retire.older_than(app.id, app.uuid, dep.id)
         return dep
 
 

@@ -38,7 +38,7 @@ def _redeploy(db, app, structure: dict[str, int]) -> None:
     if release is None or release.build is None:
         raise HTTPException(400, "No build associated with this release; push the app first.")
     try:
-        deploys.deploy(db, app, release, structure, new_release=False)
+        deploys.deploy(db, app, release, structure, new_release=False, retire_later=True)
     except deploys.Busy as exc:
         raise HTTPException(409, str(exc)) from None
     except (deploys.DeployError, SchedulerError) as exc:
