@@ -20,16 +20,29 @@ from .scheduling import get_scheduler
 log = logging.getLogger("slipway.monitor")
 
 
+# A routed endpoint leaves the router after this many failed checks in a row (one per pass): a task that is
+# merely slow under load (a check timing out) must not be taken out of rotation, which would turn an
+# overloaded app into one that answers nothing but 503s. A task Swarm reports as no longer running leaves at
+# once; an endpoint joins only once its check passes.
+FAILURES_TO_DROP = 3
+_failures: dict[tuple[str, str, int], int] = {}
+
+
 def healthy_endpoints(app: App, dep: Deployment, checks: dict) -> list[dict]:
     proc = deploy.routable_type(dep.structure or {})
     if proc is None:
         return []
+    routed = {(e["address"], e["port"]) for e in app.endpoints or []}
     out = []
     for task in get_scheduler().tasks(app.id, dep.id):
         if task.proc_type == proc and task.state == "running" and task.endpoint:
+            key = (app.id, task.endpoint.address, task.endpoint.port)
             ok, _ = health.check(task.endpoint.address, task.endpoint.port, {**checks.get(proc, {}), "timeout": 1})
-            if ok:
+            _failures[key] = 0 if ok else _failures.get(key, 0) + 1
+            if ok or ((key[1], key[2]) in routed and _failures[key] < FAILURES_TO_DROP):
                 out.append({"address": task.endpoint.address, "port": task.endpoint.port})
+    if len(_failures) > 100_000:  # endpoints of tasks long gone
+        _failures.clear()
     return sorted(out, key=lambda e: (e["address"], e["port"]))
 
 

@@ -119,6 +119,32 @@ def test_killed_container_is_replaced_and_routes_follow(ctl, owner, served):
     assert fetch(now[0]).startswith("hello release=v2")
 
 
+def test_a_stalled_task_leaves_the_routes_only_after_repeated_failed_checks(ctl, owner, served):
+    """A task that stops answering (paused: Swarm still reports it running) stays routed through the first
+    failed checks, since a task slow under load must not be taken out of rotation, leaves after three in a
+    row (one per monitor pass, every second here) and comes back once it answers again."""
+    before = endpoints(ctl, served)
+    cid = subprocess.run(["docker", "ps", "-q", "--filter", f"label=slipway.app={served}"], capture_output=True,
+                         text=True, check=True).stdout.split()
+    subprocess.run(["docker", "pause", cid[0]], check=True, capture_output=True)
+    try:
+        paused = time.monotonic()
+        time.sleep(1.5)
+        assert endpoints(ctl, served) == before, "dropped after a single failed check"
+        while endpoints(ctl, served):
+            assert time.monotonic() - paused < 20, "a task that answers nothing stayed routed"
+            time.sleep(0.2)
+        dropped = time.monotonic() - paused
+        assert dropped >= 2.5, f"dropped after {dropped:.1f}s: before three failed checks"
+    finally:
+        subprocess.run(["docker", "unpause", cid[0]], check=True, capture_output=True)
+    deadline = time.monotonic() + 20
+    while endpoints(ctl, served) != before:
+        assert time.monotonic() < deadline, "the task answers again but is not routed"
+        time.sleep(0.2)
+    assert fetch(before[0]).startswith("hello release=v2")
+
+
 def test_platform_limits_are_set_by_admins(ctl, owner, served, admin):
     assert owner.post("/v2/admin/limits/", {"max_replicas_per_type": 100}).status_code == 403
     try:
