@@ -6,4 +6,4 @@ up: install
 test: install
 	scripts/test.sh
 bench: install
-	scripts/dev-services.sh >/dev/null && .venv/bin/python bench/controller_bench.py
+	scripts/dev-services.sh >/dev/null && .venv/bin/python bench/run_all.py

@@ -169,16 +169,7 @@ def main() -> int:
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "push.json"))
     args = ap.parse_args()
     e2e.HOST = args.host
-    why = e2e._converged()
-    if why:
-        print(f"{why}\nconverging molecule/default...", flush=True)
-        subprocess.run("scripts/dev-services.sh >/dev/null && scripts/build-host-image.sh && "
-                       "PATH=$PWD/.venv/bin:$PATH .venv/bin/molecule converge", shell=True, cwd=ROOT, check=True)
-    aio = {"registry": json.loads(e2e.sh("cat /var/lib/slipway/deploy/env/extravars").stdout)["slipway_registry"],
-           "api": None}
-    port = subprocess.run(["docker", "port", e2e.HOST, "8000/tcp"], text=True, capture_output=True).stdout.split()
-    aio["api"] = f"http://{port[0]}" if port and port[0].startswith("127.0.0.1:") else None
-    e2e.sh(f"mkdir -p {e2e.WORK}/keys")
+    aio = e2e.platform()
     user = e2e.User(aio, e2e.unique("bench"))
     app = e2e.unique("bench-")
     user.api("POST", "/v2/apps/", {"id": app})
