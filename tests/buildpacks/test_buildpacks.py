@@ -256,3 +256,54 @@ def test_custom_buildpack_from_buildpack_url(ctl, registry, repo, cache_root, tm
     assert "Greeting app detected" in r.stdout and "greeting buildpack v1" in r.stdout
     assert fetch(endpoints(ctl, app)[0]).strip() == "custom hello (v1)"
     assert set(user.get(f"/v2/apps/{app}/builds/").json()["results"][0]["procfile"]) == {"web", "worker"}
+
+
+# A pyproject.toml app that is itself a package, built by an in-tree PEP 517 backend (no setuptools download).
+PYPROJECT_APP = {
+    "pyproject.toml": ('[build-system]\nrequires = []\nbuild-backend = "backend"\nbackend-path = ["_build"]\n'),
+    "_build/backend.py": (
+        "import base64, hashlib, os, zipfile\n"
+        "NAME, VERSION = 'pyapp', '1.0'\n"
+        "def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):\n"
+        "    info = f'{NAME}-{VERSION}.dist-info'\n"
+        "    files = {f'{NAME}/{n}': open(os.path.join(NAME, n)).read() for n in os.listdir(NAME) if n.endswith('.py')}\n"
+        "    files[f'{info}/METADATA'] = (f'Metadata-Version: 2.1\\nName: {NAME}\\nVersion: {VERSION}\\n'\n"
+        "                                'Requires-Dist: slipway-greeting==1.0\\n')\n"
+        "    files[f'{info}/WHEEL'] = 'Wheel-Version: 1.0\\nGenerator: inline\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n'\n"
+        "    record = [f'{p},sha256={base64.urlsafe_b64encode(hashlib.sha256(t.encode()).digest()).rstrip(b\"=\").decode()},'\n"
+        "              f'{len(t.encode())}' for p, t in files.items()] + [f'{info}/RECORD,,']\n"
+        "    files[f'{info}/RECORD'] = '\\n'.join(record) + '\\n'\n"
+        "    name = f'{NAME}-{VERSION}-py3-none-any.whl'\n"
+        "    with zipfile.ZipFile(os.path.join(wheel_directory, name), 'w') as z:\n"
+        "        for p, t in files.items():\n"
+        "            z.writestr(p, t)\n"
+        "    return name\n"),
+    "pyapp/__init__.py": "WORDS = 'pyproject v1'\n",
+    "pyapp/__main__.py": (
+        "import http.server, os\nimport slipway_greeting\nfrom pyapp import WORDS\n"
+        "class H(http.server.BaseHTTPRequestHandler):\n"
+        "    def do_GET(self):\n"
+        "        body = ('%s: %s' % (WORDS, slipway_greeting.greet())).encode()\n"
+        "        self.send_response(200); self.end_headers(); self.wfile.write(body)\n"
+        "http.server.HTTPServer(('0.0.0.0', int(os.environ['PORT'])), H).serve_forever()\n"),
+    # -I: not the source tree in /app but the package installed in the virtualenv is what runs
+    "Procfile": "web: python -I -m pyapp\n",
+}
+
+
+def test_pyproject_app_is_installed_and_refreshed_over_the_cache(ctl, registry, repo, index, cache_root):
+    bare, work = repo
+    user = register(ctl.url, "pyprojdev")
+    app = user.post("/v2/apps/", {}).json()["id"]
+    user.post(f"/v2/apps/{app}/config/", {"values": {"PIP_INDEX_URL": index + "/simple"}})
+    r = deploy(ctl, registry, app, commit(work, PYPROJECT_APP), "pyprojdev", bare, cache_root)
+    assert r.returncode == 0, r.stdout[-4000:]
+    assert "Python app detected" in r.stdout and "Installing dependencies with pip" in r.stdout
+    assert fetch(endpoints(ctl, app)[0]) == "pyproject v1: hello from the index"
+    # only the app's code changes: the cached virtualenv is reused, the app's own package is reinstalled
+    r = deploy(ctl, registry, app, commit(work, {"pyapp/__init__.py": "WORDS = 'pyproject v2'\n"}), "pyprojdev",
+               bare, cache_root)
+    assert r.returncode == 0, r.stdout[-4000:]
+    assert "Restoring the virtualenv from the build cache" in r.stdout and "Installing the app's package" in r.stdout
+    assert "Installing dependencies with pip" not in r.stdout
+    assert fetch(endpoints(ctl, app)[0]) == "pyproject v2: hello from the index"
