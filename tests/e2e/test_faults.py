@@ -1,0 +1,108 @@
+"""Fault drills on the converged all-in-one host (issue 6), each printing what it measured:
+- an app's container killed under load → Swarm replaces it, the router stops sending to it (failed requests
+  counted; the router retries the next upstream);
+- the controller restarted in the middle of a deploy → that deploy is finished or marked failed, the app is
+  not left locked, the next push works and the app kept serving meanwhile;
+- schemathesis against the platform's own /openapi.json, authenticated as a user, the builder and the router:
+  no server error, every answer matching its schema."""
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from tests.controller.test_fuzz import schemathesis
+
+from .conftest import WORK, Load, get, git_repo, push, sh, unique, wait_for
+from .test_push import app_source, dockerfile
+
+pytestmark = pytest.mark.timeout(1800)
+
+
+@pytest.fixture(scope="module")
+def world(aio, user_factory):
+    user = user_factory("fault")
+    app = unique("fault-")
+    user.api("POST", "/v2/apps/", {"id": app})
+    domain = user.api("GET", f"/v2/apps/{app}/")[1]["url"].split("://")[-1].strip("/")
+    src = f"{WORK}/src-{app}"
+    git_repo(src, {"Dockerfile": dockerfile(aio["registry"]), "app.py": app_source("v1:")})
+    rc, out, _ = push(user, app, src)
+    assert rc == 0, out[-3000:]
+    return {"user": user, "app": app, "domain": domain, "src": src, "aio": aio}
+
+
+def tasks(app: str) -> list[str]:
+    return sh(f"docker ps -q --filter label=slipway.app={app}").stdout.split()
+
+
+def test_killed_container_is_replaced_and_routed_around(world):
+    app, domain = world["app"], world["domain"]
+    world["user"].api("POST", f"/v2/apps/{app}/scale/", {"cmd": 2})
+    wait_for(lambda: len(tasks(app)) == 2, timeout=60, message="two tasks")
+    before = set(tasks(app))
+    load = Load(domain, f"kill-{app}")
+    killed_at = time.monotonic()
+    sh(f"docker kill {sorted(before)[0]}")
+    replaced = wait_for(lambda: (lambda now: now if len(now) == 2 and now != before else None)(set(tasks(app))),
+                        timeout=60, message="a replacement task")
+    recovery = time.monotonic() - killed_at
+    time.sleep(2)  # the replacement healthy and routed
+    result = load.finish()
+    print(f"\n[container killed] requests={result['requests']} failures={result['failures']} "
+          f"replacement running after {recovery:.1f}s errors={result['errors']}")
+    assert replaced and result["failures"] == 0, result
+    assert get(domain)[0] == 200
+
+
+def newest_deployment(app: str) -> str:
+    query = f"SELECT coalesce(max(d.id), 0) FROM deployments d JOIN apps a ON a.uuid = d.app_uuid WHERE a.id = '{app}'"
+    return sh(f"cd / && runuser -u postgres -- psql -XAtq -d slipway_controller -c \"{query}\"", check=False).stdout.strip()
+
+
+def test_controller_restarted_mid_deploy(world):
+    app, domain, user, src = world["app"], world["domain"], world["user"], world["src"]
+    git_repo(src, {"app.py": app_source("v2:")}, message="v2")
+    load = Load(domain, f"restart-{app}")
+    outcome = {}
+    pusher = threading.Thread(target=lambda: outcome.update(zip(("rc", "out", "s"), push(user, app, src))))
+    # restart the controller once this push's release is being deployed (a deployment newer than the serving one)
+    serving = newest_deployment(app)
+    pusher.start()
+    wait_for(lambda: newest_deployment(app) not in ("", serving), timeout=300, interval=0.2,
+             message="the deploy to start")
+    sh("systemctl restart slipway-controller")
+    pusher.join(900)
+    wait_for(lambda: sh("curl -fsS http://127.0.0.1:8000/readiness", check=False).returncode == 0, timeout=90,
+             message="the controller back")
+    print(f"\n[controller restarted mid-deploy] push exit {outcome.get('rc')}; "
+          f"its output ends: {outcome.get('out', '').strip().splitlines()[-3:]}")
+    # the app is not left locked: the next push deploys and serves
+    git_repo(src, {"app.py": app_source("v3:")}, message="v3")
+    rc, out, _ = push(user, app, src)
+    assert rc == 0, out[-3000:]
+    wait_for(lambda: get(domain)[1].startswith("v3:"), timeout=30, message="v3 serving")
+    result = load.finish()
+    print(f"[load through the restart and the next push] requests={result['requests']} "
+          f"failures={result['failures']} bodies={result['bodies']}")
+    assert result["failures"] == 0, result
+    states = user.api("GET", f"/v2/apps/{app}/releases/")[1]["results"]
+    assert states[0]["version"] > states[-1]["version"]
+
+
+@pytest.mark.parametrize("who", ["user", "builder", "router"])
+def test_fuzzing_the_platform_api(world, who):
+    aio = world["aio"]
+    token = world["user"].api.token
+    router_key = sh("sed -n 's/^router_key *= *//p' /etc/slipway/router/routesync.ini").stdout.strip()
+    if who == "user":  # token-revoking calls would log the fuzzer out mid-run
+        r = schemathesis(aio["api"], f"Authorization: token {token}",
+                         "--exclude-path-regex", "^/v2/(auth/(tokens|cancel)|hooks|routes|nodes)")
+    elif who == "builder":  # not /v2/hooks/build/: a fuzzed build would deploy for minutes
+        r = schemathesis(aio["api"], f"X-Deis-Builder-Auth: {aio['builder_key']}",
+                         "--include-path-regex", "^/v2/hooks/(key|push|config|images)")
+    else:
+        r = schemathesis(aio["api"], f"X-Slipway-Router-Auth: {router_key}", "--include-path-regex", "^/v2/routes")
+    print(f"\n[schemathesis as {who}] " + " ".join(r.stdout.strip().splitlines()[-1:]))
+    assert r.returncode == 0, r.stdout[-6000:] + r.stderr[-2000:]
