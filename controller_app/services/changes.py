@@ -14,10 +14,9 @@ import threading
 
 import psycopg2
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from ..settings import get_settings
+from ..db import libpq_dsn
 
 log = logging.getLogger("slipway.changes")
 ROUTES = "slipway_routes"  # the routing generation moved
@@ -45,16 +44,11 @@ def wait(channel: str, since: int, timeout: float) -> bool:
         return _cond.wait_for(lambda: _counts[channel] != since, timeout)
 
 
-def _dsn() -> str:
-    url = make_url(get_settings().database_url)
-    return url.set(drivername="postgresql").render_as_string(hide_password=False)
-
-
 def _listen(retry: float = 1.0) -> None:
     while True:
         conn = None
         try:
-            conn = psycopg2.connect(_dsn())
+            conn = psycopg2.connect(libpq_dsn())
             conn.autocommit = True
             with conn.cursor() as cur:
                 for channel in CHANNELS:

@@ -1,4 +1,5 @@
-"""The hottest reads as one SQL statement each, without the ORM: one round trip per request.
+"""The hottest reads as one prepared statement each, without the ORM, on the event loop (asyncreads.py):
+one round trip per request.
 
 Each statement also resolves the caller (token digest -> user) and the caller's access to the app
 (owner, superuser or collaborator), so that authentication, authorization and the payload cost one trip.
@@ -6,11 +7,10 @@ The route decides from the row's facts (deps.require_active / deps.require_app),
 """
 from __future__ import annotations
 
+import collections
 import dataclasses
 
-from sqlalchemy.engine import Row
-
-from ..db import prepared, read_one, read_rows
+from ..asyncreads import prepared, rows
 from ..settings import get_settings
 
 APP_CONFIG = """
@@ -28,6 +28,8 @@ LEFT JOIN users o ON o.id = c.owner_id
 WHERE t.digest = %(digest)s
 """
 EXECUTE_APP_CONFIG = prepared("slipway_app_config", APP_CONFIG)
+ConfigRow = collections.namedtuple("ConfigRow", "is_active app_found allowed uuid created updated username values "
+                                                "memory cpu tags healthcheck")
 
 VISIBLE = """(u.is_superuser OR a.owner_id = u.id
               OR EXISTS (SELECT 1 FROM collaborators k WHERE k.app_uuid = a.uuid AND k.user_id = u.id))"""
@@ -44,6 +46,7 @@ LEFT JOIN LATERAL (SELECT a.uuid, a.id, a.created, a.updated, a.structure, o.use
                    ORDER BY a.id LIMIT %(limit)s OFFSET %(offset)s) p ON true
 """
 EXECUTE_APPS_PAGE = prepared("slipway_apps_page", APPS_PAGE)
+AppRow = collections.namedtuple("AppRow", "is_active total uuid id created updated structure owner")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,10 +59,11 @@ class Access:
     allowed: bool = False
 
 
-def app_config(digest: str, app_id: str) -> tuple[Access, dict | None]:
+async def app_config(digest: str, app_id: str) -> tuple[Access, dict | None]:
     """The caller's access to `app_id` and the app's current config (the last good release's) as the
     Deis body, in one statement."""
-    row: Row | None = read_one(EXECUTE_APP_CONFIG, {"digest": digest, "app": app_id})
+    found = await rows(EXECUTE_APP_CONFIG, {"digest": digest, "app": app_id})
+    row = ConfigRow(*found[0]) if found else None
     if row is None:
         return Access(False, False, False, False), None
     access = Access(True, bool(row.is_active), bool(row.app_found), bool(row.allowed))
@@ -70,12 +74,13 @@ def app_config(digest: str, app_id: str) -> tuple[Access, dict | None]:
                     "tags": row.tags or {}, "healthcheck": row.healthcheck or {}}
 
 
-def apps_page(digest: str, limit: int, offset: int) -> tuple[Access, int, list[dict]]:
+async def apps_page(digest: str, limit: int, offset: int) -> tuple[Access, int, list[dict]]:
     """The caller, how many apps they may see, and one page of them (by id) as Deis bodies."""
-    rows = read_rows(EXECUTE_APPS_PAGE, {"digest": digest, "limit": limit, "offset": offset})
-    if not rows:
+    found = [AppRow(*r) for r in await rows(EXECUTE_APPS_PAGE, {"digest": digest, "limit": limit,
+                                                                 "offset": offset})]
+    if not found:
         return Access(False, False), 0, []
     domain = get_settings().platform_domain
-    return Access(True, bool(rows[0].is_active)), rows[0].total, [
+    return Access(True, bool(found[0].is_active)), found[0].total, [
         {"uuid": r.uuid, "created": r.created, "updated": r.updated, "id": r.id, "owner": r.owner,
-         "structure": r.structure or {}, "url": f"{r.id}.{domain}"} for r in rows if r.uuid is not None]
+         "structure": r.structure or {}, "url": f"{r.id}.{domain}"} for r in found if r.uuid is not None]
