@@ -22,10 +22,11 @@ def local_node() -> dict:
 
 
 @pytest.fixture
-def deployed_app(owner, app_id) -> str:
+def deployed_app(owner, app_id):
     r = build(owner, app_id, sha="b" * 40)
     assert r.status_code == 201, r.text
-    return app_id
+    yield app_id
+    owner.delete(f"/v2/apps/{app_id}/")  # its services go too: nothing left on the shared engine
 
 
 def test_nodes_are_for_administrators_only(ctl, admin, new_user):
