@@ -90,7 +90,8 @@ def main() -> int:
     ap.add_argument("--connections", type=int, default=8)
     ap.add_argument("--workers", type=int, default=1)  # the controller role's default (slipway_controller_workers)
     args = ap.parse_args()
-    results = {"apps": args.apps, "workers": args.workers, "connections": args.connections, "cpus": os.cpu_count()}
+    results = {"apps": args.apps, "workers": args.workers, "connections": args.connections, "cpus": os.cpu_count(),
+               "load_before": os.getloadavg()[0]}  # what else ran: the tail depends on it
     with fresh_database() as db_url:
         env = controller_env(db_url, SLIPWAY_MONITOR_INTERVAL="0")
         migrate(env)
@@ -117,6 +118,8 @@ def main() -> int:
                         ("apps_list", "GET /v2/apps/ (page of 100)")):
         r = results[name]
         print(f"| {label} | {r['rps']:.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['non_2xx']} |")
+    results["load_after"] = os.getloadavg()[0]
+    print(f"load average (1 min) before {results['load_before']:.1f}, after {results['load_after']:.1f}")
     r = results["config_read"]
     met = r["rps"] >= TARGET_RPS and r["p99_ms"] <= TARGET_P99_MS and r["non_2xx"] == 0
     print(f"config read target (>= {TARGET_RPS} req/s, p99 <= {TARGET_P99_MS} ms): {'met' if met else 'NOT met'}")
