@@ -3,7 +3,7 @@
 # cluster` (five host containers slipway-cl-*, prepare, converge, idempotence, verify = tests/cluster, destroy),
 # then print the figures (spread, failed requests and recovery time on a node's loss, the drain) and the time.
 #
-#   scripts/cluster-test.sh                      # everything (about 30-40 min on a 2-core machine)
+#   scripts/cluster-test.sh                      # everything (about 31 min on a 2-core machine)
 #   scripts/cluster-test.sh --destroy never      # keep the hosts afterwards (then: pytest tests/cluster -s)
 #
 # Not part of `make test` (CI's time budget). Extra arguments go to `molecule test`.
