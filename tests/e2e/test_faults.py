@@ -97,8 +97,13 @@ def test_fuzzing_the_platform_api(world, who):
     token = world["user"].api.token
     router_key = sh("sed -n 's/^router_key *= *//p' /etc/slipway/router/routesync.ini").stdout.strip()
     if who == "user":  # token-revoking calls would log the fuzzer out mid-run
+        # Not POST builds: a fuzzed image name ("0") is deployed until the health timeout (60 s here), holding
+        # the app's lock meanwhile, and leaves a release whose image no node can pull (a known gap: such a
+        # deploy should fail as soon as Swarm rejects the task; the controller suite fuzzes builds with short
+        # timeouts).
         r = schemathesis(aio["api"], f"Authorization: token {token}",
-                         "--exclude-path-regex", "^/v2/(auth/(tokens|cancel)|hooks|routes|nodes)")
+                         "--exclude-path-regex", "^/v2/(auth/(tokens|cancel)|hooks|routes|nodes)",
+                         "--exclude-operation-id", "create_build_v2_apps__id__builds__post")
     elif who == "builder":  # not /v2/hooks/build/: a fuzzed build would deploy for minutes
         r = schemathesis(aio["api"], f"X-Deis-Builder-Auth: {aio['builder_key']}",
                          "--include-path-regex", "^/v2/hooks/(key|push|config|images)")
