@@ -107,12 +107,8 @@ def image_events(image: str, since: float, until: float) -> dict:
     return found
 
 
-def psql(query: str) -> str:
-    return e2e.sh(f"cd / && runuser -u postgres -- psql -XAtq -d slipway_controller -c {shlex.quote(query)}").stdout.strip()
-
-
 def controller_times(app: str, version: int) -> dict:
-    row = psql("SELECT extract(epoch from r.created), extract(epoch from d.created), extract(epoch from d.updated), "
+    row = e2e.psql("SELECT extract(epoch from r.created), extract(epoch from d.created), extract(epoch from d.updated), "
                "d.id FROM releases r JOIN apps a ON a.uuid = r.app_uuid JOIN deployments d ON d.app_uuid = a.uuid "
                f"AND d.release_version = r.version WHERE a.id = '{app}' AND r.version = {version} "
                "ORDER BY d.id DESC LIMIT 1")

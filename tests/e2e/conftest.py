@@ -35,6 +35,17 @@ def sh(cmd: str, *, check: bool = True, input: str | None = None, timeout: float
     return p
 
 
+def psql(query: str, *, check: bool = True) -> str:
+    """One query on the platform database in the host, as postgres: its rows, unaligned."""
+    return sh(f"cd / && runuser -u postgres -- psql -XAtq -d slipway_controller -c {shlex.quote(query)}",
+              check=check).stdout.strip()
+
+
+def router_key() -> str:
+    """The router's key, from the route sync's settings in the host."""
+    return sh("sed -n 's/^router_key *= *//p' /etc/slipway/router/routesync.ini").stdout.strip()
+
+
 def _converged() -> str:
     """'' when the host is up and converged, else why not."""
     p = subprocess.run(["docker", "inspect", "-f", "{{.State.Running}}", HOST], text=True, capture_output=True)

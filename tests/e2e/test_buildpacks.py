@@ -15,7 +15,8 @@ import pytest
 from tests.buildpacks.conftest import npm_package, wheel
 from tests.buildpacks.test_buildpacks import PY_APP, SECRET
 
-from .conftest import HOST, WORK, get, git_repo, push, sh, unique, wait_for
+from . import ops
+from .conftest import HOST, WORK, get, git_repo, push, sh, wait_for
 
 pytestmark = pytest.mark.timeout(3600)
 INDEX_PORT = 18741
@@ -44,12 +45,9 @@ def index(aio, tmp_path_factory):
     sh(f"pkill -f 'http[.]server {INDEX_PORT}' || true", check=False)
 
 
-def new_app(user_factory, prefix: str):
-    user = user_factory(prefix)
-    app = unique(prefix + "-")
-    user.api("POST", "/v2/apps/", {"id": app})
-    domain = user.api("GET", f"/v2/apps/{app}/")[1]["url"].split("://")[-1].strip("/")
-    return user, app, domain
+def new_app(aio, user_factory, prefix: str):
+    world = ops.new_app(aio, user_factory, prefix)
+    return world["owner"], world["app"], world["domain"]
 
 
 def serves(domain: str, text: str, timeout: float = 60) -> str:
@@ -62,7 +60,7 @@ def compiled_seconds(output: str) -> float:
 
 
 def test_python_app_with_its_build_cache_in_the_store(aio, user_factory, index):
-    user, app, domain = new_app(user_factory, "py")
+    user, app, domain = new_app(aio, user_factory, "py")
     user.api("POST", f"/v2/apps/{app}/config/", {"values": {"PIP_INDEX_URL": index + "/simple",
                                                              "SECRET_TOKEN": SECRET}})
     src = f"{WORK}/src-{app}"
@@ -111,7 +109,7 @@ def test_python_app_with_its_build_cache_in_the_store(aio, user_factory, index):
 
 
 def test_node_app_static_site_and_custom_buildpack(aio, user_factory, index):
-    user, app, domain = new_app(user_factory, "node")
+    user, app, domain = new_app(aio, user_factory, "node")
     user.api("POST", f"/v2/apps/{app}/config/", {"values": {"NPM_CONFIG_REGISTRY": index + "/"}})
     git_repo(f"{WORK}/src-{app}", {
         "package.json": json.dumps({"name": "nodeapp", "version": "1.0.0", "private": True,
@@ -123,7 +121,7 @@ def test_node_app_static_site_and_custom_buildpack(aio, user_factory, index):
     assert rc == 0 and "Node.js app detected" in out, out[-4000:]
     serves(domain, "node dep says hi")
 
-    user, app, domain = new_app(user_factory, "site")
+    user, app, domain = new_app(aio, user_factory, "site")
     git_repo(f"{WORK}/src-{app}", {"public/index.html": "<h1>static ok</h1>", "README.md": "site"})
     rc, out, _ = push(user, app, f"{WORK}/src-{app}")
     assert rc == 0 and "Static app detected" in out, out[-4000:]
@@ -141,7 +139,7 @@ def test_node_app_static_site_and_custom_buildpack(aio, user_factory, index):
         script.append(f"printf %s {shlex.quote(text)} > bin/{name} && chmod 755 bin/{name}")
     script.append("git add -A && git -c user.name=t -c user.email=t@t commit -qm v1 && git tag v1 && chown -R git: .")
     sh(" && ".join(script))
-    user, app, domain = new_app(user_factory, "bp")
+    user, app, domain = new_app(aio, user_factory, "bp")
     user.api("POST", f"/v2/apps/{app}/config/", {"values": {"BUILDPACK_URL": f"file://{bp}#v1"}})
     git_repo(f"{WORK}/src-{app}", {"greeting.txt": "custom hello"})
     rc, out, _ = push(user, app, f"{WORK}/src-{app}")

@@ -14,7 +14,8 @@ import pytest
 
 from tests.controller.test_fuzz import schemathesis
 
-from .conftest import WORK, Load, get, git_repo, push, sh, unique, wait_for
+from .conftest import Load, get, git_repo, psql, push, router_key, sh, wait_for
+from .ops import new_app
 from .test_push import app_source, dockerfile
 
 pytestmark = pytest.mark.timeout(1800)
@@ -22,15 +23,11 @@ pytestmark = pytest.mark.timeout(1800)
 
 @pytest.fixture(scope="module")
 def world(aio, user_factory):
-    user = user_factory("fault")
-    app = unique("fault-")
-    user.api("POST", "/v2/apps/", {"id": app})
-    domain = user.api("GET", f"/v2/apps/{app}/")[1]["url"].split("://")[-1].strip("/")
-    src = f"{WORK}/src-{app}"
-    git_repo(src, {"Dockerfile": dockerfile(aio["registry"]), "app.py": app_source("v1:")})
-    rc, out, _ = push(user, app, src)
+    world = new_app(aio, user_factory, "fault")
+    git_repo(world["src"], {"Dockerfile": dockerfile(aio["registry"]), "app.py": app_source("v1:")})
+    rc, out, _ = push(world["owner"], world["app"], world["src"])
     assert rc == 0, out[-3000:]
-    return {"user": user, "app": app, "domain": domain, "src": src, "aio": aio}
+    return {**world, "user": world["owner"]}
 
 
 def tasks(app: str) -> list[str]:
@@ -57,8 +54,8 @@ def test_killed_container_is_replaced_and_routed_around(world):
 
 
 def newest_deployment(app: str) -> str:
-    query = f"SELECT coalesce(max(d.id), 0) FROM deployments d JOIN apps a ON a.uuid = d.app_uuid WHERE a.id = '{app}'"
-    return sh(f"cd / && runuser -u postgres -- psql -XAtq -d slipway_controller -c \"{query}\"", check=False).stdout.strip()
+    return psql("SELECT coalesce(max(d.id), 0) FROM deployments d JOIN apps a ON a.uuid = d.app_uuid "
+                f"WHERE a.id = '{app}'", check=False)
 
 
 def test_controller_restarted_mid_deploy(world):
@@ -95,7 +92,6 @@ def test_controller_restarted_mid_deploy(world):
 def test_fuzzing_the_platform_api(world, who):
     aio = world["aio"]
     token = world["user"].api.token
-    router_key = sh("sed -n 's/^router_key *= *//p' /etc/slipway/router/routesync.ini").stdout.strip()
     if who == "user":  # token-revoking calls would log the fuzzer out mid-run
         # Not POST builds: a fuzzed image name ("0") is deployed until the health timeout (60 s here), holding
         # the app's lock meanwhile, and leaves a release whose image no node can pull (a known gap: such a
@@ -108,6 +104,6 @@ def test_fuzzing_the_platform_api(world, who):
         r = schemathesis(aio["api"], f"X-Deis-Builder-Auth: {aio['builder_key']}",
                          "--include-path-regex", "^/v2/hooks/(key|push|config|images)")
     else:
-        r = schemathesis(aio["api"], f"X-Slipway-Router-Auth: {router_key}", "--include-path-regex", "^/v2/routes")
+        r = schemathesis(aio["api"], f"X-Slipway-Router-Auth: {router_key()}", "--include-path-regex", "^/v2/routes")
     print(f"\n[schemathesis as {who}] " + " ".join(r.stdout.strip().splitlines()[-1:]))
     assert r.returncode == 0, r.stdout[-6000:] + r.stderr[-2000:]

@@ -19,22 +19,19 @@ from tests.controller.conftest import Api, register
 from tests.controller.test_authorization_matrix import (  # noqa: F401  (collected here, against the platform)
     shared_cast, test_builder_and_router_keys_open_their_routes_only, test_route_authorization)
 
-from .conftest import WORK, git_repo, push, sh, unique
+from .conftest import git_repo, psql, push, router_key, sh, unique
+from .ops import new_app
 from .test_push import app_source, dockerfile
 
 pytestmark = pytest.mark.timeout(1800)
 SECRET = "e2e-s3cr3t-" + secrets.token_hex(6)
 
 
-def psql(query: str) -> str:
-    return sh(f"cd / && runuser -u postgres -- psql -XAtq -d slipway_controller -c {json.dumps(query)}").stdout.strip()
-
-
 @pytest.fixture(scope="module")
 def ctl(aio):
-    router_key = sh("sed -n 's/^router_key *= *//p' /etc/slipway/router/routesync.ini").stdout.strip()
-    assert aio["api"] and router_key
-    return types.SimpleNamespace(url=aio["api"], builder_key=aio["builder_key"], router_key=router_key)
+    key = router_key()
+    assert aio["api"] and key
+    return types.SimpleNamespace(url=aio["api"], builder_key=aio["builder_key"], router_key=key)
 
 
 @pytest.fixture(scope="module")
@@ -59,13 +56,11 @@ def anon(ctl) -> Api:
 @pytest.fixture(scope="module")
 def served(aio, user_factory):
     """An app pushed over SSH, with a secret in its config, serving."""
-    user = user_factory("sec")
-    app = unique("sec-")
-    user.api("POST", "/v2/apps/", {"id": app})
+    world = new_app(aio, user_factory, "sec")
+    user, app = world["owner"], world["app"]
     user.api("POST", f"/v2/apps/{app}/config/", {"values": {"API_SECRET": SECRET}})
-    src = f"{WORK}/src-{app}"
-    git_repo(src, {"Dockerfile": dockerfile(aio["registry"]), "app.py": app_source("sec")})
-    rc, out, _ = push(user, app, src)
+    git_repo(world["src"], {"Dockerfile": dockerfile(aio["registry"]), "app.py": app_source("sec")})
+    rc, out, _ = push(user, app, world["src"])
     assert rc == 0, out[-3000:]
     return {"user": user, "app": app, "registry": aio["registry"]}
 
