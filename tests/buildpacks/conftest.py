@@ -17,7 +17,7 @@ import zipfile
 
 import pytest
 
-from tests.deploy.conftest import registry  # noqa: F401  (the fixture)
+from tests.deploy.conftest import registry, repo  # noqa: F401  (the fixtures)
 from tests.live import ROOT, free_port, live_controller
 
 

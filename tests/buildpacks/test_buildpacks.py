@@ -10,9 +10,8 @@ import sys
 import tarfile
 import time
 
-import pytest
-
 from tests.controller.conftest import register
+from tests.deploy.conftest import commit, git
 from tests.controller.deployhelp import endpoints, fetch
 from tests.live import ROOT
 
@@ -31,33 +30,6 @@ PY_APP = {
     "Procfile": "web: python app.py\nworker: python worker.py\n",
     "version": "1\n",
 }
-
-
-def git(repo, *args) -> str:
-    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True).stdout.strip()
-
-
-def commit(work, files: dict[str, str | None]) -> str:
-    for name, text in files.items():
-        path = work / name
-        if text is None:
-            path.unlink()
-            continue
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    git(work, "add", "-A")
-    git(work, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "change")
-    git(work, "push", "-q", "origin", "HEAD:main")
-    return git(work, "rev-parse", "HEAD")
-
-
-@pytest.fixture
-def repo(tmp_path):
-    bare, work = tmp_path / "app.git", tmp_path / "work"
-    subprocess.run(["git", "init", "-q", "--bare", str(bare)], check=True)
-    subprocess.run(["git", "init", "-q", str(work)], check=True)
-    git(work, "remote", "add", "origin", str(bare))
-    return bare, work
 
 
 def deploy(ctl, registry, app, sha, user, bare, cache_root, stream=None, wait_stream=None, **playbook_vars):

@@ -1,4 +1,5 @@
-"""A real registry (Debian's distribution 2.8, filesystem storage) on 127.0.0.1 for deploy tests."""
+"""A real registry (Debian's distribution 2.8, filesystem storage) on 127.0.0.1 for deploy tests, and a pushed-to
+bare repository with its work tree (what the builder's hook hands the deploy playbook)."""
 from __future__ import annotations
 
 import os
@@ -32,3 +33,30 @@ def registry(tmp_path_factory):
     yield f"127.0.0.1:{port}"
     proc.terminate()
     proc.wait(10)
+
+
+def git(repo, *args) -> str:
+    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True).stdout.strip()
+
+
+def commit(work, files: dict[str, str | None]) -> str:
+    for name, text in files.items():
+        path = work / name
+        if text is None:
+            path.unlink()
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    git(work, "add", "-A")
+    git(work, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "change")
+    git(work, "push", "-q", "origin", "HEAD:main")
+    return git(work, "rev-parse", "HEAD")
+
+
+@pytest.fixture
+def repo(tmp_path):
+    bare, work = tmp_path / "app.git", tmp_path / "work"
+    subprocess.run(["git", "init", "-q", "--bare", str(bare)], check=True)
+    subprocess.run(["git", "init", "-q", str(work)], check=True)
+    git(work, "remote", "add", "origin", str(bare))
+    return bare, work

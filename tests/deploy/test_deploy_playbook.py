@@ -13,34 +13,14 @@ from tests.controller.conftest import register
 from tests.controller.deployhelp import endpoints, fetch
 from tests.live import ROOT, live_controller
 
+from .conftest import commit
+
 
 @pytest.fixture(scope="module")
 def ctl():
     subprocess.run([os.path.join(ROOT, "scripts/build-test-image.sh"), "web"], check=True)
     with live_controller(SLIPWAY_HEALTH_TIMEOUT="15", SLIPWAY_DRAIN_SECONDS="0") as controller:
         yield controller
-
-
-def git(repo, *args) -> str:
-    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True).stdout.strip()
-
-
-def commit(work, files: dict[str, str]) -> str:
-    for name, text in files.items():
-        (work / name).write_text(text)
-    git(work, "add", "-A")
-    git(work, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "change")
-    git(work, "push", "-q", "origin", "HEAD:main")
-    return git(work, "rev-parse", "HEAD")
-
-
-@pytest.fixture
-def repo(tmp_path):
-    bare, work = tmp_path / "app.git", tmp_path / "work"
-    subprocess.run(["git", "init", "-q", "--bare", str(bare)], check=True)
-    subprocess.run(["git", "init", "-q", str(work)], check=True)
-    git(work, "remote", "add", "origin", str(bare))
-    return bare, work
 
 
 def deploy(ctl, registry, app, sha, user, bare) -> subprocess.CompletedProcess:
