@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -23,6 +22,7 @@ import uuid
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+import wrkparse  # noqa: E402  (beside this script)
 from tests.live import controller_env, free_port, fresh_database, migrate, stop, wait_http  # noqa: E402
 
 TARGET_RPS, TARGET_P99_MS = 500, 20
@@ -70,17 +70,7 @@ def wrk(url: str, token: str, seconds: int, connections: int, script: str | None
     cmd = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-H", f"Authorization: token {token}"]
     if script:
         cmd += ["-s", script]
-    out = subprocess.run(cmd + [url], capture_output=True, text=True, check=True).stdout
-
-    def ms(label: str) -> float:
-        m = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
-        value, unit = float(m.group(1)), m.group(2)
-        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
-
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), "p50_ms": ms("50"),
-            "p99_ms": ms("99"), "non_2xx": int(errors.group(1)) if errors else 0,
-            "requests": int(re.search(r"(\d+) requests in", out).group(1))}
+    return wrkparse.parse(subprocess.run(cmd + [url], capture_output=True, text=True, check=True).stdout)
 
 
 def main() -> int:

@@ -23,6 +23,7 @@ import sys
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import wrkparse  # noqa: E402  (beside this script)
 from tests.e2e import conftest as e2e  # noqa: E402  (host helpers shared with the end-to-end tests)
 
 TARGET = 0.85
@@ -48,15 +49,7 @@ http {
 def wrk(url: str, host: str | None, seconds: int, connections: int, netns_of: str | None = None) -> dict:
     header = f"-H {e2e.shlex.quote('Host: ' + host)} " if host else ""
     enter = f"nsenter -t {netns_of} -n " if netns_of else ""
-    out = e2e.sh(f"{enter}wrk -t2 -c{connections} -d{seconds}s --latency {header}{url}").stdout
-    rps = float(re.search(r"Requests/sec:\s+([0-9.]+)", out).group(1))
-    p99 = re.search(r"99%\s+([0-9.]+)(us|ms|s)", out)
-    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99.group(2)]
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    socket = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-    return {"rps": rps, "p99_ms": round(float(p99.group(1)) * scale, 2),
-            "non_2xx": int(errors.group(1)) if errors else 0,
-            "socket_errors": sum(map(int, socket.groups())) if socket else 0}
+    return wrkparse.parse(e2e.sh(f"{enter}wrk -t2 -c{connections} -d{seconds}s --latency {header}{url}").stdout)
 
 
 def main() -> int:
