@@ -18,6 +18,10 @@ status=0
 docker service ls -q --filter label=slipway.managed=1 | xargs -r docker service rm >/dev/null || true
 if [ $# -eq 0 ]; then
   scripts/build-host-image.sh
+  # molecule keeps its state outside the checkout (~/.ansible/tmp): a host left by an earlier run, even
+  # from another clone, would make `molecule test --destroy=never` skip create and prepare and converge
+  # a stopped container. Start from nothing.
+  molecule destroy >/dev/null 2>&1 || true
   if molecule test --destroy=never; then
     SLIPWAY_E2E_CONVERGE=0 .venv/bin/pytest -q -ra tests/e2e || status=$?
   else
