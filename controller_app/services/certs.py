@@ -5,8 +5,10 @@ import dataclasses
 import datetime as dt
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.x509.oid import NameOID
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
+from cryptography.x509.oid import NameOID, SignatureAlgorithmOID
 
 
 class BadCert(ValueError):
@@ -24,6 +26,67 @@ class CertInfo:
     expires: dt.datetime
 
 
+# What the routers' OpenSSL accepts at security level 2 (Debian's default): anything weaker makes nginx refuse
+# the whole configuration, so it is refused here, at upload.
+ACCEPTED = ("RSA keys of 2048 bits or more, EC keys on P-256, P-384 or P-521, Ed25519 or Ed448 keys; "
+            "signatures with SHA-256 or stronger")
+MIN_RSA_BITS = 2048
+MIN_EC_BITS = 256
+WEAK_SIGNATURE_OIDS = {
+    SignatureAlgorithmOID.RSA_WITH_MD5, SignatureAlgorithmOID.RSA_WITH_SHA1, SignatureAlgorithmOID.ECDSA_WITH_SHA1,
+    SignatureAlgorithmOID.DSA_WITH_SHA1,
+}
+
+
+def _key_problem(public) -> str | None:
+    """Why OpenSSL (security level 2) would refuse this public key, or None if it is strong enough."""
+    if isinstance(public, rsa.RSAPublicKey):
+        if public.key_size < MIN_RSA_BITS:
+            return f"an RSA key of {public.key_size} bits (at least {MIN_RSA_BITS} are needed)"
+        return None
+    if isinstance(public, dsa.DSAPublicKey):
+        return f"a DSA key ({public.key_size} bits; DSA is not accepted)"
+    if isinstance(public, ec.EllipticCurvePublicKey):
+        if public.curve.key_size < MIN_EC_BITS:
+            return (f"an EC key on {public.curve.name} ({public.curve.key_size} bits, "
+                    f"at least {MIN_EC_BITS} are needed)")
+        return None
+    if isinstance(public, (ed25519.Ed25519PublicKey, ed448.Ed448PublicKey)):
+        return None
+    return f"an unsupported key type ({type(public).__name__})"
+
+
+def _signature_problem(cert: x509.Certificate) -> str | None:
+    try:
+        algorithm = cert.signature_hash_algorithm
+    except UnsupportedAlgorithm:  # MD2, MD4, ...: unknown to cryptography, certainly too weak
+        return f"an unsupported signature algorithm ({cert.signature_algorithm_oid.dotted_string})"
+    if isinstance(algorithm, (hashes.MD5, hashes.SHA1)) or cert.signature_algorithm_oid in WEAK_SIGNATURE_OIDS:
+        name = {"md5": "MD5", "sha1": "SHA-1"}.get(algorithm.name, algorithm.name) if algorithm else "weak"
+        return f"a signature made with {name}"
+    return None
+
+
+def _check_strength(pem: str, cert: x509.Certificate) -> None:
+    problem = _key_problem(cert.public_key())
+    if problem is None:
+        problem = _signature_problem(cert)
+    if problem is not None:
+        raise BadCert(f"certificate has {problem}, which OpenSSL refuses as insecure; accepted: {ACCEPTED}")
+    # intermediates in the chain are checked the same way by OpenSSL (self-signed roots' signatures are not)
+    try:
+        chain = x509.load_pem_x509_certificates(pem.encode())[1:]
+    except ValueError:
+        chain = []
+    for extra in chain:
+        problem = _key_problem(extra.public_key())
+        if problem is None and extra.issuer != extra.subject:
+            problem = _signature_problem(extra)
+        if problem is not None:
+            raise BadCert(f"chain certificate {extra.subject.rfc4514_string()} has {problem}, which OpenSSL "
+                          f"refuses as insecure; accepted: {ACCEPTED}")
+
+
 def inspect(certificate: str, key: str) -> CertInfo:
     try:
         cert = x509.load_pem_x509_certificate(certificate.encode())
@@ -37,6 +100,7 @@ def inspect(certificate: str, key: str) -> CertInfo:
     enc = serialization.Encoding.DER
     if private.public_key().public_bytes(enc, pub) != cert.public_key().public_bytes(enc, pub):
         raise BadCert("key does not match the certificate")
+    _check_strength(certificate, cert)
     cns = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
     try:
         san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(

@@ -73,6 +73,32 @@ def test_bad_pem_mismatched_key_and_uncovered_domain(owner, app_id):
     assert r.status_code == 400 and "does not cover" in r.json()["detail"]
 
 
+def test_weak_rsa_key_is_refused_and_not_stored(owner):
+    """A 1024-bit RSA key would make every router's nginx -t fail (OpenSSL security level 2): refused at upload."""
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=1024)
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "weak.example.com")])
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=1))
+            .not_valid_after(now + dt.timedelta(days=2)).sign(key, hashes.SHA256()))
+    name = f"weak-{secrets.token_hex(3)}"
+    r = owner.post("/v2/certs/", {
+        "name": name, "certificate": cert.public_bytes(serialization.Encoding.PEM).decode(),
+        "key": key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                 serialization.NoEncryption()).decode()})
+    assert r.status_code == 400, r.text
+    assert "RSA key of 1024 bits" in r.json()["detail"] and "2048" in r.json()["detail"]
+    assert owner.get(f"/v2/certs/{name}").status_code == 404
+    assert name not in [c["name"] for c in owner.get("/v2/certs/?limit=1000").json()["results"]]
+
+
 def test_settings_change_routes_without_a_release(ctl, owner, app_id):
     before = routes(ctl)["generation"]
     r = owner.post(f"/v2/apps/{app_id}/settings/", {"maintenance": True, "whitelist": ["10.0.0.0/8", "1.2.3.4"]})

@@ -80,7 +80,10 @@ def delete_cert(db: DB, cert: OwnedCert):
 @router.post("/v2/certs/{name}/domain/", status_code=201, response_model=CertOut)
 def attach(body: DomainIn, db: DB, user: CurrentUser, cert: OwnedCert):
     domain = _domain(db, user, body.domain)
-    info = certs.inspect(cert.certificate, cert.key)
+    try:  # stored before the upload check got stricter (e.g. a 1024-bit RSA key): not attached anew
+        info = certs.inspect(cert.certificate, cert.key)
+    except certs.BadCert as exc:
+        raise HTTPException(400, f"Certificate {cert.name} cannot be used: {exc}") from None
     if not certs.covers(info, domain.domain):
         raise HTTPException(400, f"Certificate {cert.name} does not cover {domain.domain} "
                                  f"(names: {', '.join(info.san or [info.common_name])}).")
