@@ -7,7 +7,9 @@ render every file into a fresh staging directory next to the live one, run `ngin
 config with the live directory's path pointed at the staging directory, and only if that passes, swap the
 `live` symlink atomically (rename), reload nginx, check that nginx now serves that generation, and then POST
 `/v2/routes/ack/ {router, generation}`. If `nginx -t` fails the old config keeps serving, the error is logged
-and that generation is never acknowledged; the sync waits for the next one.
+and that generation is not acknowledged; the sync tries it again every `heartbeat` seconds (the cause may be
+on the host, e.g. a broken snippet in /etc/nginx/conf.d that an operator then removes) until it passes or the
+controller publishes a newer generation.
 
 Settings (ini section [routesync], or environment SLIPWAY_<NAME>):
   controller_url, router_key (or router_key_file), ca_file, router_name (default: host name),
@@ -17,8 +19,9 @@ Settings (ini section [routesync], or environment SLIPWAY_<NAME>):
   is read back, default derived from http_listen), platform_domain, controller_domain, controller_upstream,
   controller_cert, controller_key, controller_enforce_https, acme_upstream, pages_dir (html overrides for
   unknown.html / unavailable.html / maintenance.html), wait (long-poll seconds), heartbeat (seconds between
-  re-acks), drop_invalid_certs (leave out certificates OpenSSL refuses instead of refusing the whole
-  generation; default false), log_level.
+  re-acks, and between retries of a generation nginx -t refused), drop_invalid_certs (leave out certificates
+  this host's OpenSSL refuses, e.g. a 1024-bit RSA key at security level 2, instead of refusing the whole
+  generation: their domains are served over HTTP only and the error is logged; default true), log_level.
 """
 from __future__ import annotations
 
@@ -71,7 +74,7 @@ DEFAULTS = {
     "wait": "25",
     "keep_generations": "3",
     "heartbeat": "20",
-    "drop_invalid_certs": "false",
+    "drop_invalid_certs": "true",
     "log_level": "INFO",
 }
 
@@ -129,6 +132,8 @@ class RouteSync:
         self.seen: str | None = None      # last generation handled (applied or refused)
         self.pending_ack: str | None = None
         self.last_ack = 0.0
+        self.refused: str | None = None   # generation nginx -t refused, tried again every `heartbeat` seconds
+        self.refused_at = 0.0
 
     @staticmethod
     def _default_check_url(http_listen: list[str]) -> str:
@@ -247,8 +252,8 @@ class RouteSync:
 
     # -- one generation -----------------------------------------------------------------------------------------
     def drop_invalid_certs(self, routes: dict) -> None:
-        """Optional: leave out certificates this host's OpenSSL refuses (one app's certificate then cannot stop
-        routing changes for every app). Their domains are served over HTTP only; the error is logged."""
+        """Leave out certificates this host's OpenSSL refuses (on by default: one app's certificate then cannot
+        stop routing changes for every app). Their domains are served over HTTP only; the error is logged."""
         with tempfile.TemporaryDirectory() as d:
             crt, key = os.path.join(d, "c.pem"), os.path.join(d, "k.pem")
             for app in routes.get("apps") or []:
@@ -276,9 +281,12 @@ class RouteSync:
         try:
             self.test_config(staged)
         except ConfigTestFailed as e:
-            log.error("generation %s refused by nginx -t; keeping the running config: %s", generation, e)
+            log.error("generation %s refused by nginx -t; keeping the running config (trying again in %ss): %s",
+                      generation, self.cfg["heartbeat"], e)
             shutil.rmtree(staged, ignore_errors=True)
+            self.refused, self.refused_at = generation, time.monotonic()
             return False
+        self.refused = None
         self.swap(staged)
         try:
             self.reload()
@@ -307,11 +315,24 @@ class RouteSync:
         self.pending_ack = None
         self.last_ack = time.monotonic()
 
+    def retry_left(self) -> float | None:
+        """Seconds until the refused generation is tried again (None: nothing refused is pending)."""
+        if self.refused is None or self.seen != self.refused:
+            return None
+        return max(0.0, self.refused_at + float(self.cfg["heartbeat"]) - time.monotonic())
+
     def poll(self) -> dict | None:
         query: dict[str, str | int] = {}
+        wait = self.wait
+        left = self.retry_left()
+        if left is not None and left <= 0:
+            log.info("trying refused generation %s again", self.refused)
+            self.seen = None  # fetch it in full and apply it again
+        elif left is not None:
+            wait = max(1, min(wait, int(left + 0.999)))
         if self.seen is not None:
-            query = {"generation": self.seen, "wait": self.wait}
-        r = self.client.request("GET", "/v2/routes", query=query, timeout=self.wait + 15, ok=(200, 304))
+            query = {"generation": self.seen, "wait": wait}
+        r = self.client.request("GET", "/v2/routes", query=query, timeout=wait + 15, ok=(200, 304))
         if r.status == 304:
             return None
         data = r.json()

@@ -154,7 +154,8 @@ def test_tls_enforce_https_and_broken_cert_keeps_old_config(nginx, fake_controll
         app("secure", ["secure.example.test"], ep, certs={"secure.example.test": {"certificate": crt, "key": key}},
             enforce_https=True),
         app("plain", ["plain.example.test"], ep)])
-    sync = routesync(fc.url, fc.router_key)
+    # drop_invalid_certs off: the broken certificate below reaches nginx -t (the whole generation is refused)
+    sync = routesync(fc.url, fc.router_key, SLIPWAY_DROP_INVALID_CERTS="false")
     wait_for(lambda: any(a["generation"] == gen for a in fc.acks), what="ack")
 
     status, headers, _ = http_request(nginx.http_port, "secure.example.test", "/path?q=1")
@@ -258,19 +259,58 @@ def test_heartbeat_reacks_the_applied_generation(nginx, fake_controller, routesy
     wait_for(lambda: len([a for a in fc.acks if a["generation"] == gen]) >= 3, timeout=10, what="heartbeats")
 
 
-def test_drop_invalid_certs_option_keeps_routing_moving(nginx, fake_controller, routesync, upstreams, workdir):
-    """Opt-in: one app's unusable certificate is left out instead of holding back every app's routes."""
+def test_drop_invalid_certs_keeps_routing_moving_by_default(nginx, fake_controller, routesync, upstreams, workdir):
+    """By default one app's unusable certificate (junk, or a 1024-bit RSA key that OpenSSL's security level 2
+    refuses) is left out instead of holding back every app's routes."""
     fc = fake_controller
     crt, key, _ = make_cert(workdir, "good.example.test")
     broken = {"certificate": "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n",
               "key": key}
-    sync = routesync(fc.url, fc.router_key, SLIPWAY_DROP_INVALID_CERTS="true")
+    wkey, wcrt = os.path.join(workdir, "weak.key"), os.path.join(workdir, "weak.crt")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:1024", "-nodes", "-keyout", wkey, "-out", wcrt,
+                    "-days", "2", "-subj", "/CN=weak.example.test", "-addext",
+                    "subjectAltName=DNS:weak.example.test"], check=True, capture_output=True)
+    weak = {"certificate": open(wcrt).read(), "key": open(wkey).read()}
+    sync = routesync(fc.url, fc.router_key)  # drop_invalid_certs at its default
     gen = fc.set_apps([
         app("bad", ["bad.example.test"], [upstreams["blue"].endpoint], certs={"bad.example.test": broken}),
+        app("weak", ["weak.example.test"], [upstreams["red"].endpoint], certs={"weak.example.test": weak}),
         app("good", ["good.example.test"], [upstreams["green"].endpoint],
             certs={"good.example.test": {"certificate": crt, "key": key}})])
     wait_for(lambda: any(a["generation"] == gen for a in fc.acks), what="ack")
     assert served(nginx, "bad.example.test", "blue")  # over HTTP
-    assert "certificate for bad.example.test refused by OpenSSL" in sync.output()
+    assert served(nginx, "weak.example.test", "red")
+    out = sync.output()
+    assert "certificate for bad.example.test refused by OpenSSL" in out
+    assert "certificate for weak.example.test refused by OpenSSL" in out
+    assert "refused by nginx -t" not in out
     conf = open(os.path.join(nginx.config_dir, "live", "slipway.conf")).read()
     assert "certs/good.example.test.crt" in conf and "certs/bad.example.test.crt" not in conf
+    assert "certs/weak.example.test.crt" not in conf
+
+
+def test_refused_generation_is_tried_again_on_the_heartbeat(nginx, fake_controller, routesync, upstreams):
+    """nginx -t may fail because of the host (an operator's broken snippet): once that is fixed, the refused
+    generation goes live without waiting for another change at the controller."""
+    fc = fake_controller
+    gen = fc.set_apps([app("web", ["web.example.test"], [upstreams["blue"].endpoint])])
+    sync = routesync(fc.url, fc.router_key, SLIPWAY_HEARTBEAT="1")
+    wait_for(lambda: any(a["generation"] == gen for a in fc.acks), what="ack")
+    snippets = os.path.join(nginx.dir, "conf.d")
+    os.makedirs(snippets)
+    snippet = os.path.join(snippets, "zz-broken.conf")
+    with open(snippet, "w") as fh:
+        fh.write("this is not nginx;\n")
+    main = open(nginx.conf).read()
+    live_include = f"include {nginx.config_dir}/live/*.conf;"
+    with open(nginx.conf, "w") as fh:
+        fh.write(main.replace(live_include, f"{live_include}\n    include {snippets}/*.conf;"))
+    new = fc.set_apps([app("web", ["web.example.test"], [upstreams["red"].endpoint])])
+    wait_for(lambda: sync.output().count(f"generation {new} refused by nginx -t") >= 2, timeout=10,
+             what="refused, then refused again on the heartbeat")
+    assert served(nginx, "web.example.test", "blue")
+    assert all(a["generation"] != new for a in fc.acks)
+    os.unlink(snippet)  # the operator fixes the host; the controller publishes nothing new
+    wait_for(lambda: any(a["generation"] == new for a in fc.acks), timeout=10, what="ack after the fix")
+    assert served(nginx, "web.example.test", "red")
+    assert f"trying refused generation {new} again" in sync.output()
