@@ -5,11 +5,14 @@ printed (pytest -s). Each drill puts the component back in a finally block (othe
    of PostgreSQL accepting connections, without a restart of its own.
 2. The store is unreachable during a push: the push fails with a message naming the failed image push, the
    running release keeps serving (no failed request), and a push after the store is back works.
-3. nginx is handed a configuration that fails `nginx -t` (a certificate with a 1024-bit RSA key, which the
-   controller accepts and OpenSSL's security level refuses): the old configuration keeps serving, and
-   routing works again once the certificate is gone. Meanwhile no routing change applies, for any app (the
-   router role's slipway_router_drop_invalid_certs, off by default, would serve such a domain over HTTP
-   instead), so the drill keeps that window short.
+3. nginx is handed a configuration that fails `nginx -t`, the way an operator would break it: a broken
+   snippet in /etc/nginx/conf.d/ (which the router's nginx.conf includes), then a routing change (a new
+   domain for the app). The route sync refuses that generation and the old configuration keeps serving
+   (same nginx, same live folder, no failed request; the new domain is not served yet). Once the snippet is
+   gone the route sync applies the refused generation by itself (it tries it again every heartbeat, 20 s by
+   default), with no further change at the controller, within 60 s. The drill also checks that the
+   controller refuses a certificate OpenSSL would refuse (a 1024-bit RSA key): it used to accept one, and
+   every router's `nginx -t` then failed, freezing routing changes for every app.
 """
 from __future__ import annotations
 
@@ -133,31 +136,40 @@ def test_store_unreachable_during_push(world):
 BAD_CERT = ("cd {d} && openssl req -x509 -newkey rsa:1024 -nodes -days 30 -subj /CN={domain} "
             "-addext subjectAltName=DNS:{domain} -keyout key.pem -out cert.pem 2>/dev/null && cat cert.pem && "
             "echo ===== && cat key.pem")
+SNIPPET = "/etc/nginx/conf.d/zz-slipway-drill.conf"
+
+
+def routesync_log(since: str) -> str:
+    return sh(f"journalctl -q -o cat -u slipway-routesync --since '{since}'").stdout
 
 
 def test_nginx_refuses_a_broken_config_old_one_keeps_serving(world):
     api, app = world["owner"].api, world["app"]
-    domain = f"{unique('broken-')}.example.test"
+
+    # a certificate OpenSSL's security level 2 refuses is refused at upload, and nothing is stored
     name = unique("weak-")
     d = f"{WORK}/{name}"
     sh(f"mkdir -p {d}")
-    cert, key = sh(BAD_CERT.format(d=d, domain=domain)).stdout.split("=====\n")
-    api("POST", f"/v2/apps/{app}/domains/", {"domain": domain})
+    cert, key = sh(BAD_CERT.format(d=d, domain=f"{name}.example.test")).stdout.split("=====\n")
+    status, answer = api("POST", "/v2/certs/", {"name": name, "certificate": cert, "key": key}, expect=None)
+    print(f"\n[drill broken nginx config] a 1024-bit RSA certificate upload: {status} {answer}")
+    assert 400 <= status < 500 and "1024" in str(answer), (status, answer)
+    assert api("GET", f"/v2/certs/{name}", expect=None)[0] == 404
+
+    # an operator's broken snippet: every `nginx -t` fails until it is gone
+    domain = f"{unique('broken-')}.example.test"
+    since = sh("date '+%Y-%m-%d %H:%M:%S'").stdout.strip()
+    nginx_before = sh("systemctl show -p MainPID --value nginx").stdout.strip()
+    live_before = sh("readlink -f /etc/nginx/slipway/live").stdout.strip()
+    body_before = serving(world)
+    load = Load(world["domain"], "nginx-drill")
     try:
-        wait_for(lambda: get(domain)[0] == 200, 60, 0.5, "the new domain served over HTTP")
-        since = sh("date '+%Y-%m-%d %H:%M:%S'").stdout.strip()
-        nginx_before = sh("systemctl show -p MainPID --value nginx").stdout.strip()
-        live_before = sh("readlink -f /etc/nginx/slipway/live").stdout.strip()
-        body_before = serving(world)
-        load = Load(world["domain"], "nginx-drill")
         try:
-            status, _ = api("POST", "/v2/certs/", {"name": name, "certificate": cert, "key": key})
-            assert status == 201  # the controller accepts it ...
+            sh(f"echo 'this is not nginx;' > {SNIPPET}")
             started = time.monotonic()
-            api("POST", f"/v2/certs/{name}/domain/", {"domain": domain})
-            # ... and the route sync's `nginx -t` refuses the configuration that would carry it
-            refused = wait_for(lambda: "refused by nginx -t" in sh(f"journalctl -q -o cat -u slipway-routesync "
-                                                                   f"--since '{since}'").stdout, 30, 0.5,
+            api("POST", f"/v2/apps/{app}/domains/", {"domain": domain})
+            # the route sync's `nginx -t` refuses the configuration that would carry the new domain
+            refused = wait_for(lambda: "refused by nginx -t" in routesync_log(since), 30, 0.5,
                                "the route sync reporting the failed nginx -t")
             refused_after = time.monotonic() - started
             time.sleep(2)
@@ -165,30 +177,30 @@ def test_nginx_refuses_a_broken_config_old_one_keeps_serving(world):
             during = serving(world)
             nginx_t = sh("nginx -t 2>&1", check=False)
             domain_during = get(domain)[0]
+            nginx_during = sh("systemctl show -p MainPID --value nginx").stdout.strip()
         finally:
             result = load.finish()
-            api("DELETE", f"/v2/certs/{name}", expect=None)
-    finally:
-        api("DELETE", f"/v2/apps/{app}/domains/{domain}", expect=None)
-    log = sh(f"journalctl -q -o cat -u slipway-routesync --since '{since}'").stdout
-    print("\n" + "\n".join(line for line in log.splitlines() if "nginx -t" in line)[-1500:])
-    print(f"\n[drill broken nginx config] refused by nginx -t {refused_after:.1f} s after the certificate was "
-          f"attached: {bool(refused)}; live config unchanged: {live_during == live_before}; the app served during "
-          f"the drill: {result['failures']} failed of {result['requests']}; the domain still answered "
-          f"{domain_during} over HTTP (the old config)")
-    assert live_during == live_before, (live_before, live_during)
-    assert during.split(" (")[0] == body_before.split(" (")[0], during
-    assert nginx_t.returncode == 0, nginx_t.stdout  # what runs is the old, valid configuration
-    assert sh("systemctl show -p MainPID --value nginx").stdout.strip() == nginx_before
-    assert result["failures"] == 0, result
-    assert domain_during == 200
+            sh(f"rm -f {SNIPPET}")
+            removed = time.monotonic()
+        log = routesync_log(since)
+        print("\n" + "\n".join(line for line in log.splitlines() if "nginx -t" in line)[-1500:])
+        print(f"\n[drill broken nginx config] refused by nginx -t {refused_after:.1f} s after the routing change: "
+              f"{bool(refused)}; live config unchanged: {live_during == live_before}; the app served during "
+              f"the drill: {result['failures']} failed of {result['requests']}; the new domain answered "
+              f"{domain_during} (the old config)")
+        assert live_during == live_before, (live_before, live_during)
+        assert during.split(" (")[0] == body_before.split(" (")[0], during
+        assert nginx_t.returncode != 0 and "zz-slipway-drill.conf" in nginx_t.stdout, nginx_t.stdout
+        assert nginx_during == nginx_before
+        assert result["failures"] == 0, result
+        assert domain_during != 200, domain_during  # not routed yet: the refused generation is not live
 
-    # the certificate is gone: routing changes apply again (a new domain serves)
-    fresh = f"{unique('fixed-')}.example.test"
-    started = time.monotonic()
-    api("POST", f"/v2/apps/{app}/domains/", {"domain": fresh})
-    try:
-        wait_for(lambda: get(fresh)[0] == 200, 60, 0.5, "routing applied again after the bad certificate left")
-        print(f"routing applied again {time.monotonic() - started:.1f} s after the next change")
+        # the snippet is gone: the route sync applies the refused generation again on its own (its heartbeat
+        # retry), with no further change at the controller
+        wait_for(lambda: get(domain)[0] == 200, 60, 0.5, "the refused routing change applied after the fix")
+        print(f"routing applied {time.monotonic() - removed:.1f} s after the snippet was removed "
+              "(no further change at the controller)")
+        assert sh("systemctl show -p MainPID --value nginx").stdout.strip() == nginx_before
     finally:
-        api("DELETE", f"/v2/apps/{app}/domains/{fresh}", expect=None)
+        sh(f"rm -f {SNIPPET}")
+        api("DELETE", f"/v2/apps/{app}/domains/{domain}", expect=None)
