@@ -18,6 +18,10 @@ import pytest
 from .conftest import PREFIX, ROOT, WORK, Load, api, sh, wait_for
 
 HELLO = ROOT / "examples" / "hello"
+CLOCK = ("import itertools, socket, time\n"
+         "for i in itertools.count():\n"
+         "    print('tick', socket.gethostname(), i, flush=True)\n"
+         "    time.sleep(0.5)\n")
 NODES = ("node1", "node2", "node3")
 pytestmark = pytest.mark.timeout(3600)
 
@@ -120,8 +124,11 @@ def test_cluster_shape(world):
 def test_push_scale_and_spread(world):
     src = f"{WORK}/src"
     dockerfile = HELLO.joinpath("Dockerfile").read_text().replace("slipway-aio:5000", world["registry"])
-    files = {"Dockerfile": dockerfile, "app.py": HELLO.joinpath("app.py").read_text(),
-             "Procfile": HELLO.joinpath("Procfile").read_text()}
+    assert "COPY app.py /app/app.py" in dockerfile
+    # a second process type that writes a line every half second, for `logs -f` across nodes
+    files = {"Dockerfile": dockerfile.replace("COPY app.py /app/app.py", "COPY app.py clock.py /app/"),
+             "app.py": HELLO.joinpath("app.py").read_text(), "clock.py": CLOCK,
+             "Procfile": HELLO.joinpath("Procfile").read_text().strip() + "\nclock: python3 -u /app/clock.py\n"}
     script = [f"mkdir -p {src} && cd {src} && git init -q -b main && git config user.email t@example.test"
               " && git config user.name t"]
     script += [f"cat > {name} <<'EOF_CLUSTER'\n{body}\nEOF_CLUSTER" for name, body in files.items()]
@@ -151,6 +158,45 @@ def test_push_scale_and_spread(world):
     for node in NODES:
         df = sh(node, "docker system df --format '{{.Type}} {{.TotalCount}}'").stdout
         assert "Build Cache 0" in df, (node, df)
+
+
+def test_logs_follow_across_nodes(world):
+    """`logs -f` (the endpoint the CLI follows) interleaves the lines of tasks that run on different nodes, each
+    prefixed with its process type and task, as they are produced."""
+    app, admin = world["app"], world["admin"]
+    api("POST", f"/v2/apps/{app}/scale/", {"clock": 3}, token=admin)
+    try:
+        def clock_pods():
+            found = [p for p in api("GET", f"/v2/apps/{app}/pods/", token=admin)[1]["results"]
+                     if p["type"] == "clock" and p["state"] == "running"]
+            return found if len(found) == 3 else None
+
+        pods = wait_for(clock_pods, 120, 1, "three clock tasks running")
+        assert len(pods) == 3 and len({p["node"] for p in pods}) >= 2, pods
+        started = time.monotonic()
+        out = sh("control", f"timeout 8 curl -sS -N -H 'Authorization: token {admin}' "
+                            f"'http://127.0.0.1:8000/v2/apps/{app}/logs/?follow=true&type=clock&log_lines=1'",
+                 check=False).stdout
+        followed = time.monotonic() - started
+        lines = [line for line in out.splitlines() if line.strip()]
+        ticks = collections.defaultdict(list)  # task -> the numbers it printed, in the order they arrived
+        for line in lines:
+            m = re.match(r"^clock\.(\d+): tick ([0-9a-f]{12}) (\d+)$", line)
+            assert m, (line, lines[:10])
+            ticks[m.group(1)].append(int(m.group(3)))
+        by_node = collections.Counter()
+        where = containers_by_node()
+        for line in lines:
+            by_node[where.get(line.split()[2], "?")] += 1
+        record(world, "logs_follow", {"seconds": round(followed, 1), "lines": len(lines),
+                                      "lines_by_task": {k: len(v) for k, v in sorted(ticks.items())},
+                                      "lines_by_node": dict(sorted(by_node.items()))})
+        assert sorted(ticks) == ["1", "2", "3"], ticks
+        assert len([n for n in by_node if n != "?"]) >= 2, by_node
+        # followed live: each task's lines keep coming (about two a second) and in its own order
+        assert all(len(v) >= 6 and v == sorted(v) for v in ticks.values()), ticks
+    finally:
+        api("POST", f"/v2/apps/{app}/scale/", {"clock": 0}, token=admin)
 
 
 def test_tags_constrain_placement(world):
