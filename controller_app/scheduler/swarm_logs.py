@@ -1,0 +1,267 @@
+"""Logs of an app's Swarm services: the recent lines (`logs`), and a live stream of new lines
+(`open_log_stream`, `follow_logs`) that also picks up the services of new deployments."""
+from __future__ import annotations
+
+import contextlib
+import datetime
+import heapq
+import logging
+import threading
+import time
+from typing import TYPE_CHECKING, Iterator
+
+import docker.errors
+
+from .base import LogStream, SchedulerError
+from .names import check_app, check_type
+from .swarm_labels import L_TYPE
+from .swarm_sockets import _response_socket, _shutdown
+
+if TYPE_CHECKING:
+    from .swarm import SwarmScheduler
+
+log = logging.getLogger(__package__ + ".swarm")  # the Swarm backend's one logger, as before the split
+
+
+def _ts_key(ts: str) -> str:
+    """RFC 3339 (nano) timestamp -> a string that sorts chronologically (fraction padded to 9 digits)."""
+    if not ts:
+        return ""
+    base, _, frac = ts.rstrip("Z").partition(".")
+    return f"{base}.{frac.ljust(9, '0')[:9]}"
+
+
+def _ts_epoch(ts: str) -> str:
+    """RFC 3339 (nano) timestamp -> "<seconds>.<nanos>" for the logs API's `since`."""
+    base, _, frac = ts.rstrip("Z").partition(".")
+    seconds = int(datetime.datetime.fromisoformat(base).replace(tzinfo=datetime.timezone.utc).timestamp())
+    return f"{seconds}.{frac.ljust(9, '0')[:9]}"
+
+
+class SwarmLogsMixin:
+    """SwarmScheduler's log methods (uses its _services, _service_tasks, _errors and api)."""
+
+    def _log_entries(self, services: list[dict], tail: int | str = "all", since: str | None = None):
+        """(sort key, timestamp, prefix, message) of the services' log lines (not merged)."""
+        slots = {t["ID"]: t.get("Slot") for t in self._service_tasks(services)}
+        entries = []
+        for service in services:
+            proc_type = service["Spec"].get("Labels", {}).get(L_TYPE, "?")
+            kwargs = {"since": since} if since else {}
+            with self._errors(f"read logs of service {service['Spec']['Name']}"):
+                try:
+                    chunks = self.api.service_logs(service["ID"], details=True, stdout=True, stderr=True,
+                                                   timestamps=True, tail=tail, is_tty=False, **kwargs)
+                    data = b"".join(chunks)
+                except docker.errors.NotFound:
+                    continue
+            for raw in data.decode(errors="replace").splitlines():
+                ts, _, rest = raw.partition(" ")
+                details, _, message = rest.partition(" ")
+                if "com.docker.swarm" not in details:  # no details field: the message starts here
+                    details, message = "", rest
+                attrs = dict(kv.split("=", 1) for kv in details.split(",") if "=" in kv)
+                slot = slots.get(attrs.get("com.docker.swarm.task.id", ""))
+                prefix = f"{proc_type}.{slot if slot is not None else '?'}"
+                entries.append((_ts_key(ts), ts, prefix, message))
+        entries.sort(key=lambda e: e[0])
+        return entries
+
+    def logs(self, app: str, lines: int = 100, proc_type: str | None = None) -> str:
+        lines = max(0, int(lines))
+        if lines == 0:
+            return ""
+        services = self._services(app, proc_type=proc_type)
+        entries = self._log_entries(services, tail=lines)[-lines:]
+        return "".join(f"{prefix}: {message}\n" for _, _, prefix, message in entries)
+
+    def follow_logs(self, app: str, proc_type: str | None = None, interval: float = 1.0) -> Iterator[str]:
+        """New log lines as they come (new deployments included); closing the generator stops the streams."""
+        stream = self.open_log_stream(app, proc_type=proc_type, poll=interval)
+        try:
+            while True:
+                yield from stream.read(timeout=1.0)
+        finally:
+            stream.close()
+
+    def open_log_stream(self, app: str, proc_type: str | None = None, lines: int = 0,
+                        poll: float = 1.0) -> "SwarmLogStream":
+        check_app(app)
+        if proc_type is not None:
+            check_type(proc_type)
+        start = time.time()
+        backlog = []
+        if lines > 0:
+            services = self._services(app, proc_type=proc_type)
+            backlog = self._log_entries(services, tail=lines)[-lines:] if services else []
+        return SwarmLogStream(self, app, proc_type, start, backlog, poll)
+
+
+class SwarmLogStream(LogStream):
+    """One thread per service streams its logs (`follow`); a watcher thread finds new services (a new
+    release) every `poll` seconds and refreshes task slots. Lines wait `reorder` seconds in a heap so that
+    lines of different tasks come out by their timestamps. close() shuts every HTTP stream down."""
+
+    reorder = 0.3
+    max_pending = 20000
+
+    def __init__(self, sched: SwarmScheduler, app: str, proc_type: str | None, start: float,
+                 backlog: list, poll: float):
+        self.sched, self.app, self.proc_type, self.poll = sched, app, proc_type, max(0.2, poll)
+        self.start_key = _ts_key(datetime.datetime.fromtimestamp(start, datetime.timezone.utc)
+                                 .strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
+        self.since = f"{start:.6f}"
+        self._ready = [f"{prefix}: {message}" for _, _, prefix, message in backlog]
+        self._seen = {(key, prefix, message) for key, _, prefix, message in backlog if key >= self.start_key}
+        self._heap: list = []
+        self._seq = 0
+        self._cond = threading.Condition()
+        self._stop = threading.Event()
+        self._streams: dict[str, dict] = {}  # service id -> {"thread", "response", "last": ts}
+        self._slots: dict[str, int] = {}
+        self._lock = threading.Lock()
+        self.error: str | None = None
+        self._watcher = threading.Thread(target=self._watch, name=f"logs-{app}", daemon=True)
+        self._watcher.start()
+
+    # -- consumer side
+    def read(self, timeout: float = 1.0) -> list[str]:
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                now = time.monotonic()
+                out, self._ready = self._ready, []
+                while self._heap and (self._heap[0][2] + self.reorder <= now or self._stop.is_set()):
+                    out.append(heapq.heappop(self._heap)[3])
+                if out or self._stop.is_set() or now >= deadline:
+                    return out
+                wait = deadline - now
+                if self._heap:
+                    wait = min(wait, max(0.01, self._heap[0][2] + self.reorder - now))
+                self._cond.wait(wait)
+
+    def close(self) -> None:
+        with self._lock:  # under the lock: the watcher starts no stream after this
+            if self._stop.is_set():
+                return
+            self._stop.set()
+            streams = list(self._streams.values())
+        for st in streams:
+            response = st.get("response")
+            if response is not None:
+                _shutdown(_response_socket(response))
+                with contextlib.suppress(Exception):
+                    response.close()
+        with self._cond:
+            self._cond.notify_all()
+        for st in streams:
+            thread = st.get("thread")
+            if thread is not None and thread is not threading.current_thread():
+                thread.join(5)
+        if self._watcher is not threading.current_thread():
+            self._watcher.join(5)
+
+    @property
+    def threads(self) -> list[threading.Thread]:
+        """Threads still alive (tests check that close() ended them all)."""
+        with self._lock:
+            found = [st["thread"] for st in self._streams.values() if st.get("thread")]
+        return [t for t in [self._watcher, *found] if t.is_alive()]
+
+    # -- producer side
+    def _watch(self) -> None:
+        while not self._stop.is_set():
+            try:
+                services = self.sched._services(self.app, proc_type=self.proc_type)  # noqa: SLF001
+                slots = {t["ID"]: t.get("Slot") for t in self.sched._service_tasks(services)}  # noqa: SLF001
+                with self._lock:
+                    if self._stop.is_set():
+                        return
+                    self._slots.update(slots)
+                    for service in services:
+                        st = self._streams.get(service["ID"])
+                        if st is None or not st["thread"].is_alive():
+                            since = self.since if st is None or not st.get("last") else _ts_epoch(st["last"])
+                            st = {"last": (st or {}).get("last"), "response": None}
+                            st["thread"] = threading.Thread(target=self._follow, args=(service, since, st),
+                                                            name=f"logs-{service['Spec']['Name']}", daemon=True)
+                            self._streams[service["ID"]] = st
+                            st["thread"].start()
+                    live = {s["ID"] for s in services}
+                    for sid in [sid for sid, st in self._streams.items()
+                                if sid not in live and not st["thread"].is_alive()]:
+                        del self._streams[sid]
+                self.error = None
+            except SchedulerError as exc:
+                self.error = str(exc)
+                log.warning("following logs of %s: %s", self.app, exc)
+            except Exception:  # noqa: BLE001 - the watcher must outlive one bad answer
+                log.exception("following logs of %s", self.app)
+            self._stop.wait(self.poll)
+
+    def _follow(self, service: dict, since: str, st: dict) -> None:
+        api = self.sched.api
+        proc_type = service["Spec"].get("Labels", {}).get(L_TYPE, "?")
+        params = {"follow": 1, "stdout": 1, "stderr": 1, "timestamps": 1, "details": 1, "since": since,
+                  "tail": "all"}
+        try:
+            url = api._url("/services/{0}/logs", service["ID"])  # noqa: SLF001
+            # bounded wait for the answer's head (a stream must not hang where close() cannot reach it);
+            # the stream helper below lifts the socket timeout for the endless body
+            response = api._get(url, params=params, stream=True, timeout=(10, 10))  # noqa: SLF001
+            with self._lock:
+                st["response"] = response
+                stopped = self._stop.is_set()
+            if stopped:
+                return
+            api._raise_for_status(response)  # noqa: SLF001
+            pending = b""
+            for chunk in api._multiplexed_response_stream_helper(response):  # noqa: SLF001
+                if self._stop.is_set():
+                    break
+                pending += chunk
+                *complete, pending = pending.split(b"\n")
+                for raw in complete:
+                    self._line(raw.decode(errors="replace"), proc_type, st)
+            if pending and not self._stop.is_set():
+                self._line(pending.decode(errors="replace"), proc_type, st)
+        except Exception as exc:  # noqa: BLE001 - a stream that ends (service removed, close()) just ends
+            if not self._stop.is_set():
+                log.debug("log stream of %s ended: %s", service["Spec"]["Name"], type(exc).__name__)
+        finally:
+            response = st.get("response")
+            if response is not None:
+                with contextlib.suppress(Exception):
+                    response.close()
+
+    def _line(self, raw: str, proc_type: str, st: dict) -> None:
+        ts, _, rest = raw.partition(" ")
+        details, _, message = rest.partition(" ")
+        if "com.docker.swarm" not in details:
+            details, message = "", rest
+        attrs = dict(kv.split("=", 1) for kv in details.split(",") if "=" in kv)
+        task_id = attrs.get("com.docker.swarm.task.id", "")
+        with self._lock:
+            slot = self._slots.get(task_id)
+        if slot is None and task_id:
+            with contextlib.suppress(Exception):
+                for t in self.sched.api.tasks(filters={"id": task_id}):
+                    slot = t.get("Slot")
+                    with self._lock:
+                        self._slots[task_id] = slot
+        prefix = f"{proc_type}.{slot if slot is not None else '?'}"
+        key = _ts_key(ts)
+        if key < self.start_key or (key, prefix, message) in self._seen:
+            return
+        if st.get("last") and key <= _ts_key(st["last"]) and (key, prefix, message) in st.setdefault("recent", set()):
+            return
+        if st.get("last") != ts:
+            st["recent"] = set()
+        st["last"] = ts
+        st.setdefault("recent", set()).add((key, prefix, message))
+        with self._cond:
+            if len(self._heap) >= self.max_pending:  # a reader that does not keep up loses the oldest lines
+                heapq.heappop(self._heap)
+            self._seq += 1
+            heapq.heappush(self._heap, (key, self._seq, time.monotonic(), f"{prefix}: {message}"))
+            self._cond.notify_all()

@@ -1,0 +1,31 @@
+"""The sockets under docker-py's raw streams: shutting one down is how a blocked reader is released
+(log streams, interactive one-off sessions)."""
+from __future__ import annotations
+
+import contextlib
+import socket
+
+
+def _raw_socket(obj) -> socket.socket | None:
+    """The socket under a docker-py raw stream (SocketIO, a response, a socket)."""
+    for attr in ("_sock",):
+        if hasattr(obj, attr):
+            return getattr(obj, attr)
+    return obj if isinstance(obj, socket.socket) else None
+
+
+def _response_socket(response) -> socket.socket | None:
+    with contextlib.suppress(AttributeError):
+        fp = response.raw._fp.fp  # noqa: SLF001 - the SDK's own CancellableStream does the same
+        raw = fp.raw if hasattr(fp, "raw") else fp
+        return _raw_socket(raw)
+    return None
+
+
+def _shutdown(sock: socket.socket | None) -> None:
+    if sock is None:
+        return
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+    with contextlib.suppress(OSError):
+        sock.close()
