@@ -54,6 +54,7 @@ class Task:
     endpoint: Endpoint | None  # only for routable types once the port is published
     started: str | None  # ISO timestamp
     error: str | None = None
+    failed_tries: int = 0  # tries of this slot that failed or were rejected (Swarm keeps a few per slot)
 
 
 @dataclasses.dataclass(frozen=True)

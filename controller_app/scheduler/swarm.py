@@ -293,6 +293,7 @@ class SwarmScheduler(SwarmLogsMixin, SwarmRunMixin, Scheduler):
             endpoint=endpoint,
             started=status.get("Timestamp") if state == "running" else None,
             error=error,
+            failed_tries=sum(1 for h in history if h.get("Status", {}).get("State") in ("failed", "rejected")),
         )
 
     @staticmethod

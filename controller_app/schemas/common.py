@@ -5,7 +5,7 @@ import datetime as dt
 import uuid
 from typing import Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 
 T = TypeVar("T")
 
@@ -20,8 +20,26 @@ class Stamped(Out):
     updated: dt.datetime
 
 
+def _has_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
 class In(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data):
+        """PostgreSQL stores no NUL character in text or JSON: refuse it in any request body (a 422, not a 500)."""
+        if _has_nul(data):
+            raise ValueError("text may not contain the NUL character (\\u0000)")
+        return data
 
 
 class Paged(BaseModel, Generic[T]):

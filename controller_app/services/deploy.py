@@ -110,8 +110,13 @@ def _wait_healthy(app: App, dep: Deployment, structure: dict[str, int], checks: 
             dead = [t for t in mine if t.state in FAILED_STATES]
             if dead:
                 last = f"{proc} task {dead[0].state}: {dead[0].error or 'exited'}"
-            rejected = sum(1 for t in dead if t.state == "rejected")
-            if len(dead) >= max(3, 2 * count) or rejected >= 2:
+            elif any(t.failed_tries and t.error for t in mine):  # restarting after a failed try
+                last = f"{proc} task failed: {next(t.error for t in mine if t.failed_tries and t.error)}"
+            # a slot's earlier tries count too (Swarm restarts a failed task in the same slot): a crash loop or
+            # an image no node can pull fails the deploy after a few tries, not at the health timeout
+            failures = sum(max(t.failed_tries, int(t.state in FAILED_STATES)) for t in mine if t.state != "running")
+            rejected = sum(max(t.failed_tries, 1) for t in dead if t.state == "rejected")
+            if failures >= max(3, 2 * count) or rejected >= 2:
                 raise DeployError(f"{proc} processes keep failing ({last})")
             running = [t for t in mine if t.state == "running"]
             if proc in ROUTABLE:

@@ -105,3 +105,12 @@ def test_login_attempts_are_rate_limited(ctl):
     codes = [requests.post(ctl.url + "/v2/auth/login/", json={"username": "throttled", "password": "bad"}).status_code
              for _ in range(25)]
     assert codes[0] == 400 and codes[-1] == 429
+
+
+def test_a_nul_character_in_any_body_is_refused_not_a_server_error(anon, owner, app_id):
+    """PostgreSQL cannot store NUL: found by the fuzzer as a 500 on login; every request body refuses it."""
+    r = anon.post("/v2/auth/login/", {"username": "a\x00b", "password": "x"})
+    assert r.status_code == 422 and "NUL" in str(r.json()["detail"]), r.text
+    r = owner.post(f"/v2/apps/{app_id}/config/", {"values": {"GREETING": "hi\x00there"}})
+    assert r.status_code == 422, r.text
+    assert "GREETING" not in (owner.get(f"/v2/apps/{app_id}/config/").json()["values"] or {})

@@ -75,6 +75,19 @@ def test_failed_build_keeps_the_previous_release_serving(ctl, owner, served):
     assert owner.post(f"/v2/apps/{served}/releases/rollback/", {"version": 3}).status_code == 400
 
 
+def test_an_image_no_node_can_pull_fails_after_a_few_tries(ctl, owner, served):
+    """Swarm rejects the task ("No such image") and retries it in the same slot: the deploy fails after two
+    rejections, not at the health timeout (10 s in this suite), and the previous release serves."""
+    started = time.monotonic()
+    r = build(owner, served, image="slipway-test/not-there:1")
+    seconds = time.monotonic() - started
+    assert r.status_code == 400, r.text
+    detail = r.json()["detail"]
+    assert "keep failing" in detail and "No such image" in detail, detail
+    assert seconds < 10, (seconds, detail)
+    assert fetch(endpoints(ctl, served)[0]).startswith("hello release=v2")
+
+
 def test_unhealthy_release_fails_and_the_old_one_serves(ctl, owner, served):
     r = owner.post(f"/v2/apps/{served}/config/", {"healthcheck": {"cmd": {"path": "/nowhere", "timeout": 1}}})
     assert r.status_code == 400 and "health check" in r.json()["detail"]
