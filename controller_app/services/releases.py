@@ -23,6 +23,9 @@ def by_version(db: Session, app: App, version: int) -> Release | None:
     return db.scalar(select(Release).where(Release.app_uuid == app.uuid, Release.version == version))
 
 
+SUMMARY_MAX = Release.summary.type.length
+
+
 def _next_version(db: Session, app: App) -> int:
     return (db.scalar(select(func.max(Release.version)).where(Release.app_uuid == app.uuid)) or 0) + 1
 
@@ -30,6 +33,8 @@ def _next_version(db: Session, app: App) -> int:
 def create(db: Session, app: App, user: User, build: Build | None, config: Config, summary: str) -> Release:
     # The app row lock serialises version numbers between concurrent requests.
     db.execute(select(App.uuid).where(App.uuid == app.uuid).with_for_update())
+    if len(summary) > SUMMARY_MAX:  # "alice deployed <image>": an image may be as long as the column itself
+        summary = summary[:SUMMARY_MAX - 1] + "…"
     release = Release(app_uuid=app.uuid, owner_id=user.id, version=_next_version(db, app), build=build,
                       config=config, summary=summary)
     db.add(release)

@@ -88,6 +88,17 @@ def test_an_image_no_node_can_pull_fails_after_a_few_tries(ctl, owner, served):
     assert fetch(endpoints(ctl, served)[0]).startswith("hello release=v2")
 
 
+def test_a_build_with_the_longest_image_name_is_refused_cleanly(ctl, owner, served):
+    """Found by the platform fuzz: the release summary ("<user> deployed <image>") outgrew its column (a 500)."""
+    image = "slipway-test/" + "a" * (510 - len("slipway-test/")) + ":1"
+    assert len(image) == 512
+    r = build(owner, served, image=image)
+    assert r.status_code == 400, r.text
+    v3 = owner.get(f"/v2/apps/{served}/releases/v3/").json()
+    assert v3["failed"] is True and len(v3["summary"]) <= 512 and v3["summary"].endswith("…"), v3["summary"]
+    assert fetch(endpoints(ctl, served)[0]).startswith("hello release=v2")
+
+
 def test_unhealthy_release_fails_and_the_old_one_serves(ctl, owner, served):
     r = owner.post(f"/v2/apps/{served}/config/", {"healthcheck": {"cmd": {"path": "/nowhere", "timeout": 1}}})
     assert r.status_code == 400 and "health check" in r.json()["detail"]

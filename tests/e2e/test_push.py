@@ -164,7 +164,7 @@ def test_refusals(world, user_factory):
     world["bob"], world["bobs"] = bob, bobs
 
     # a key the controller does not know
-    sh(f"ssh-keygen -q -t ed25519 -N '' -f {WORK}/keys/stranger")
+    sh(f"rm -f {WORK}/keys/stranger {WORK}/keys/stranger.pub && ssh-keygen -q -t ed25519 -N '' -f {WORK}/keys/stranger")
     stranger = alice.ssh.replace(alice.key, f"{WORK}/keys/stranger")
     p = sh(f"{stranger} git@127.0.0.1 git-receive-pack \\'{app}.git\\' </dev/null 2>&1", check=False)
     assert p.returncode != 0 and "Permission denied (publickey)" in p.stdout, p.stdout
