@@ -16,9 +16,10 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 HELLO = ROOT / "examples" / "hello"
 
 
-def hello_source(banner: str) -> str:
-    """examples/hello's app.py, its answers starting with `banner`."""
-    return HELLO.joinpath("app.py").read_text().replace('body = (f"', f'body = (f"{banner} ')
+def hello_source(banner: str = "") -> str:
+    """examples/hello's app.py; with `banner`, a visibly different version: its answers start with it."""
+    source = HELLO.joinpath("app.py").read_text()
+    return source.replace('body = (f"', f'body = (f"{banner} ') if banner else source
 
 
 def new_app(aio, user_factory, prefix: str) -> dict:

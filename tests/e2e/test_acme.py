@@ -18,7 +18,8 @@ import pytest
 from tests.controller.test_acme import make_ca_and_server
 
 from .conftest import HOST, WORK, Load, git_repo, push, sh, unique, wait_for
-from .test_push import app_source, dockerfile
+from .ops import hello_source
+from .test_push import dockerfile
 
 pytestmark = pytest.mark.timeout(1200)
 ACME = "/etc/slipway/e2e-acme"
@@ -80,7 +81,7 @@ def test_certs_auto_served_by_the_router_and_renewed_under_load(aio, pebble, use
     app = unique("tls-")
     user.api("POST", "/v2/apps/", {"id": app})
     src = f"{WORK}/src-{app}"
-    git_repo(src, {"Dockerfile": dockerfile(aio["registry"]), "app.py": app_source("tls")})
+    git_repo(src, {"Dockerfile": dockerfile(aio["registry"]), "app.py": hello_source("tls")})
     rc, out, _ = push(user, app, src)
     assert rc == 0, out[-3000:]
     domain = f"www.{app}.test"

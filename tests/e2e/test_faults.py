@@ -15,8 +15,8 @@ import pytest
 from tests.controller.test_fuzz import schemathesis
 
 from .conftest import Load, get, git_repo, psql, push, router_key, sh, wait_for
-from .ops import new_app
-from .test_push import app_source, dockerfile
+from .ops import hello_source, new_app
+from .test_push import dockerfile
 
 pytestmark = pytest.mark.timeout(1800)
 
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.timeout(1800)
 @pytest.fixture(scope="module")
 def world(aio, user_factory):
     world = new_app(aio, user_factory, "fault")
-    git_repo(world["src"], {"Dockerfile": dockerfile(aio["registry"]), "app.py": app_source("v1:")})
+    git_repo(world["src"], {"Dockerfile": dockerfile(aio["registry"]), "app.py": hello_source("v1:")})
     rc, out, _ = push(world["owner"], world["app"], world["src"])
     assert rc == 0, out[-3000:]
     return {**world, "user": world["owner"]}
@@ -60,7 +60,7 @@ def newest_deployment(app: str) -> str:
 
 def test_controller_restarted_mid_deploy(world):
     app, domain, user, src = world["app"], world["domain"], world["user"], world["src"]
-    git_repo(src, {"app.py": app_source("v2:")}, message="v2")
+    git_repo(src, {"app.py": hello_source("v2:")}, message="v2")
     load = Load(domain, f"restart-{app}")
     outcome = {}
     pusher = threading.Thread(target=lambda: outcome.update(zip(("rc", "out", "s"), push(user, app, src))))
@@ -76,7 +76,7 @@ def test_controller_restarted_mid_deploy(world):
     print(f"\n[controller restarted mid-deploy] push exit {outcome.get('rc')}; "
           f"its output ends: {outcome.get('out', '').strip().splitlines()[-3:]}")
     # the app is not left locked: the next push deploys and serves
-    git_repo(src, {"app.py": app_source("v3:")}, message="v3")
+    git_repo(src, {"app.py": hello_source("v3:")}, message="v3")
     rc, out, _ = push(user, app, src)
     assert rc == 0, out[-3000:]
     wait_for(lambda: get(domain)[1].startswith("v3:"), timeout=30, message="v3 serving")

@@ -7,26 +7,18 @@ not fail a single request; the counts are printed (pytest -s).
 """
 from __future__ import annotations
 
-import pathlib
 import re
 
 import pytest
 
 from .conftest import WORK, Load, get, git_repo, push, sh, unique, wait_for
+from .ops import HELLO, hello_source
 
-HELLO = pathlib.Path(__file__).resolve().parents[2] / "examples" / "hello"
 pytestmark = pytest.mark.timeout(3600)  # the first one may converge the host
 
 
 def dockerfile(registry: str, extra: str = "", cmd: str = '["python3", "-u", "/app/app.py"]') -> str:
     return (f"FROM {registry}/slipway/stack:trixie\n{extra}COPY app.py /app/app.py\nCMD {cmd}\n")
-
-
-def app_source(banner: str = "") -> str:
-    source = HELLO.joinpath("app.py").read_text()
-    if banner:  # a visibly different version of the same app
-        source = source.replace("body = (f\"", f"body = (f\"{banner} ")
-    return source
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +48,7 @@ def releases(world) -> list[dict]:
 
 
 def test_first_push_serves(world):
-    git_repo(world["src"], {"Dockerfile": dockerfile(world["aio"]["registry"]), "app.py": app_source(),
+    git_repo(world["src"], {"Dockerfile": dockerfile(world["aio"]["registry"]), "app.py": hello_source(),
                             "Procfile": HELLO.joinpath("Procfile").read_text()})
     rc, out, seconds = push(world["alice"], world["app"], world["src"])
     print(out)
@@ -85,7 +77,7 @@ def test_config_set_zero_downtime(world):
 
 
 def test_push_new_version_zero_downtime(world):
-    git_repo(world["src"], {"app.py": app_source("v2:")}, "second")
+    git_repo(world["src"], {"app.py": hello_source("v2:")}, "second")
     load = Load(world["domain"], "deploy")
     rc, out, seconds = push(world["alice"], world["app"], world["src"])
     result = load.finish()
@@ -186,7 +178,7 @@ def test_refusals(world, user_factory):
 def test_collaborator_push(world):
     alice, bob, app = world["alice"], world["bob"], world["app"]
     alice.api("POST", f"/v2/apps/{app}/perms/", {"username": bob.name})
-    git_repo(world["src"], {"Dockerfile": dockerfile(world["aio"]["registry"]), "app.py": app_source("v3:"),
+    git_repo(world["src"], {"Dockerfile": dockerfile(world["aio"]["registry"]), "app.py": hello_source("v3:"),
                             "Procfile": HELLO.joinpath("Procfile").read_text()}, "by a collaborator")
     rc, out, _ = push(bob, app, world["src"])
     assert rc == 0, out
@@ -196,7 +188,7 @@ def test_collaborator_push(world):
 
 def test_non_main_branch_refused(world):
     before = serving(world)
-    git_repo(world["src"], {"app.py": app_source("feature:")}, "a feature")
+    git_repo(world["src"], {"app.py": hello_source("feature:")}, "a feature")
     rc, out, _ = push(world["alice"], world["app"], world["src"], ref="refs/heads/feature")
     assert rc != 0, out
     assert "Only main (or master) deploys" in out and "git push slipway HEAD:main" in out, out

@@ -20,8 +20,8 @@ from tests.controller.test_authorization_matrix import (  # noqa: F401  (collect
     shared_cast, test_builder_and_router_keys_open_their_routes_only, test_route_authorization)
 
 from .conftest import git_repo, psql, push, router_key, sh, unique
-from .ops import new_app
-from .test_push import app_source, dockerfile
+from .ops import hello_source, new_app
+from .test_push import dockerfile
 
 pytestmark = pytest.mark.timeout(1800)
 SECRET = "e2e-s3cr3t-" + secrets.token_hex(6)
@@ -59,7 +59,7 @@ def served(aio, user_factory):
     world = new_app(aio, user_factory, "sec")
     user, app = world["owner"], world["app"]
     user.api("POST", f"/v2/apps/{app}/config/", {"values": {"API_SECRET": SECRET}})
-    git_repo(world["src"], {"Dockerfile": dockerfile(aio["registry"]), "app.py": app_source("sec")})
+    git_repo(world["src"], {"Dockerfile": dockerfile(aio["registry"]), "app.py": hello_source("sec")})
     rc, out, _ = push(user, app, world["src"])
     assert rc == 0, out[-3000:]
     return {"user": user, "app": app, "registry": aio["registry"]}
