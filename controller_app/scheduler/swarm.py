@@ -27,12 +27,13 @@ from docker.types import (ContainerSpec, EndpointSpec, Resources, RestartPolicy,
 
 from . import images
 from . import placement as placing
-from .base import Endpoint, Node, ProcessSpec, Scheduler, SchedulerError, Task
+from .base import Endpoint, ProcessSpec, Scheduler, SchedulerError, Task
 from .names import check_app, check_deployment, check_type, parse_cpu, parse_memory, service_name
 from .swarm_errors import docker_errors
 from .swarm_labels import (L_APP, L_DEPLOYMENT, L_MANAGED, L_ONEOFF, L_RELEASE, L_SESSION_DEADLINE,
                            L_SWARM_SERVICE, L_TYPE)
 from .swarm_logs import SwarmLogsMixin, SwarmLogStream
+from .swarm_nodes import SwarmNodesMixin
 from .swarm_run import SwarmRunMixin, SwarmRunSession
 
 # the labels, the log stream and the run session were defined in this module: importable from here still
@@ -47,11 +48,11 @@ RESTART_DELAY = 2 * SECOND
 # states after which a task never runs again
 TERMINAL_STATES = {"complete", "failed", "shutdown", "rejected", "orphaned", "remove"}
 INACTIVE_DESIRED = {"shutdown", "remove", "orphaned", "complete"}
-NODE_DOCKER_PORT = 2376  # a node's own Docker API (TLS), for per-task operations on other nodes
 
 
-class SwarmScheduler(SwarmLogsMixin, SwarmRunMixin, Scheduler):
-    """Services, tasks and nodes here; logs in swarm_logs.py, one-off containers in swarm_run.py."""
+class SwarmScheduler(SwarmNodesMixin, SwarmLogsMixin, SwarmRunMixin, Scheduler):
+    """Services and tasks here; nodes in swarm_nodes.py, logs in swarm_logs.py, one-off containers in
+    swarm_run.py."""
 
     api_timeout = 60  # seconds, per Docker API call
     remove_wait = 30  # seconds to wait for removed services' containers to go
@@ -112,21 +113,6 @@ class SwarmScheduler(SwarmLogsMixin, SwarmRunMixin, Scheduler):
                     with contextlib.suppress(docker.errors.NotFound):
                         found.extend(self.api.tasks(filters={"service": sid}))
                 return found
-
-    def _nodes(self) -> dict[str, dict]:
-        with self._errors("list nodes"):
-            return {n["ID"]: n for n in self.api.nodes()}
-
-    def _node_addr(self, node: dict | None) -> str | None:
-        if self.node_address:
-            return self.node_address
-        if not node:
-            return None
-        addr = node.get("Status", {}).get("Addr")
-        if not addr or addr == "0.0.0.0":  # managers sometimes report 0.0.0.0: use the manager address
-            manager = node.get("ManagerStatus", {}).get("Addr", "")
-            addr = manager.rsplit(":", 1)[0] if manager else None
-        return addr
 
     def _versioned(self, what: str, gone: str, apply):
         """Run apply() (read, change, write an object), again when Swarm says its version moved on."""
@@ -301,26 +287,6 @@ class SwarmScheduler(SwarmLogsMixin, SwarmRunMixin, Scheduler):
         ports = (service["Spec"].get("EndpointSpec") or {}).get("Ports") or []
         return ports[0].get("TargetPort") if ports else None
 
-    # ---- nodes (see placement.py) ------------------------------------------------------------------
-    def nodes(self) -> list[Node]:
-        found = [placing.node(n, self._node_addr(n)) for n in self._nodes().values()]
-        return sorted(found, key=lambda n: (n.hostname, n.id))
-
-    def set_availability(self, node_id: str, availability: str) -> Node:
-        def apply():
-            current = self.api.inspect_node(node_id)
-            spec = placing.with_availability(current["Spec"], availability)
-            self.api.update_node(node_id, current["Version"]["Index"], spec)
-            raw = self.api.inspect_node(node_id)
-            return placing.node(raw, self._node_addr(raw))
-
-        return self._versioned(f"set node {node_id} {availability}", "no such node", apply)
-
-    def apps_on_node(self, node_id: str) -> set[str]:
-        with self._errors(f"list tasks of node {node_id}"):
-            found = self.api.tasks(filters={"node": node_id, "desired-state": "running"})
-        return {app for app in map(placing.task_app, found) if app}
-
     def deployments(self, app: str) -> list[int]:
         found = set()
         for service in self._services(app):
@@ -403,12 +369,3 @@ class SwarmScheduler(SwarmLogsMixin, SwarmRunMixin, Scheduler):
                 engine.remove_container(container_id, force=True)
             except docker.errors.NotFound:
                 pass  # already gone: Swarm replaces it anyway
-
-    def _node_engine(self, node_id: str | None, task: str) -> docker.APIClient:
-        node = self._nodes().get(node_id or "")
-        address = (node or {}).get("Status", {}).get("Addr")
-        if not node or not address or not self.tls:
-            raise SchedulerError(f"task {task} runs on another node whose Docker API is not reachable "
-                                 f"(needs TLS access on port {NODE_DOCKER_PORT})")
-        return docker.APIClient(base_url=f"tcp://{address}:{NODE_DOCKER_PORT}", version="auto", tls=self.tls,
-                                timeout=self.api_timeout)

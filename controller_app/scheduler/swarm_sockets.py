@@ -8,9 +8,8 @@ import socket
 
 def _raw_socket(obj) -> socket.socket | None:
     """The socket under a docker-py raw stream (SocketIO, a response, a socket)."""
-    for attr in ("_sock",):
-        if hasattr(obj, attr):
-            return getattr(obj, attr)
+    if hasattr(obj, "_sock"):
+        return obj._sock  # noqa: SLF001 - docker-py's SocketIO keeps it there
     return obj if isinstance(obj, socket.socket) else None
 
 

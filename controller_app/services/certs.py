@@ -68,23 +68,18 @@ def _signature_problem(cert: x509.Certificate) -> str | None:
 
 
 def _check_strength(pem: str, cert: x509.Certificate) -> None:
-    problem = _key_problem(cert.public_key())
-    if problem is None:
-        problem = _signature_problem(cert)
-    if problem is not None:
-        raise BadCert(f"certificate has {problem}, which OpenSSL refuses as insecure; accepted: {ACCEPTED}")
-    # intermediates in the chain are checked the same way by OpenSSL (self-signed roots' signatures are not)
+    """The leaf, then the chain after it, as OpenSSL checks them (a self-signed root's own signature is not)."""
     try:
         chain = x509.load_pem_x509_certificates(pem.encode())[1:]
     except ValueError:
         chain = []
-    for extra in chain:
-        problem = _key_problem(extra.public_key())
-        if problem is None and extra.issuer != extra.subject:
-            problem = _signature_problem(extra)
+    for n, c in enumerate([cert, *chain]):
+        problem = _key_problem(c.public_key())
+        if problem is None and (n == 0 or c.issuer != c.subject):
+            problem = _signature_problem(c)
         if problem is not None:
-            raise BadCert(f"chain certificate {extra.subject.rfc4514_string()} has {problem}, which OpenSSL "
-                          f"refuses as insecure; accepted: {ACCEPTED}")
+            which = "certificate" if n == 0 else f"chain certificate {c.subject.rfc4514_string()}"
+            raise BadCert(f"{which} has {problem}, which OpenSSL refuses as insecure; accepted: {ACCEPTED}")
 
 
 def inspect(certificate: str, key: str) -> CertInfo:

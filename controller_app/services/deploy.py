@@ -108,10 +108,11 @@ def _wait_healthy(app: App, dep: Deployment, structure: dict[str, int], checks: 
                 continue
             mine = [t for t in tasks if t.proc_type == proc]
             dead = [t for t in mine if t.state in FAILED_STATES]
+            retrying = next((t for t in mine if t.failed_tries and t.error), None)  # after a failed try
             if dead:
                 last = f"{proc} task {dead[0].state}: {dead[0].error or 'exited'}"
-            elif any(t.failed_tries and t.error for t in mine):  # restarting after a failed try
-                last = f"{proc} task failed: {next(t.error for t in mine if t.failed_tries and t.error)}"
+            elif retrying:
+                last = f"{proc} task failed: {retrying.error}"
             # a slot's earlier tries count too (Swarm restarts a failed task in the same slot): a crash loop or
             # an image no node can pull fails the deploy after a few tries, not at the health timeout
             failures = sum(max(t.failed_tries, int(t.state in FAILED_STATES)) for t in mine if t.state != "running")
