@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The multi-host platform end to end, one command: build the host image when absent, then `molecule test -s
 # cluster` (five host containers slipway-cl-*, prepare, converge, idempotence, verify = tests/cluster, destroy),
-# then print the figures (spread, failed requests and recovery time on a node's loss, the drain) and the time.
+# then print the figures (spread, failed requests and recovery time on a node's loss, the drain, a fourth node
+# added with one inventory line and a site.yml re-run) and the time.
 #
 #   scripts/cluster-test.sh                      # everything (about 31 min on a 2-core machine)
 #   scripts/cluster-test.sh --destroy never      # keep the hosts afterwards (then: pytest tests/cluster -s)

@@ -14,6 +14,7 @@ import glob
 import json
 import os
 import pathlib
+import secrets
 import shlex
 import subprocess
 import time
@@ -106,3 +107,18 @@ def cluster():
     FIGURES.parent.mkdir(parents=True, exist_ok=True)
     FIGURES.write_text(json.dumps(figures, indent=2) + "\n")
     print("\n==== cluster figures ====\n" + json.dumps(figures, indent=2))
+
+
+@pytest.fixture(scope="session")
+def world(cluster):
+    """One app for the whole suite (test_cluster.py pushes and scales it; test_new_node.py moves it to a new
+    node), the admin's SSH key on the control host, the registry the builder pushes to."""
+    admin = cluster["admin"]
+    sh("control", f"ssh-keygen -q -t ed25519 -N '' -C cluster-test -f {WORK}/key")
+    public = sh("control", f"cat {WORK}/key.pub").stdout.strip()
+    api("POST", "/v2/keys/", {"id": f"cluster-{secrets.token_hex(3)}", "public": public}, token=admin)
+    app = f"spread-{secrets.token_hex(3)}"
+    api("POST", "/v2/apps/", {"id": app}, token=admin)
+    _, info = api("GET", f"/v2/apps/{app}/", token=admin)
+    registry = json.loads(sh("control", "cat /var/lib/slipway/deploy/env/extravars").stdout)["slipway_registry"]
+    return {**cluster, "app": app, "domain": info["url"].split("://")[-1].strip("/"), "registry": registry}

@@ -8,7 +8,6 @@ import collections
 import json
 import os
 import re
-import secrets
 import shlex
 import subprocess
 import time
@@ -24,19 +23,6 @@ CLOCK = ("import itertools, socket, time\n"
          "    time.sleep(0.5)\n")
 NODES = ("node1", "node2", "node3")
 pytestmark = pytest.mark.timeout(3600)
-
-
-@pytest.fixture(scope="module")
-def world(cluster):
-    admin = cluster["admin"]
-    sh("control", f"ssh-keygen -q -t ed25519 -N '' -C cluster-test -f {WORK}/key")
-    public = sh("control", f"cat {WORK}/key.pub").stdout.strip()
-    api("POST", "/v2/keys/", {"id": f"cluster-{secrets.token_hex(3)}", "public": public}, token=admin)
-    app = f"spread-{secrets.token_hex(3)}"
-    api("POST", "/v2/apps/", {"id": app}, token=admin)
-    _, info = api("GET", f"/v2/apps/{app}/", token=admin)
-    registry = json.loads(sh("control", "cat /var/lib/slipway/deploy/env/extravars").stdout)["slipway_registry"]
-    return {**cluster, "app": app, "domain": info["url"].split("://")[-1].strip("/"), "registry": registry}
 
 
 # ---- what a user sees ------------------------------------------------------------------------------------
@@ -72,16 +58,16 @@ def answers(world, count: int = 80) -> collections.Counter:
     return collections.Counter(re.findall(r" on ([0-9a-f]{12})\)", out))
 
 
-def containers_by_node() -> dict[str, str]:
+def containers_by_node(hosts=NODES) -> dict[str, str]:
     found = {}
-    for node in NODES:
+    for node in hosts:
         p = sh(node, "docker ps --format '{{.ID}}'", check=False)
         found.update({cid: node for cid in p.stdout.split()})
     return found
 
 
-def answering_nodes(world, count: int = 80) -> dict[str, int]:
-    where, counts = containers_by_node(), collections.Counter()
+def answering_nodes(world, count: int = 80, hosts=NODES) -> dict[str, int]:
+    where, counts = containers_by_node(hosts), collections.Counter()
     for host, n in answers(world, count).items():
         counts[where.get(host, "?")] += n
     return dict(sorted(counts.items()))
