@@ -54,8 +54,8 @@ def load(name: str) -> dict:
     return json.loads(path.read_text()) if path.exists() else {}
 
 
-def median_total(push: dict, kind: str) -> float | None:
-    values = [r["total"] for r in push.get("runs", []) if r.get("kind") == kind]
+def median_total(push: dict, kind: str, key: str = "total") -> float | None:
+    values = [r[key] for r in push.get("runs", []) if r.get("kind") == kind and key in r]
     return round(statistics.median(values), 2) if values else None
 
 
@@ -68,6 +68,7 @@ def table(ran: dict) -> str:
         ("router throughput / direct to the task", r.get("ratio"), "ratio", "≥ 0.85"),
         ("push → serving, cold", median_total(p, "cold push"), "s", ""),
         ("push → serving, warm (median)", median_total(p, "warm push"), "s", "≤ 3"),
+        ("push → push command returned, warm (median)", median_total(p, "warm push", "returned"), "s", ""),
         ("config:set → serving (median)", median_total(p, "config:set"), "s", "≤ 1.5"),
         ("second site.yml run (all-in-one)", s.get("seconds"), "s", ""),
         ("second site.yml run: changed tasks", s.get("changed"), "", "0"),

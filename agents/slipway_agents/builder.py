@@ -15,7 +15,8 @@ deploy command, streaming its output to the pusher; a failing deploy rejects the
 Settings (ini section [builder], or environment SLIPWAY_<NAME>):
   controller_url, builder_key (or builder_key_file), ca_file, timeout, git_user, repos_dir, lock_dir,
   agent (command line of this program as sshd and hooks run it), deploy_command (placeholders {app},
-  {sha}, {user}, {repo}, {ident}), deploy_timeout, log_level.
+  {sha}, {user}, {repo}, {ident}), deploy_timeout, work_dir (where each push gets a scratch folder, given to
+  the deploy as SLIPWAY_WORKDIR and removed afterwards; default the system's temporary folder), log_level.
 """
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ import logging
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -50,6 +52,7 @@ DEFAULTS = {
     "agent": "/opt/slipway/agents/bin/slipway-builder --config /etc/slipway/builder.ini",
     "deploy_command": "",
     "deploy_timeout": "3600",
+    "work_dir": "",
     "log_level": "INFO",
 }
 
@@ -231,6 +234,34 @@ def fail(message: str) -> int:
     return 1
 
 
+def run_deploy(argv: list[str], env: dict[str, str], cwd: str, timeout: float) -> str:
+    """Run the deploy command, streaming its output to the pusher; "" on success, else why it failed."""
+    try:
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, env=env, cwd=cwd)
+    except OSError as e:
+        return f"Could not start the deploy: {e}"
+    deadline = time.monotonic() + timeout
+    assert proc.stdout is not None
+    for raw in iter(proc.stdout.readline, b""):
+        text = raw.decode("utf-8", "replace").rstrip("\r\n")
+        # Heroku-style: headings keep their arrow, everything else is indented under them
+        say(text if text.startswith(("----->", " !")) else "       " + text)
+        if time.monotonic() > deadline:
+            proc.kill()
+            break
+    try:
+        rc = proc.wait(timeout=max(1.0, deadline - time.monotonic()))
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        rc = proc.wait()
+    if time.monotonic() > deadline:
+        return f"Deploy timed out after {timeout:g}s; the running release is untouched."
+    if rc != 0:
+        return f"Deploy failed (exit {rc}); push rejected. The running release is untouched."
+    return ""
+
+
 def pre_receive(cfg: dict[str, str], lines: list[str]) -> int:
     app, user = os.environ.get("SLIPWAY_APP", ""), os.environ.get("SLIPWAY_USER", "")
     if not APP_ID.match(app) or not USERNAME.match(user):
@@ -265,33 +296,18 @@ def pre_receive(cfg: dict[str, str], lines: list[str]) -> int:
         for placeholder, value in values.items():
             token = token.replace(placeholder, value)
         argv.append(token)
+    # the push's scratch folder (the unpacked commit, build files): ours to remove, whatever the deploy did
+    work = tempfile.mkdtemp(prefix=f"slipway-{app}-", dir=cfg["work_dir"] or None)
     env = dict(os.environ, GIT_DIR=repo, SLIPWAY_APP=app, SLIPWAY_SHA=sha, SLIPWAY_USER=user,
-               SLIPWAY_REPO=repo, SLIPWAY_DEPLOY_ID=ident, PYTHONUNBUFFERED="1")
+               SLIPWAY_REPO=repo, SLIPWAY_DEPLOY_ID=ident, SLIPWAY_WORKDIR=work, PYTHONUNBUFFERED="1")
     say(f"-----> Deploying {app} ({sha[:8]}) for {user}")
     log.info("deploying %s %s for %s: %s", app, sha, user, argv)
     try:
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, env=env, cwd=repo)
-    except OSError as e:
-        return fail(f"Could not start the deploy: {e}")
-    deadline = time.monotonic() + float(cfg["deploy_timeout"])
-    assert proc.stdout is not None
-    for raw in iter(proc.stdout.readline, b""):
-        text = raw.decode("utf-8", "replace").rstrip("\r\n")
-        # Heroku-style: headings keep their arrow, everything else is indented under them
-        say(text if text.startswith(("----->", " !")) else "       " + text)
-        if time.monotonic() > deadline:
-            proc.kill()
-            break
-    try:
-        rc = proc.wait(timeout=max(1.0, deadline - time.monotonic()))
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        rc = proc.wait()
-    if time.monotonic() > deadline:
-        return fail(f"Deploy timed out after {cfg['deploy_timeout']}s; the running release is untouched.")
-    if rc != 0:
-        return fail(f"Deploy failed (exit {rc}); push rejected. The running release is untouched.")
+        failure = run_deploy(argv, env, repo, float(cfg["deploy_timeout"]))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    if failure:
+        return fail(failure)
     log.info("deployed %s %s for %s", app, sha, user)
     return 0
 

@@ -1,16 +1,15 @@
-"""Configuration loading, logging and a tiny HTTP client shared by the agents."""
+"""Configuration loading, logging and a tiny HTTP client shared by the agents.
+
+sshd starts the builder's agents several times per `git push`, so this module imports only what every use
+needs: the HTTP and TLS machinery is imported on a client's first request.
+"""
 from __future__ import annotations
 
 import configparser
 import json
 import logging
 import os
-import ssl
 import sys
-import urllib.error
-import urllib.parse
-import urllib.request
-from dataclasses import dataclass
 from typing import Any
 
 log = logging.getLogger("slipway")
@@ -67,11 +66,9 @@ class HTTPError(Exception):
         self.url = url
 
 
-@dataclass
 class Response:
-    status: int
-    headers: dict[str, str]
-    body: bytes
+    def __init__(self, status: int, headers: dict[str, str], body: bytes):
+        self.status, self.headers, self.body = status, headers, body
 
     def json(self) -> Any:
         return json.loads(self.body.decode("utf-8")) if self.body else None
@@ -88,12 +85,17 @@ class Client:
         self.headers = dict(headers)
         self.headers.setdefault("User-Agent", "slipway-agents")
         self.timeout = timeout
+        self.ca_file = ca_file
         self.context = None
-        if self.base_url.startswith("https://"):
-            self.context = ssl.create_default_context(cafile=ca_file or None)
 
     def request(self, method: str, path: str, body: Any = None, query: dict | None = None,
                 timeout: float | None = None, ok: tuple[int, ...] = (200, 201, 204)) -> Response:
+        import urllib.error
+        import urllib.parse
+        import urllib.request
+        if self.context is None and self.base_url.startswith("https://"):
+            import ssl
+            self.context = ssl.create_default_context(cafile=self.ca_file or None)
         url = self.base_url + path
         if query:
             url += "?" + urllib.parse.urlencode(query)

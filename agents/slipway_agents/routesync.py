@@ -179,30 +179,24 @@ class RouteSync:
             raise RuntimeError(f"reload failed ({' '.join(cmd)}): {(r.stderr or r.stdout).strip()}")
 
     def wait_loaded(self, generation: str) -> bool:
-        """True once nginx answers with this generation (the reload really took effect)."""
+        """True once nginx answers with this generation and no longer accepts with the old one: nginx's master
+        starts the new workers, sleeps 100 ms, and only then tells the old ones to stop accepting, so the
+        answer is followed by that much, and the acknowledgement means every new connection is routed anew."""
         if not self.check_url:
             return True
         deadline = time.monotonic() + float(self.cfg["check_timeout"])
         req = urllib.request.Request(self.check_url, headers={"Host": "slipway-routesync.invalid"})
         last = ""
-        confirmed = 0
         while time.monotonic() < deadline:
             try:
                 with urllib.request.urlopen(req, timeout=2) as r:
                     last = r.read().decode().strip()
             except (OSError, urllib.error.URLError) as e:
                 last = str(e)
-            if last != generation:
-                confirmed = 0
-                time.sleep(0.05)
-                continue
-            if confirmed == 0:
-                # nginx's master starts the new workers, sleeps 100 ms, and only then tells the old ones to
-                # stop accepting: until then a new connection may still meet the old config
-                time.sleep(0.2)
-            confirmed += 1
-            if confirmed >= 3:
+            if last == generation:
+                time.sleep(0.12)
                 return True
+            time.sleep(0.02)
         log.error("nginx did not load generation %s within %ss (answer: %s)", generation,
                   self.cfg["check_timeout"], last)
         return False

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import re
 import shutil
 import subprocess
 import threading
@@ -40,6 +41,9 @@ app=$1 sha=$2 user=$3
 echo "-----> Building $app at $sha for $user"
 git archive --format=tar "$sha" | tar -t | sed 's/^/file: /'
 echo "env app=$SLIPWAY_APP repo=$SLIPWAY_REPO"
+# the push's scratch folder: empty, writable, removed by the hook afterwards (even after a failure)
+[ -d "$SLIPWAY_WORKDIR" ] && [ -z "$(ls -A "$SLIPWAY_WORKDIR")" ] && echo scratch > "$SLIPWAY_WORKDIR/file" &&
+  echo "workdir $SLIPWAY_WORKDIR"
 if [ -e "$WD/slow" ]; then
     touch "$WD/deploying"
     i=0; while [ ! -e "$WD/release" ] && [ $i -lt 200 ]; do sleep 0.1; i=$((i+1)); done
@@ -242,6 +246,13 @@ def test_authorized_keys_command(setup, fc):
     assert r.returncode == 0 and r.stdout == ""
 
 
+def assert_scratch_removed(out: str) -> None:
+    """The deploy got its own scratch folder, and it is gone once the push ended."""
+    folders = re.findall(r"remote: +workdir (\S+)", out)
+    assert len(folders) == 1, out
+    assert os.path.basename(folders[0]).startswith("slipway-myapp-") and not os.path.exists(folders[0])
+
+
 def test_push_deploys_and_streams_output(setup, workdir, fc):
     b, keys = setup
     alice = Client(workdir, "alice", b, keys["alice"])
@@ -254,6 +265,7 @@ def test_push_deploys_and_streams_output(setup, workdir, fc):
     assert "remote:        file: README" in out  # the deploy can read the pushed commit
     assert f"remote:        env app=myapp repo={b.repos}/myapp.git" in out
     assert "remote: -----> Launched myapp" in out
+    assert_scratch_removed(out)
     repo = os.path.join(b.repos, "myapp.git")
     assert os.path.isfile(os.path.join(repo, "hooks", "pre-receive"))
     assert os.stat(repo).st_uid == b.user.pw_uid
@@ -325,6 +337,7 @@ def test_failing_deploy_rejects_push(setup, workdir, fc):
     assert r.returncode != 0
     assert "remote:        build exploded" in r.stderr
     assert "Deploy failed (exit 3); push rejected" in r.stderr
+    assert_scratch_removed(r.stderr)
     repo = os.path.join(b.repos, "myapp.git")
     head = subprocess.run(["git", "-c", "safe.directory=*", "-C", repo, "rev-parse", "main"], capture_output=True, text=True).stdout.strip()
     assert head != alice.git("rev-parse", "HEAD").stdout.strip()  # the ref was not updated
