@@ -28,15 +28,14 @@ import hashlib
 import logging
 import os
 import re
-import shlex
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
 import urllib.parse
 
 from .common import Client, HTTPError, load_config, setup_logging
+
+# sshd starts this program up to four times per push (two key look-ups, the forced command, the hook): what only
+# one of those needs (subprocess, tempfile, ...) is imported where it is used.
 
 log = logging.getLogger("slipway.builder")
 
@@ -154,6 +153,8 @@ def hook_script(cfg: dict[str, str]) -> str:
 
 
 def ensure_repo(cfg: dict[str, str], app: str) -> str:
+    import subprocess
+    import tempfile
     repo = os.path.join(cfg["repos_dir"], app + ".git")
     if not os.path.isdir(os.path.join(repo, "objects")):
         os.makedirs(cfg["repos_dir"], mode=0o750, exist_ok=True)
@@ -236,6 +237,7 @@ def fail(message: str) -> int:
 
 def run_deploy(argv: list[str], env: dict[str, str], cwd: str, timeout: float) -> str:
     """Run the deploy command, streaming its output to the pusher; "" on success, else why it failed."""
+    import subprocess
     try:
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, env=env, cwd=cwd)
@@ -263,6 +265,9 @@ def run_deploy(argv: list[str], env: dict[str, str], cwd: str, timeout: float) -
 
 
 def pre_receive(cfg: dict[str, str], lines: list[str]) -> int:
+    import shlex
+    import shutil
+    import tempfile
     app, user = os.environ.get("SLIPWAY_APP", ""), os.environ.get("SLIPWAY_USER", "")
     if not APP_ID.match(app) or not USERNAME.match(user):
         return fail("This repository only accepts pushes through Slipway.")

@@ -42,12 +42,28 @@ def load_config(section: str, defaults: dict[str, str], path: str | None = None,
     return cfg
 
 
+class _Syslog(logging.Handler):
+    """To syslog through the C library (the `syslog` module), lighter to import than logging.handlers."""
+
+    PRIORITIES = {"DEBUG": 7, "INFO": 6, "WARNING": 4, "ERROR": 3, "CRITICAL": 2}
+
+    def __init__(self, name: str):
+        super().__init__()
+        import syslog
+        self._syslog = syslog
+        syslog.openlog(name, syslog.LOG_PID, syslog.LOG_AUTH)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self._syslog.syslog(self.PRIORITIES.get(record.levelname, 6), f"{record.levelname} {self.format(record)}")
+        except Exception:  # noqa: BLE001 (logging must never break the agent)
+            self.handleError(record)
+
+
 def setup_logging(name: str, level: str = "INFO", syslog: bool = False, stderr: bool = True) -> None:
     handler: logging.Handler
     if syslog and os.path.exists("/dev/log"):
-        from logging.handlers import SysLogHandler
-        handler = SysLogHandler(address="/dev/log", facility=SysLogHandler.LOG_AUTH)
-        handler.setFormatter(logging.Formatter(f"{name}[%(process)d]: %(levelname)s %(message)s"))
+        handler = _Syslog(name)
     elif not stderr:
         handler = logging.NullHandler()
     else:
@@ -75,13 +91,20 @@ class Response:
 
 
 class Client:
-    """Minimal JSON-over-HTTP(S) client (urllib): one base URL, fixed auth headers, a CA bundle."""
+    """Minimal JSON-over-HTTP(S) client (http.client): one base URL, fixed auth headers, a CA bundle. It does
+    not follow redirects: the controller's paths are called exactly."""
 
     def __init__(self, base_url: str, headers: dict[str, str], ca_file: str | None = None,
                  timeout: float = 10.0):
         if not base_url:
             raise ValueError("controller_url is not set")
         self.base_url = base_url.rstrip("/")
+        scheme, sep, rest = self.base_url.partition("://")
+        if not sep or scheme not in ("http", "https"):
+            raise ValueError(f"controller_url must be http:// or https://, not {base_url!r}")
+        self.https = scheme == "https"
+        self.netloc, slash, prefix = rest.partition("/")
+        self.prefix = slash + prefix
         self.headers = dict(headers)
         self.headers.setdefault("User-Agent", "slipway-agents")
         self.timeout = timeout
@@ -90,27 +113,30 @@ class Client:
 
     def request(self, method: str, path: str, body: Any = None, query: dict | None = None,
                 timeout: float | None = None, ok: tuple[int, ...] = (200, 201, 204)) -> Response:
-        import urllib.error
+        import http.client
         import urllib.parse
-        import urllib.request
-        if self.context is None and self.base_url.startswith("https://"):
-            import ssl
-            self.context = ssl.create_default_context(cafile=self.ca_file or None)
-        url = self.base_url + path
-        if query:
-            url += "?" + urllib.parse.urlencode(query)
+        target = self.prefix + path + ("?" + urllib.parse.urlencode(query) if query else "")
+        headers = dict(self.headers, Accept="application/json")
         data = None
-        headers = dict(self.headers)
-        headers["Accept"] = "application/json"
         if body is not None:
             data = json.dumps(body).encode()
             headers["Content-Type"] = "application/json"
-        req = urllib.request.Request(url, data=data, method=method, headers=headers)
+        if self.https:
+            if self.context is None:
+                import ssl
+                self.context = ssl.create_default_context(cafile=self.ca_file or None)
+            conn: http.client.HTTPConnection = http.client.HTTPSConnection(
+                self.netloc, timeout=timeout or self.timeout, context=self.context)
+        else:
+            conn = http.client.HTTPConnection(self.netloc, timeout=timeout or self.timeout)
         try:
-            with urllib.request.urlopen(req, timeout=timeout or self.timeout, context=self.context) as r:
-                resp = Response(r.status, dict(r.headers), r.read())
-        except urllib.error.HTTPError as e:
-            resp = Response(e.code, dict(e.headers or {}), e.read() if e.fp else b"")
+            conn.request(method, target, body=data, headers=headers)
+            r = conn.getresponse()
+            resp = Response(r.status, dict(r.headers), r.read())
+        except http.client.HTTPException as e:  # a malformed answer: an I/O error to the callers
+            raise OSError(f"{method} {self.base_url}{target}: {e!r}") from None
+        finally:
+            conn.close()
         if resp.status not in ok:
-            raise HTTPError(resp.status, resp.body.decode("utf-8", "replace"), url)
+            raise HTTPError(resp.status, resp.body.decode("utf-8", "replace"), self.base_url + target)
         return resp

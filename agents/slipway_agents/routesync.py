@@ -269,6 +269,7 @@ class RouteSync:
     def apply(self, routes: dict) -> bool:
         generation = str(routes.get("generation"))
         self.seen = generation
+        started = time.monotonic()
         if self.cfg["drop_invalid_certs"].lower() in TRUE:
             self.drop_invalid_certs(routes)
         staged = self.stage(routes, generation)
@@ -282,6 +283,7 @@ class RouteSync:
             return False
         self.refused = None
         self.swap(staged)
+        tested = time.monotonic()
         try:
             self.reload()
             if not self.wait_loaded(generation):
@@ -292,7 +294,8 @@ class RouteSync:
         self.applied = generation
         self.pending_ack = generation
         self.cleanup(staged)
-        log.info("generation %s live (%d apps)", generation, len(routes.get("apps") or []))
+        log.info("generation %s live (%d apps) %.0f ms after it arrived (render and nginx -t %.0f ms)", generation,
+                 len(routes.get("apps") or []), (time.monotonic() - started) * 1000, (tested - started) * 1000)
         return True
 
     def ack(self) -> None:
