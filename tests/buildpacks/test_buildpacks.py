@@ -37,7 +37,7 @@ def deploy(ctl, registry, app, sha, user, bare, cache_root, stream=None, wait_st
              "slipway_registry": registry, "slipway_controller_url": ctl.url, "slipway_builder_key": ctl.builder_key,
              "slipway_buildpack_cache_dir": str(cache_root)}
     if stream:
-        extra["slipway_buildpack_stream"] = str(stream)
+        extra["slipway_build_stream"] = str(stream)
     extra.update(playbook_vars)
     env = {**os.environ, "ANSIBLE_CONFIG": os.path.join(ROOT, "ansible.cfg")}
     playbook = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
