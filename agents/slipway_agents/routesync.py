@@ -179,9 +179,10 @@ class RouteSync:
             raise RuntimeError(f"reload failed ({' '.join(cmd)}): {(r.stderr or r.stdout).strip()}")
 
     def wait_loaded(self, generation: str) -> bool:
-        """True once nginx answers with this generation and no longer accepts with the old one: nginx's master
-        starts the new workers, sleeps 100 ms, and only then tells the old ones to stop accepting, so the
-        answer is followed by that much, and the acknowledgement means every new connection is routed anew."""
+        """True once nginx answers with this generation and no longer accepts with the old one. nginx's master
+        starts the new workers, sleeps 100 ms, and only then tells the old ones to stop accepting, so this waits
+        that long (and a little more) after a new worker first answers: the acknowledgement then means every new
+        connection meets the new config."""
         if not self.check_url:
             return True
         deadline = time.monotonic() + float(self.cfg["check_timeout"])
