@@ -3,15 +3,13 @@ image (this machine's Docker Engine) â†’ one layer on the runtime stack image â†
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
-import sys
 import tarfile
 import time
 
 from tests.controller.conftest import register
-from tests.deploy.conftest import commit, git
+from tests.deploy.conftest import commit, deploy_command, git
 from tests.controller.deployhelp import endpoints, fetch
 from tests.live import ROOT
 
@@ -39,24 +37,20 @@ def deploy(ctl, registry, app, sha, user, bare, cache_root, stream=None, wait_st
     if stream:
         extra["slipway_build_stream"] = str(stream)
     extra.update(playbook_vars)
-    env = {**os.environ, "ANSIBLE_CONFIG": os.path.join(ROOT, "ansible.cfg")}
-    playbook = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
     started = time.monotonic()
-    proc = subprocess.Popen([playbook, "-i", "localhost,", "-c", "local",
-                             "-e", "ansible_python_interpreter=" + sys.executable,
-                             "-e", json.dumps(extra), os.path.join(ROOT, "playbooks/deploy.yml")],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=ROOT,
-                            start_new_session=True)
-    streamed_early = None
-    if wait_stream:  # the build's output shows up while the deploy still runs
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline and proc.poll() is None:
-            if stream.exists() and wait_stream in stream.read_text():
-                streamed_early = True
-                break
-            time.sleep(0.2)
-        streamed_early = bool(streamed_early and proc.poll() is None)
-    out, _ = proc.communicate(timeout=900)
+    with deploy_command(extra) as (argv, env):
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=ROOT,
+                                start_new_session=True)
+        streamed_early = None
+        if wait_stream:  # the build's output shows up while the deploy still runs
+            deadline = time.monotonic() + 300
+            while time.monotonic() < deadline and proc.poll() is None:
+                if stream.exists() and wait_stream in stream.read_text():
+                    streamed_early = True
+                    break
+                time.sleep(0.2)
+            streamed_early = bool(streamed_early and proc.poll() is None)
+        out, _ = proc.communicate(timeout=900)
     r = subprocess.CompletedProcess(proc.args, proc.returncode, out, "")
     r.seconds = time.monotonic() - started
     r.streamed_early = streamed_early

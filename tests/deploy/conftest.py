@@ -1,15 +1,21 @@
-"""A real registry (Debian's distribution 2.8, filesystem storage) on 127.0.0.1 for deploy tests, and a pushed-to
-bare repository with its work tree (what the builder's hook hands the deploy playbook)."""
+"""A real registry (Debian's distribution 2.8, filesystem storage) on 127.0.0.1 for deploy tests, a pushed-to
+bare repository with its work tree (what the builder's hook hands the deploy playbook), and the playbook run as
+the hook runs it."""
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import subprocess
+import sys
+import tempfile
 import time
 import urllib.request
+from typing import Iterator
 
 import pytest
 
-from tests.live import free_port
+from tests.live import ROOT, free_port
 
 
 @pytest.fixture(scope="session")
@@ -60,3 +66,14 @@ def repo(tmp_path):
     subprocess.run(["git", "init", "-q", str(work)], check=True)
     git(work, "remote", "add", "origin", str(bare))
     return bare, work
+
+
+@contextlib.contextmanager
+def deploy_command(extra: dict) -> Iterator[tuple[list[str], dict[str, str]]]:
+    """(argv, env) of playbooks/deploy.yml with these extra vars, run on this machine as the builder's hook runs
+    it: with an empty work folder of its own (slipway_workdir), removed afterwards."""
+    with tempfile.TemporaryDirectory(prefix="slipway-deploy-", ignore_cleanup_errors=True) as work:
+        playbook = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
+        argv = [playbook, "-i", "localhost,", "-c", "local", "-e", "ansible_python_interpreter=" + sys.executable,
+                "-e", json.dumps({**extra, "slipway_workdir": work}), os.path.join(ROOT, "playbooks/deploy.yml")]
+        yield argv, {**os.environ, "ANSIBLE_CONFIG": os.path.join(ROOT, "ansible.cfg")}

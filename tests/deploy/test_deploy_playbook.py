@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import urllib.request
 
 import pytest
@@ -13,7 +12,7 @@ from tests.controller.conftest import register
 from tests.controller.deployhelp import endpoints, fetch
 from tests.live import ROOT, live_controller
 
-from .conftest import commit
+from .conftest import commit, deploy_command
 
 
 @pytest.fixture(scope="module")
@@ -26,12 +25,8 @@ def ctl():
 def deploy(ctl, registry, app, sha, user, bare) -> subprocess.CompletedProcess:
     extra = {"slipway_app": app, "slipway_sha": sha, "slipway_user": user, "slipway_repo": str(bare),
              "slipway_registry": registry, "slipway_controller_url": ctl.url, "slipway_builder_key": ctl.builder_key}
-    env = {**os.environ, "ANSIBLE_CONFIG": os.path.join(ROOT, "ansible.cfg")}
-    playbook = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
-    return subprocess.run([playbook, "-i", "localhost,", "-c", "local",
-                           "-e", "ansible_python_interpreter=" + sys.executable,
-                           "-e", json.dumps(extra), os.path.join(ROOT, "playbooks/deploy.yml")],
-                          capture_output=True, text=True, env=env, cwd=ROOT, timeout=600)
+    with deploy_command(extra) as (argv, env):
+        return subprocess.run(argv, capture_output=True, text=True, env=env, cwd=ROOT, timeout=600)
 
 
 def test_push_builds_releases_and_serves(ctl, registry, repo):
