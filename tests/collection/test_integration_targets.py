@@ -5,6 +5,10 @@ The session starts the dev services (PostgreSQL, Docker Swarm), a real controlle
 this tree into a temp collections path, then runs each target as a role on localhost with SLIPWAY_URL and
 SLIPWAY_TOKEN in the environment. A target fails the test when ansible-playbook fails (its asserts).
 
+Each target runs twice: as the modules normally run on localhost (inside ansible-playbook, through the
+collection's action plugins: plugin_utils/controller_action.py), and as separate module processes (the way
+they run on a remote host, or here with a play-level `environment`).
+
     .venv/bin/pytest tests/collection/test_integration_targets.py            # all targets
     .venv/bin/pytest tests/collection/test_integration_targets.py -k config  # one
 """
@@ -22,12 +26,17 @@ TARGETS = sorted(t for t in os.listdir(TARGETS_DIR)
                  if not t.startswith("setup_") and os.path.exists(os.path.join(TARGETS_DIR, t, "tasks", "main.yml")))
 
 
-def run_target(target, controller, collections_path, tmp_path, ansible_cfg):
+# a play-level environment makes every task run its module in a process of its own
+AS_MODULE = "  environment: {SLIPWAY_TEST_AS_MODULE: '1'}\n"
+
+
+def run_target(target, controller, collections_path, tmp_path, ansible_cfg, mode="in-process", verbose=False):
     playbook = tmp_path / "play.yml"
     playbook.write_text(
         "- hosts: localhost\n"
         "  gather_facts: false\n"
         "  connection: local\n"
+        + (AS_MODULE if mode == "module" else "") +
         "  vars:\n"
         "    ansible_python_interpreter: '{{ ansible_playbook_python }}'\n"
         "  roles:\n"
@@ -55,15 +64,30 @@ def run_target(target, controller, collections_path, tmp_path, ansible_cfg):
         "PATH": BIN + os.pathsep + env.get("PATH", ""),
     })
     proc = subprocess.run([os.path.join(BIN, "ansible-playbook"), "-i", "localhost,", str(playbook),
-                           "-e", "@" + str(extra)], cwd=str(tmp_path), env=env, text=True,
+                           "-e", "@" + str(extra)] + (["-vvv"] if verbose else []), cwd=str(tmp_path), env=env, text=True,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=900)
     (tmp_path / "output.txt").write_text(proc.stdout)
     return proc
 
 
 @pytest.mark.timeout(900)
+@pytest.mark.parametrize("mode", ["in-process", "module"])
 @pytest.mark.parametrize("target", TARGETS)
-def test_target(target, controller, collections_path, tmp_path, ansible_cfg):
-    proc = run_target(target, controller, collections_path, tmp_path, ansible_cfg)
-    assert proc.returncode == 0, f"target {target} failed:\n" + proc.stdout[-20000:]
+def test_target(target, mode, controller, collections_path, tmp_path, ansible_cfg):
+    proc = run_target(target, controller, collections_path, tmp_path, ansible_cfg, mode)
+    assert proc.returncode == 0, f"target {target} ({mode}) failed:\n" + proc.stdout[-20000:]
     assert "failed=0" in proc.stdout
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("mode", ["in-process", "module"])
+def test_which_process_runs_the_modules(mode, controller, collections_path, tmp_path, ansible_cfg):
+    """On localhost no module payload is sent or started, unless the play asks for a process of its own;
+    the target's asserts pass either way."""
+    proc = run_target("app_info", controller, collections_path, tmp_path, ansible_cfg, mode, verbose=True)
+    assert proc.returncode == 0, proc.stdout[-20000:]
+    payloads = proc.stdout.count("AnsiballZ_app_info.py") + proc.stdout.count("EXEC /bin/sh -c")
+    if mode == "module":
+        assert payloads > 0, proc.stdout[-5000:]
+    else:
+        assert payloads == 0, proc.stdout[-5000:]

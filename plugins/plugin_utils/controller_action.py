@@ -1,0 +1,87 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) Slipway maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Run a Slipway module's logic inside ansible-playbook when its task runs on the control node itself.
+
+Every Slipway module is a client of the controller's HTTP API. On a remote host it runs as usual (AnsiballZ
+payload, a Python start there). When the task's connection is ``local`` (``hosts: localhost``,
+``delegate_to: localhost``, the builder's deploy playbook), the host *is* the control node, and starting a
+second Python for the module costs a third of a second per task for nothing: the action plugin then runs
+the same module class in the worker process, with the same argument validation, check mode, diff and
+``no_log`` masking. Tasks that need the module's own process (``become``, ``environment``, ``async``) still
+get it.
+"""
+
+from __future__ import annotations
+
+import copy
+
+from ansible.module_utils.common.parameters import remove_values
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.slipway.paas.plugins.module_utils.api import controller_argument_spec
+
+
+class _ModuleResult(Exception):
+    """How ``exit_json``/``fail_json`` end a module run in-process (where the real ones call sys.exit)."""
+
+    def __init__(self, result):
+        super().__init__(result.get('msg', ''))
+        self.result = result
+
+
+class InProcessModule:
+    """What ``ControllerModule`` uses of ``AnsibleModule``, for a run inside the action plugin."""
+
+    def __init__(self, params, check_mode, diff, no_log_values):
+        self.params = params
+        self.check_mode = check_mode
+        self._diff = diff
+        self.no_log_values = set(no_log_values)
+
+    def exit_json(self, **result):
+        raise _ModuleResult(result)
+
+    def fail_json(self, msg, **result):
+        result.update(msg=msg, failed=True)
+        raise _ModuleResult(result)
+
+
+class ControllerAction(ActionBase):
+    """The action plugin of a ``ControllerModule`` (set ``module_class``)."""
+
+    module_class = None
+    _supports_check_mode = True
+    _supports_async = True
+
+    def runs_in_process(self):
+        """True when the module's own process would run on this machine with nothing of its own."""
+        return (self._connection.transport == 'local' and not self._play_context.become
+                and not any(self._task.environment or ()) and not self._task.async_val)
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        if not self.runs_in_process():
+            result.update(self._execute_module(module_name=self._task.resolved_action, task_vars=task_vars,
+                                               wrap_async=bool(self._task.async_val)))
+            return result
+        cls = self.module_class
+        spec = controller_argument_spec()
+        spec.update(copy.deepcopy(cls.argument_spec))
+        validation, params = self.validate_argument_spec(
+            argument_spec=spec, mutually_exclusive=cls.mutually_exclusive,
+            required_together=cls.required_together, required_one_of=cls.required_one_of,
+            required_if=cls.required_if)
+        module = InProcessModule(params, bool(self._task.check_mode), bool(self._task.diff),
+                                 validation._no_log_values)
+        result.update(remove_values(run_module(cls, module), module.no_log_values))
+        return result
+
+
+def run_module(cls, module):
+    """What the module class would print as its result, run against ``module`` (an InProcessModule)."""
+    try:
+        cls(module=module).run()
+    except _ModuleResult as end:
+        return end.result
+    raise AssertionError('%s ended without exit_json' % cls.__name__)
