@@ -8,6 +8,8 @@ Measures, for a fresh user and app, everything run inside the host with `docker 
 - a cold push: first push of a new app whose image has a layer nothing has cached (new bare repository,
   full build step, every app layer uploaded to the registry),
 - warm pushes: only app.py changes (cached layers but the last one, one small layer to upload),
+- buildpack pushes (a static site, no Dockerfile: detect, compile, lay onto the stack image, push) of another
+  app: the first, then warm ones changing index.html; totals only,
 - config:set → serving: the config POST (it blocks until the new release serves and the router has applied
   it), then a request through the router shows the new value.
 A push's time runs from `git push` starting inside the host until the new version first answers through the
@@ -172,6 +174,7 @@ def breakdown(push: dict, app: str, sha: str, image: str, version: int) -> dict:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rounds", type=int, default=3, help="warm pushes and config changes (default 3)")
+    ap.add_argument("--buildpack-rounds", type=int, default=3, help="warm buildpack pushes (default 3; 0: none)")
     ap.add_argument("--host", default=e2e.HOST)
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "push.json"))
     args = ap.parse_args()
@@ -208,6 +211,20 @@ def main() -> int:
     one("cold push", "cold")
     for i in range(args.rounds):
         one("warm push", f"warm{i}")
+    if args.buildpack_rounds:
+        static_app = e2e.unique("bench-static-")
+        user.api("POST", "/v2/apps/", {"id": static_app})
+        static_domain = user.api("GET", f"/v2/apps/{static_app}/")[1]["url"].split("://")[-1].strip("/")
+        static_src = f"{e2e.WORK}/bench-{static_app}"
+        for i in range(args.buildpack_rounds + 1):
+            kind, banner = ("buildpack push, first", "static") if i == 0 else ("buildpack push", f"static{i}")
+            e2e.git_repo(static_src, {"index.html": f"{banner} <p>a static site</p>"}, banner)
+            push = timed_push(user, static_app, static_src, static_domain, banner)
+            info = {"kind": kind, "total": round(push["serving"] - push["start"], 3),
+                    "returned": round(push["end"] - push["start"], 3), "phases": {}}
+            results["runs"].append(info)
+            print(f"{kind}: serving after {info['total']:.2f} s, push returned after {info['returned']:.2f} s",
+                  flush=True)
     for i in range(args.rounds):
         t0 = time.time()
         user.api("POST", f"/v2/apps/{app}/config/", {"values": {"GREETING": f"config{i}"}})
@@ -227,8 +244,10 @@ def main() -> int:
         print(f"config:set: {t1 - t0:.2f} s  {phases}", flush=True)
 
     summary = {}
-    for kind in ("cold push", "warm push", "config:set"):
+    for kind in ("cold push", "warm push", "buildpack push, first", "buildpack push", "config:set"):
         totals = [r["total"] for r in results["runs"] if r["kind"] == kind]
+        if not totals:
+            continue
         summary[kind] = {"n": len(totals), "median": round(statistics.median(totals), 3), "min": min(totals),
                          "max": max(totals), "target": TARGETS.get(kind)}
         returned = [r["returned"] for r in results["runs"] if r["kind"] == kind and "returned" in r]

@@ -71,9 +71,15 @@ def repo(tmp_path):
 @contextlib.contextmanager
 def deploy_command(extra: dict) -> Iterator[tuple[list[str], dict[str, str]]]:
     """(argv, env) of playbooks/deploy.yml with these extra vars, run on this machine as the builder's hook runs
-    it: with an empty work folder of its own (slipway_workdir), removed afterwards."""
-    with tempfile.TemporaryDirectory(prefix="slipway-deploy-", ignore_cleanup_errors=True) as work:
+    it: with an empty work folder of its own (slipway_workdir), removed afterwards, and the curl config with the
+    builder's key that the builder role writes for buildpack builds (slipway_controller_auth)."""
+    with tempfile.TemporaryDirectory(prefix="slipway-deploy-", ignore_cleanup_errors=True) as base:
+        work, auth = os.path.join(base, "work"), os.path.join(base, "controller.curl")
+        os.mkdir(work)
+        with open(os.open(auth, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
+            f.write(f'header = "X-Deis-Builder-Auth: {extra["slipway_builder_key"]}"\n')
+        values = {"slipway_controller_auth": auth, **extra, "slipway_workdir": work}
         playbook = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
         argv = [playbook, "-i", "localhost,", "-c", "local", "-e", "ansible_python_interpreter=" + sys.executable,
-                "-e", json.dumps({**extra, "slipway_workdir": work}), os.path.join(ROOT, "playbooks/deploy.yml")]
+                "-e", json.dumps(values), os.path.join(ROOT, "playbooks/deploy.yml")]
         yield argv, {**os.environ, "ANSIBLE_CONFIG": os.path.join(ROOT, "ansible.cfg")}

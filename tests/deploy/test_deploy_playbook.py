@@ -75,6 +75,10 @@ def test_no_dockerfile_and_other_users_app_are_refused(ctl, registry, repo):
     sha = commit(work, {"README": "no Dockerfile here\n"})
     r = deploy(ctl, registry, app, sha, "owner2", bare)
     assert r.returncode != 0 and "no Dockerfile" in r.stdout
+    # a buildpack build reads the app's config first: a stranger gets nothing of it, and no build runs
+    r = deploy(ctl, registry, app, sha, "stranger", bare)
+    assert r.returncode != 0 and "could not read the app's config" in r.stdout and "may not push" in r.stdout
+    assert "no Dockerfile" not in r.stdout
     sha = commit(work, {"Dockerfile": "FROM slipway-test/web:1\n"})
     r = deploy(ctl, registry, app, sha, "stranger", bare)
     assert r.returncode != 0 and "may not push" in r.stdout
