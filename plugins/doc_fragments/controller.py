@@ -46,11 +46,11 @@ options:
 notes:
   - Every module of this collection is in the action group C(slipway.paas.controller), so the connection can be
     set once with C(module_defaults) and C(group/slipway.paas.controller).
-  - A task that runs on the control node itself (a C(local) connection, as with C(hosts: localhost) or
-    C(delegate_to: localhost)) runs the module inside C(ansible-playbook), through the collection's action plugin,
+  - A task that runs on the control node itself, over a C(local) connection (a play on C(localhost), or a task
+    delegated to C(localhost)), runs the module inside C(ansible-playbook) through the collection's action plugin,
     instead of starting a Python process for it (about a third of a second per task). With C(become),
     C(environment) or C(async), or on any other host, it runs as a module process of its own.
-  - The environment variables above are read where the module runs; inside C(ansible-playbook), that is its own
+  - The environment variables above are read where the module runs, which inside C(ansible-playbook) means its own
     environment.
 """
 
