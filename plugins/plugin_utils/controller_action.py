@@ -18,6 +18,7 @@ import copy
 
 from ansible.module_utils.common.parameters import remove_values
 from ansible.plugins.action import ActionBase
+from ansible.utils.vars import merge_hash
 
 from ansible_collections.slipway.paas.plugins.module_utils.api import controller_argument_spec
 
@@ -61,9 +62,12 @@ class ControllerAction(ActionBase):
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
-        if not self.runs_in_process():
-            result.update(self._execute_module(module_name=self._task.resolved_action, task_vars=task_vars,
-                                               wrap_async=bool(self._task.async_val)))
+        if not self.runs_in_process():  # as ansible.builtin's normal action plugin runs a module
+            wrap_async = bool(self._task.async_val) and not self._connection.has_native_async
+            result = merge_hash(result, self._execute_module(module_name=self._task.resolved_action,
+                                                             task_vars=task_vars, wrap_async=wrap_async))
+            if not wrap_async:
+                self._remove_tmp_path(self._connection._shell.tmpdir)
             return result
         cls = self.module_class
         spec = controller_argument_spec()
