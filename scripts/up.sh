@@ -32,6 +32,16 @@ echo "-----> Docker Engine and the host image"
 scripts/dev-services.sh >/dev/null
 scripts/build-host-image.sh
 if [ "${SLIPWAY_UP_CONVERGE:-0}" = 1 ] || ! converged; then
+  # molecule keeps its own record of the host (~/.ansible/tmp): when the container is gone (removed by hand, or
+  # by a run from another checkout) that record says "created" and converge would skip creating it, so forget
+  # it; a stopped container (after a reboot) is started again, with its data.
+  if ! docker inspect "$HOST" >/dev/null 2>&1; then
+    molecule destroy >/dev/null 2>&1 || true
+  elif [ "$(docker inspect -f '{{.State.Running}}' "$HOST")" != true ]; then
+    echo "-----> Starting the stopped host $HOST"
+    docker start "$HOST" >/dev/null
+    in_host 'timeout 120 systemctl is-system-running --wait' >/dev/null 2>&1 || true  # booted (degraded is fine)
+  fi
   echo "-----> Converging the all-in-one host $HOST (molecule/default; several minutes the first time)"
   molecule converge
 fi
@@ -54,7 +64,9 @@ fi
 
 echo "-----> SSH key and app $APP"
 WORK=$STATE/hello
-rm -rf "$WORK" && mkdir -p "$WORK" && cp examples/hello/* "$WORK/"
+rm -rf "$WORK" && mkdir -p "$WORK"
+# the app's files (not a __pycache__ folder that a test run may have left beside them)
+find examples/hello -maxdepth 1 -type f ! -name '*.pyc' -exec cp -t "$WORK/" {} +
 git -C "$WORK" init -q -b main
 git -C "$WORK" -c user.email="$USERNAME@example.test" -c user.name="$USERNAME" add -A
 git -C "$WORK" -c user.email="$USERNAME@example.test" -c user.name="$USERNAME" commit -qm "hello"
