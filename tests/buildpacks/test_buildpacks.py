@@ -159,7 +159,8 @@ def test_node_app_from_a_local_registry(ctl, registry, repo, index, cache_root, 
     bare, work = repo
     user = register(ctl.url, "nodedev")
     app = user.post("/v2/apps/", {}).json()["id"]
-    # the registry as a platform default this time (the playbook's slipway_buildpack_env), not app config
+    # the registry as a platform default this time (the JSON file the playbook's slipway_buildpack_env_file names,
+    # as the builder role writes it), not app config
     user.post(f"/v2/apps/{app}/config/", {"values": {"API_KEY": SECRET}})
     sha = commit(work, {
         "package.json": json.dumps({"name": "nodeapp", "version": "1.0.0", "private": True,
@@ -168,8 +169,9 @@ def test_node_app_from_a_local_registry(ctl, registry, repo, index, cache_root, 
         "server.js": ("const dep = require('slipway-dep');\n"
                       "require('http').createServer((q, s) => s.end(dep())).listen(process.env.PORT);\n"),
     })
-    r = deploy(ctl, registry, app, sha, "nodedev", bare, cache_root,
-               slipway_buildpack_env={"NPM_CONFIG_REGISTRY": index + "/"})
+    defaults = tmp_path / "buildpack-env.json"
+    defaults.write_text(json.dumps({"NPM_CONFIG_REGISTRY": index + "/"}))
+    r = deploy(ctl, registry, app, sha, "nodedev", bare, cache_root, slipway_buildpack_env_file=str(defaults))
     assert r.returncode == 0, r.stdout[-4000:]
     assert "Node.js app detected" in r.stdout and "added 1 package" in r.stdout
     assert user.get(f"/v2/apps/{app}/builds/").json()["results"][0]["procfile"] == {"web": "npm start"}
