@@ -117,18 +117,18 @@ class ControllerModule(object):
     required_together = None
     supports_check_mode = True
 
+    @classmethod
+    def full_argument_spec(cls):
+        """The module's options with the connection's, and the rules between them: what AnsibleModule (or an
+        action plugin's validation, plugin_utils/controller_action.py) checks the parameters against."""
+        spec = controller_argument_spec()
+        spec.update(copy.deepcopy(cls.argument_spec))
+        return dict(argument_spec=spec, required_if=cls.required_if, required_one_of=cls.required_one_of,
+                    mutually_exclusive=cls.mutually_exclusive, required_together=cls.required_together)
+
     def __init__(self, module=None, client=None):
         if module is None:
-            spec = controller_argument_spec()
-            spec.update(copy.deepcopy(self.argument_spec))
-            module = AnsibleModule(
-                argument_spec=spec,
-                supports_check_mode=self.supports_check_mode,
-                required_if=self.required_if,
-                required_one_of=self.required_one_of,
-                mutually_exclusive=self.mutually_exclusive,
-                required_together=self.required_together,
-            )
+            module = AnsibleModule(supports_check_mode=self.supports_check_mode, **self.full_argument_spec())
         self.module = module
         self.params = module.params
         self.client = client or ControllerClient.from_params(module.params)

@@ -14,13 +14,9 @@ get it.
 
 from __future__ import annotations
 
-import copy
-
 from ansible.module_utils.common.parameters import remove_values
 from ansible.plugins.action import ActionBase
 from ansible.utils.vars import merge_hash
-
-from ansible_collections.slipway.paas.plugins.module_utils.api import controller_argument_spec
 
 
 class _ModuleResult(Exception):
@@ -70,12 +66,7 @@ class ControllerAction(ActionBase):
                 self._remove_tmp_path(self._connection._shell.tmpdir)
             return result
         cls = self.module_class
-        spec = controller_argument_spec()
-        spec.update(copy.deepcopy(cls.argument_spec))
-        validation, params = self.validate_argument_spec(
-            argument_spec=spec, mutually_exclusive=cls.mutually_exclusive,
-            required_together=cls.required_together, required_one_of=cls.required_one_of,
-            required_if=cls.required_if)
+        validation, params = self.validate_argument_spec(**cls.full_argument_spec())
         module = InProcessModule(params, bool(self._task.check_mode), bool(self._task.diff),
                                  validation._no_log_values)
         result.update(remove_values(run_module(cls, module), module.no_log_values))
