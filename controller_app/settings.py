@@ -3,11 +3,20 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import ipaddress
 import os
 
 
 def _env(name: str, default: str | None = None) -> str | None:
     return os.environ.get(name, default)
+
+
+def _networks(text: str) -> tuple:
+    """Comma- or space-separated addresses or CIDR networks (an address alone is a /32 or /128)."""
+    try:
+        return tuple(ipaddress.ip_network(item, strict=False) for item in text.replace(",", " ").split())
+    except ValueError as exc:
+        raise RuntimeError(f"SLIPWAY_TRUSTED_PROXIES: {exc}") from None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -22,7 +31,7 @@ class Settings:
     docker_tls_cert: str | None
     docker_tls_key: str | None
     node_address: str | None
-    registration_mode: str  # enabled | disabled | admin_only
+    registration_mode: str  # admin_only (admins register users) | enabled (anyone) | disabled (nobody)
     deploy_timeout: float
     health_timeout: float
     default_memory: str
@@ -30,7 +39,11 @@ class Settings:
     router_alive_seconds: float
     monitor_interval: float
     drain_seconds: float
-    login_attempts_per_minute: int
+    login_attempts_per_minute: int  # failed logins per (client address, username)
+    login_attempts_per_client_per_minute: int = 100  # failed logins per client address, any username
+    # peers whose X-Forwarded-For / X-Real-IP name the real client (the routers); others are the client
+    trusted_proxies: tuple = (ipaddress.ip_network("127.0.0.1/32"), ipaddress.ip_network("::1/128"))
+    password_min_length: int = 8
     # automatic TLS (ACME, RFC 8555); no directory = the feature is off
     acme_directory: str | None = None
     acme_ca_file: str | None = None
@@ -46,7 +59,7 @@ class Settings:
         url = _env("SLIPWAY_DATABASE_URL")
         if not url:
             raise RuntimeError("SLIPWAY_DATABASE_URL is not set")
-        mode = _env("SLIPWAY_REGISTRATION_MODE", "enabled")
+        mode = _env("SLIPWAY_REGISTRATION_MODE", "admin_only")
         if mode not in ("enabled", "disabled", "admin_only"):
             raise RuntimeError("SLIPWAY_REGISTRATION_MODE must be enabled, disabled or admin_only")
         return cls(
@@ -69,6 +82,9 @@ class Settings:
             monitor_interval=float(_env("SLIPWAY_MONITOR_INTERVAL", "2")),
             drain_seconds=float(_env("SLIPWAY_DRAIN_SECONDS", "1")),
             login_attempts_per_minute=int(_env("SLIPWAY_LOGIN_ATTEMPTS_PER_MINUTE", "20")),
+            login_attempts_per_client_per_minute=int(_env("SLIPWAY_LOGIN_ATTEMPTS_PER_CLIENT_PER_MINUTE", "100")),
+            trusted_proxies=_networks(_env("SLIPWAY_TRUSTED_PROXIES", "127.0.0.1,::1")),
+            password_min_length=int(_env("SLIPWAY_PASSWORD_MIN_LENGTH", "8")),
             acme_directory=_env("SLIPWAY_ACME_DIRECTORY") or None,
             acme_ca_file=_env("SLIPWAY_ACME_CA_FILE") or None,
             acme_email=_env("SLIPWAY_ACME_EMAIL") or None,

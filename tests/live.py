@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import os
 import secrets
 import socket
@@ -30,6 +31,9 @@ class Controller:
     router_key: str
     env: dict
     process: subprocess.Popen
+    admin_token: str = ""  # the platform's first admin, made by the bootstrap command as the role makes it
+    admin_password: str = ""
+    admin_username: str = "admin"
 
     def restart(self, kill: bool = False) -> None:
         """Stop the controller (SIGKILL when `kill`) and start it again on the same database and port."""
@@ -80,6 +84,15 @@ def migrate(env: dict) -> None:
     subprocess.run([sys.executable, "-m", "controller_app.migrate"], env=env, cwd=ROOT, check=True)
 
 
+def bootstrap_admin(env: dict, username: str = "admin", password: str | None = None) -> tuple[str, str]:
+    """The first admin through `python -m controller_app.bootstrap` (the shipped command): (password, token)."""
+    password = password or "admin-" + secrets.token_hex(8)
+    out = subprocess.run([sys.executable, "-m", "controller_app.bootstrap", "--username", username,
+                          "--email", f"{username}@example.test", "--password-file", "-"], env=env, cwd=ROOT,
+                         input=password + "\n", capture_output=True, text=True, check=True).stdout
+    return password, json.loads(out)["token"]
+
+
 def wait_http(url: str, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while True:
@@ -112,13 +125,16 @@ def stop(proc: subprocess.Popen) -> None:
 
 
 @contextlib.contextmanager
-def live_controller(**extra_env: str):
+def live_controller(admin: tuple[str, str] | None = None, **extra_env: str):
+    """A controller on a fresh database with its first admin (`admin`: (username, password), default random)."""
     with fresh_database() as db_url:
         env = controller_env(db_url, **extra_env)
         migrate(env)
+        username, password = admin or ("admin", None)
+        password, token = bootstrap_admin(env, username, password)
         port = free_port()
         ctl = Controller(f"http://127.0.0.1:{port}", db_url, env["SLIPWAY_BUILDER_KEY"], env["SLIPWAY_ROUTER_KEY"],
-                         env, start(env, port))
+                         env, start(env, port), token, password, username)
         try:
             yield ctl
         finally:

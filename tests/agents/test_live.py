@@ -42,7 +42,7 @@ def api(ctl, method: str, path: str, body=None, token: str | None = None) -> tup
 
 def user(ctl, name: str) -> str:
     status, body = api(ctl, "POST", "/v2/auth/register/", {"username": name, "password": "pw-" + name * 2,
-                                                            "email": f"{name}@example.test"})
+                                                            "email": f"{name}@example.test"}, ctl.admin_token)
     assert status in (201, 409, 400), body
     status, body = api(ctl, "POST", "/v2/auth/login/", {"username": name, "password": "pw-" + name * 2})
     assert status == 200, body

@@ -197,9 +197,7 @@ def run_gc(ctl, registry: LocalRegistry, key: str | None = None, *args: str, **s
 
 @pytest.fixture(scope="module")
 def token(ctl):
-    api(ctl, "POST", "/v2/auth/register/", {"username": "gcadmin", "password": "pw-gcadmin-1",
-                                            "email": "gcadmin@example.test"})
-    return api(ctl, "POST", "/v2/auth/login/", {"username": "gcadmin", "password": "pw-gcadmin-1"})["token"]
+    return ctl.admin_token  # the platform's admin, made by the bootstrap command
 
 
 def test_unreferenced_images_go_rollback_images_stay(ctl, token, registry):

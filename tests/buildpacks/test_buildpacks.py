@@ -95,7 +95,7 @@ def pods(user, app) -> list[dict]:
 
 def test_python_app_cache_worker_and_rejected_pushes(ctl, registry, repo, index, cache_root, tmp_path):
     bare, work = repo
-    user = register(ctl.url, "pydev")
+    user = register(ctl, "pydev")
     app = user.post("/v2/apps/", {}).json()["id"]
     user.post(f"/v2/apps/{app}/config/", {"values": {"PIP_INDEX_URL": index + "/simple", "SECRET_TOKEN": SECRET}})
 
@@ -157,7 +157,7 @@ def test_python_app_cache_worker_and_rejected_pushes(ctl, registry, repo, index,
 
 def test_node_app_from_a_local_registry(ctl, registry, repo, index, cache_root, tmp_path):
     bare, work = repo
-    user = register(ctl.url, "nodedev")
+    user = register(ctl, "nodedev")
     app = user.post("/v2/apps/", {}).json()["id"]
     # the registry as a platform default this time (the JSON file the playbook's slipway_buildpack_env_file names,
     # as the builder role writes it), not app config
@@ -181,7 +181,7 @@ def test_node_app_from_a_local_registry(ctl, registry, repo, index, cache_root, 
 
 def test_static_site(ctl, registry, repo, cache_root):
     bare, work = repo
-    user = register(ctl.url, "webdev")
+    user = register(ctl, "webdev")
     app = user.post("/v2/apps/", {}).json()["id"]
     sha = commit(work, {"public/index.html": "<h1>static ok</h1>\n", "README.md": "site\n"})
     r = deploy(ctl, registry, app, sha, "webdev", bare, cache_root)
@@ -214,7 +214,7 @@ def test_custom_buildpack_from_buildpack_url(ctl, registry, repo, cache_root, tm
     git(bp, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", "v2")
 
     bare, work = repo
-    user = register(ctl.url, "bpdev")
+    user = register(ctl, "bpdev")
     app = user.post("/v2/apps/", {}).json()["id"]
     user.post(f"/v2/apps/{app}/config/", {"values": {"BUILDPACK_URL": f"file://{bp}#v1"}})
     sha = commit(work, {"greeting.txt": "custom hello", "Procfile": "web: python3 -m http.server $PORT -d /app/site\n"
@@ -261,7 +261,7 @@ PYPROJECT_APP = {
 
 def test_pyproject_app_is_installed_and_refreshed_over_the_cache(ctl, registry, repo, index, cache_root):
     bare, work = repo
-    user = register(ctl.url, "pyprojdev")
+    user = register(ctl, "pyprojdev")
     app = user.post("/v2/apps/", {}).json()["id"]
     user.post(f"/v2/apps/{app}/config/", {"values": {"PIP_INDEX_URL": index + "/simple"}})
     r = deploy(ctl, registry, app, commit(work, PYPROJECT_APP), "pyprojdev", bare, cache_root)

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.timeout(300)
 
 @pytest.fixture(scope="module")
 def ctl():
-    with live_controller() as c:
+    with live_controller(admin=("admin", "pw-admin-123")) as c:  # the admin the bootstrap command makes
         yield c
 
 
@@ -83,11 +83,11 @@ class Session:
 
 @pytest.fixture(scope="module")
 def admin(ctl, tmp_path_factory):
-    """The first user to register, so an admin."""
+    """The platform's admin (made by the bootstrap command), logged in; registration is admin_only."""
     s = Session(ctl, tmp_path_factory.mktemp("admin"))
-    out = s.ok("register", ctl.url, "--username", "admin", "--password", "pw-admin-123",
-               "--email", "admin@example.com")
-    assert "Logged in as admin" in out
+    err = s.fails("register", ctl.url, "--username", "walk-in", "--password", "pw-walk-in-123")
+    assert "Authentication credentials were not provided" in err
+    assert "Logged in as admin" in s.ok("login", ctl.url, "--username", "admin", "--password", "pw-admin-123")
     return s
 
 

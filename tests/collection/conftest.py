@@ -2,11 +2,9 @@
 ansible.cfg, and a live controller with its admin's token."""
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
-import urllib.request
 
 import pytest
 
@@ -27,15 +25,6 @@ def ansible_cfg(tmp_path_factory):
     return str(path)
 
 
-def _post(url, body, token=None):
-    headers = {"Content-Type": "application/json"}
-    if token:
-        headers["Authorization"] = "token " + token
-    req = urllib.request.Request(url, data=json.dumps(body).encode(), headers=headers, method="POST")
-    with urllib.request.urlopen(req, timeout=30) as resp:
-        return json.loads(resp.read() or b"{}")
-
-
 @pytest.fixture(scope="session")
 def collections_path(tmp_path_factory, ansible_cfg):
     """Build the collection artifact from this tree and install it (as users would) into a temp path."""
@@ -51,7 +40,7 @@ def collections_path(tmp_path_factory, ansible_cfg):
 
 @pytest.fixture(scope="session")
 def controller():
-    """A live controller with its first user (the admin) and that user's token."""
+    """A live controller with its first admin (made by the bootstrap command) and that admin's token."""
     subprocess.run(["bash", os.path.join(ROOT, "scripts", "dev-services.sh")], check=True, stdout=subprocess.DEVNULL)
     image_script = os.path.join(ROOT, "scripts", "build-test-image.sh")
     image_ok = False
@@ -59,10 +48,9 @@ def controller():
         image_ok = subprocess.run(["bash", image_script, "web"], stdout=subprocess.DEVNULL).returncode == 0
     from tests.live import live_controller
     # Deploys here have no router to acknowledge routes: do not wait for one.
-    with live_controller(SLIPWAY_ROUTER_ACK_TIMEOUT="0.5", SLIPWAY_LOGIN_ATTEMPTS_PER_MINUTE="600") as ctl:
-        _post(ctl.url + "/v2/auth/register/", {"username": ADMIN[0], "password": ADMIN[1], "email": "a@it.test"})
-        token = _post(ctl.url + "/v2/auth/login/", {"username": ADMIN[0], "password": ADMIN[1]})["token"]
-        yield {"url": ctl.url, "token": token, "router_key": ctl.router_key, "builder_key": ctl.builder_key,
+    with live_controller(admin=ADMIN, SLIPWAY_ROUTER_ACK_TIMEOUT="0.5",
+                         SLIPWAY_LOGIN_ATTEMPTS_PER_MINUTE="600") as ctl:
+        yield {"url": ctl.url, "token": ctl.admin_token, "router_key": ctl.router_key, "builder_key": ctl.builder_key,
                "image": TEST_IMAGE if image_ok else ""}
 
 

@@ -34,12 +34,13 @@ class Api:
         return self.request("DELETE", path, **kw)
 
 
-def register(url: str, username: str, password: str = "secret-pw") -> Api:
-    r = requests.post(url + "/v2/auth/register/", json={"username": username, "password": password}, timeout=30)
+def register(ctl, username: str, password: str = "secret-pw") -> Api:
+    """A new user, made by the platform's admin (registration is admin_only by default), logged in."""
+    r = Api(ctl.url, ctl.admin_token).post("/v2/auth/register/", {"username": username, "password": password})
     assert r.status_code == 201, r.text
-    r = requests.post(url + "/v2/auth/login/", json={"username": username, "password": password}, timeout=30)
+    r = requests.post(ctl.url + "/v2/auth/login/", json={"username": username, "password": password}, timeout=30)
     assert r.status_code == 200, r.text
-    return Api(url, r.json()["token"], username)
+    return Api(ctl.url, r.json()["token"], username)
 
 
 @pytest.fixture(scope="session")
@@ -51,13 +52,13 @@ def ctl():
 
 @pytest.fixture(scope="session")
 def admin(ctl) -> Api:
-    return register(ctl.url, "admin")  # the first user becomes the administrator
+    return Api(ctl.url, ctl.admin_token, ctl.admin_username)  # made by the bootstrap command
 
 
 @pytest.fixture
 def new_user(ctl, admin):
     def make(prefix: str = "user") -> Api:
-        return register(ctl.url, f"{prefix}-{secrets.token_hex(3)}")
+        return register(ctl, f"{prefix}-{secrets.token_hex(3)}")
     return make
 
 

@@ -26,7 +26,8 @@ from cryptography.x509.oid import NameOID
 
 from tests.controller.conftest import register
 from tests.controller.deployhelp import build, endpoints, fetch
-from tests.live import ROOT, controller_env, free_port, fresh_database, migrate, start, stop, wait_http
+from tests.live import (ROOT, bootstrap_admin, controller_env, free_port, fresh_database, migrate, start, stop,
+                        wait_http)
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -75,8 +76,9 @@ def wait_port(port: int, timeout: float = 20) -> None:
 
 
 class Acme:
-    def __init__(self, ctl_url, env, process, dns_mgmt, tmp):
+    def __init__(self, ctl_url, env, process, dns_mgmt, tmp, admin_token):
         self.url, self.env, self.process, self.dns_mgmt, self.tmp = ctl_url, env, process, dns_mgmt, tmp
+        self.admin_token = admin_token
 
     def point(self, host: str, address: str) -> None:
         """Make the test DNS answer `address` for `host` (A record)."""
@@ -116,9 +118,11 @@ def acme_ctl(tmp_path_factory):
                                  SLIPWAY_ACME_TIMEOUT="30", SLIPWAY_HEALTH_TIMEOUT="10",
                                  SLIPWAY_DRAIN_SECONDS="0.5", SLIPWAY_MONITOR_INTERVAL="1")
             migrate(env)
+            _, admin_token = bootstrap_admin(env)
             process = start(env, ctl_port)
             try:
-                yield Acme(f"http://127.0.0.1:{ctl_port}", env, process, f"http://127.0.0.1:{dns_mgmt}", tmp)
+                yield Acme(f"http://127.0.0.1:{ctl_port}", env, process, f"http://127.0.0.1:{dns_mgmt}", tmp,
+                           admin_token)
             finally:
                 stop(process)
     finally:
@@ -166,15 +170,14 @@ def cli(acme_ctl, api, tmp, *args):
 
 
 def test_issue_attach_renew_and_fail(acme_ctl):
-    admin = register(acme_ctl.url, "admin")
-    owner = register(acme_ctl.url, "shopkeeper")
+    owner = register(acme_ctl, "shopkeeper")
     assert owner.post("/v2/apps/", {"id": "shop"}).status_code == 201
     assert build(owner, "shop").status_code == 201  # a serving app: it must not notice anything
     domain = "www.shop.test"
     assert owner.post("/v2/apps/shop/domains/", {"domain": domain}).status_code == 201
 
     # strangers can neither request nor read
-    stranger = register(acme_ctl.url, "stranger")
+    stranger = register(acme_ctl, "stranger")
     assert stranger.post("/v2/certs/auto/", {"domain": domain}).status_code == 403
     assert requests.post(acme_ctl.url + "/v2/certs/auto/", json={"domain": domain}, timeout=10).status_code == 401
     assert owner.post("/v2/certs/auto/", {"domain": "nowhere.test"}).status_code == 404
@@ -251,7 +254,7 @@ def test_issue_attach_renew_and_fail(acme_ctl):
 def test_renewal_loop_renews_certificates_near_expiry(acme_ctl):
     """The background loop renews what expires within SLIPWAY_ACME_RENEW_DAYS: simulate a certificate
     near its end by moving its expiry in the database (the loop runs every second here)."""
-    owner = register(acme_ctl.url, "renewer")
+    owner = register(acme_ctl, "renewer")
     assert owner.post("/v2/apps/", {"id": "loop"}).status_code == 201
     domain = "loop.example.test"
     assert owner.post("/v2/apps/loop/domains/", {"domain": domain}).status_code == 201

@@ -22,18 +22,18 @@ def test_deis_clients_accept_the_server(anon):
     assert "detail" in r.json()
 
 
-def test_first_user_is_admin_and_later_ones_are_not(admin, new_user):
+def test_the_bootstrap_admin_is_admin_and_registered_users_are_not(admin, new_user):
     assert admin.get("/v2/auth/whoami/").json()["is_superuser"] is True
     me = new_user()
     body = me.get("/v2/auth/whoami/").json()
     assert body["username"] == me.username and body["is_superuser"] is False
 
 
-def test_duplicate_username_and_bad_names_are_refused(ctl, new_user):
+def test_duplicate_username_and_bad_names_are_refused(admin, new_user):
     me = new_user()
-    r = requests.post(ctl.url + "/v2/auth/register/", json={"username": me.username, "password": "x"})
+    r = admin.post("/v2/auth/register/", {"username": me.username.upper(), "password": "long-enough"})
     assert r.status_code == 409
-    r = requests.post(ctl.url + "/v2/auth/register/", json={"username": "no spaces", "password": "x"})
+    r = admin.post("/v2/auth/register/", {"username": "no spaces", "password": "long-enough"})
     assert r.status_code == 422
 
 
@@ -69,17 +69,17 @@ def test_each_login_is_a_new_token_and_regenerate_revokes_all(ctl, new_user):
 
 def test_passwd_needs_the_current_password(ctl, new_user):
     me = new_user()
-    assert me.post("/v2/auth/passwd/", {"password": "wrong", "new_password": "n"}).status_code == 400
-    assert me.post("/v2/auth/passwd/", {"password": "secret-pw", "new_password": "n3w"}).status_code == 200
-    r = requests.post(ctl.url + "/v2/auth/login/", json={"username": me.username, "password": "n3w"})
+    assert me.post("/v2/auth/passwd/", {"password": "wrong", "new_password": "new-password"}).status_code == 400
+    assert me.post("/v2/auth/passwd/", {"password": "secret-pw", "new_password": "new-password"}).status_code == 200
+    r = requests.post(ctl.url + "/v2/auth/login/", json={"username": me.username, "password": "new-password"})
     assert r.status_code == 200
 
 
 def test_admin_can_reset_another_users_password_others_cannot(ctl, admin, new_user):
     a, b = new_user(), new_user()
-    assert a.post("/v2/auth/passwd/", {"username": b.username, "new_password": "x"}).status_code == 403
-    assert admin.post("/v2/auth/passwd/", {"username": b.username, "new_password": "x2"}).status_code == 200
-    r = requests.post(ctl.url + "/v2/auth/login/", json={"username": b.username, "password": "x2"})
+    assert a.post("/v2/auth/passwd/", {"username": b.username, "new_password": "x-password"}).status_code == 403
+    assert admin.post("/v2/auth/passwd/", {"username": b.username, "new_password": "y-password"}).status_code == 200
+    r = requests.post(ctl.url + "/v2/auth/login/", json={"username": b.username, "password": "y-password"})
     assert r.status_code == 200
 
 
@@ -101,7 +101,7 @@ def test_users_list_is_for_admins(admin, new_user):
 
 
 def test_login_attempts_are_rate_limited(ctl):
-    register(ctl.url, "throttled")
+    register(ctl, "throttled")
     codes = [requests.post(ctl.url + "/v2/auth/login/", json={"username": "throttled", "password": "bad"}).status_code
              for _ in range(25)]
     assert codes[0] == 400 and codes[-1] == 429

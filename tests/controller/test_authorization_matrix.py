@@ -19,7 +19,7 @@ PUBLIC, USER, ADMIN, APP, OWNER, CERT, BUILDER, ROUTER = ("public", "user", "adm
                                                           "builder", "router")
 MATRIX = {
     ("GET", "/healthz"): PUBLIC, ("GET", "/readiness"): PUBLIC,
-    ("POST", "/v2/auth/register/"): PUBLIC, ("POST", "/v2/auth/login/"): PUBLIC,
+    ("POST", "/v2/auth/register/"): ADMIN, ("POST", "/v2/auth/login/"): PUBLIC,  # register: admin_only
     ("GET", "/v2/"): USER, ("GET", "/v2/auth/whoami/"): USER, ("POST", "/v2/auth/passwd/"): USER,
     ("POST", "/v2/auth/tokens/"): USER, ("DELETE", "/v2/auth/cancel/"): USER,
     ("GET", "/v2/keys/"): USER, ("POST", "/v2/keys/"): USER, ("DELETE", "/v2/keys/{key_id}"): USER,
@@ -109,7 +109,7 @@ def make_cast(admin, new_user):
 @pytest.fixture(scope="module")
 def shared_cast(ctl, admin):
     from .conftest import register
-    return make_cast(admin, lambda prefix: register(ctl.url, f"{prefix}-{secrets.token_hex(3)}"))
+    return make_cast(admin, lambda prefix: register(ctl, f"{prefix}-{secrets.token_hex(3)}"))
 
 
 EXPECT = {  # who is refused (401 for anonymous, 403 for the rest); everyone else must get past authorization

@@ -11,11 +11,12 @@ import os
 import shutil
 import subprocess
 import tempfile
+import types
 
 import pytest
 import requests
 
-from tests.live import controller_env, free_port, migrate, start, stop
+from tests.live import bootstrap_admin, controller_env, free_port, migrate, start, stop
 
 from .conftest import register
 
@@ -62,10 +63,11 @@ def controller(own_postgres):
     env = controller_env(f"postgresql://postgres@127.0.0.1:{own_postgres.port}/slipway",
                          SLIPWAY_MONITOR_INTERVAL="1")
     migrate(env)
+    _, admin_token = bootstrap_admin(env)
     port = free_port()
     process = start(env, port)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield types.SimpleNamespace(url=f"http://127.0.0.1:{port}", admin_token=admin_token)
     finally:
         stop(process)
 
@@ -101,4 +103,4 @@ def test_postgresql_down_answers_503_then_recovers_without_a_controller_restart(
         own_postgres.start()
     assert user.get(f"/v2/apps/{app_id}/config/").status_code == 200
     assert user.get(f"/v2/apps/{app_id}/").status_code == 200
-    assert requests.get(controller + "/readiness", timeout=10).status_code == 200
+    assert requests.get(controller.url + "/readiness", timeout=10).status_code == 200

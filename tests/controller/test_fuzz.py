@@ -26,7 +26,7 @@ def schemathesis(url: str, header: str, *extra: str) -> subprocess.CompletedProc
 def fuzz_ctl():
     with live_controller(SLIPWAY_HEALTH_TIMEOUT="3", SLIPWAY_DEPLOY_TIMEOUT="5",
                          SLIPWAY_LOGIN_ATTEMPTS_PER_MINUTE="100000") as ctl:
-        user = register(ctl.url, "fuzzer")
+        user = register(ctl, "fuzzer")
         user.post("/v2/apps/", {"id": "fuzzapp"})
         yield ctl, user
 

@@ -14,7 +14,7 @@ from .deployhelp import BROKEN, build, endpoints, fetch
 def test_controller_killed_mid_deploy_fails_it_cleanly_and_next_push_works():
     subprocess.run(["scripts/build-test-image.sh"], check=True)
     with live_controller(SLIPWAY_HEALTH_TIMEOUT="30", SLIPWAY_DRAIN_SECONDS="0") as ctl:
-        user = register(ctl.url, "alice")
+        user = register(ctl, "alice")
         app_id = user.post("/v2/apps/", {}).json()["id"]
         assert build(user, app_id).status_code == 201
         serving = endpoints(ctl, app_id)

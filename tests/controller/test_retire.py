@@ -33,7 +33,7 @@ def test_old_services_drain_after_the_answer_and_a_restart_still_removes_them():
     subprocess.run(["scripts/build-test-image.sh"], check=True)
     with live_controller(SLIPWAY_DRAIN_SECONDS=str(DRAIN), SLIPWAY_ROUTER_ACK_TIMEOUT="1",
                          SLIPWAY_MONITOR_INTERVAL="1", SLIPWAY_HEALTH_TIMEOUT="30") as ctl:
-        user = register(ctl.url, "drainer")
+        user = register(ctl, "drainer")
         app_id = user.post("/v2/apps/", {}).json()["id"]
         assert build(user, app_id).status_code == 201
 

@@ -31,7 +31,7 @@ def deploy(ctl, registry, app, sha, user, bare) -> subprocess.CompletedProcess:
 
 def test_push_builds_releases_and_serves(ctl, registry, repo):
     bare, work = repo
-    user = register(ctl.url, "dev")
+    user = register(ctl, "dev")
     app = user.post("/v2/apps/", {}).json()["id"]
     sha = commit(work, {"Dockerfile": "FROM slipway-test/web:1\nRUN echo one > /www/version\n"})
     r = deploy(ctl, registry, app, sha, "dev", bare)
@@ -69,9 +69,9 @@ def test_push_builds_releases_and_serves(ctl, registry, repo):
 
 def test_no_dockerfile_and_other_users_app_are_refused(ctl, registry, repo):
     bare, work = repo
-    owner = register(ctl.url, "owner2")
+    owner = register(ctl, "owner2")
     app = owner.post("/v2/apps/", {}).json()["id"]
-    register(ctl.url, "stranger")
+    register(ctl, "stranger")
     sha = commit(work, {"README": "no Dockerfile here\n"})
     r = deploy(ctl, registry, app, sha, "owner2", bare)
     assert r.returncode != 0 and "no Dockerfile" in r.stdout

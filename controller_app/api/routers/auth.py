@@ -2,27 +2,22 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
-from fastapi import APIRouter, Body, HTTPException, Request
-from sqlalchemy import delete, exists, func, select, text
+from fastapi import APIRouter, Body, Depends, Header, HTTPException, Request
+from sqlalchemy import select, text
 
-from ...models import App, Token, User
+from ...models import App, User
 from ...schemas.common import Paged
 from ...schemas.users import LoginIn, PasswdIn, RegisterIn, TokenOut, UserOut, UsernameIn
-from ...services import ratelimit
-from ...services.passwords import hash_password, new_token, token_digest, verify_password
+from ...services import accounts, ratelimit
+from ...services.passwords import hash_password, verify_password
 from ...settings import get_settings
 from .. import render
 from ..deps import DB, AdminUser, CurrentUser, current_user
 from ..pagination import PageDep, paginate
 
 router = APIRouter(tags=["auth"])
-
-
-def _issue_token(db, user: User) -> str:
-    token = new_token()
-    db.add(Token(user_id=user.id, digest=token_digest(token)))
-    return token
 
 
 def _target(db, user: User, username: str | None) -> User:
@@ -37,21 +32,26 @@ def _target(db, user: User, username: str | None) -> User:
     return other
 
 
-@router.post("/v2/auth/register/", status_code=201, response_model=UserOut)
-def register(body: RegisterIn, db: DB, request: Request):
+def registration_allowed(db: DB, authorization: Annotated[str | None, Header()] = None) -> None:
+    """SLIPWAY_REGISTRATION_MODE: admin_only (an admin's token), enabled (anyone), disabled (nobody). Checked
+    before the body, so a refused caller learns nothing from validation errors. The platform's first admin
+    comes from `python -m controller_app.bootstrap` on the controller host, never from this route."""
     mode = get_settings().registration_mode
-    first = not db.scalar(select(exists().where(User.id.isnot(None))))
-    if not first and mode != "enabled":
-        if mode == "disabled":
-            raise HTTPException(403, "User registration is disabled.")
-        caller = current_user(db, request.headers.get("authorization"))
-        if not caller.is_superuser:
-            raise HTTPException(403, "Only administrators can register users.")
-    if db.scalar(select(exists().where(func.lower(User.username) == body.username.lower()))):
+    if mode == "enabled":
+        return
+    if mode == "disabled":
+        raise HTTPException(403, "User registration is disabled.")
+    if not current_user(db, authorization).is_superuser:
+        raise HTTPException(403, "Only administrators can register users.")
+
+
+@router.post("/v2/auth/register/", status_code=201, response_model=UserOut,
+             dependencies=[Depends(registration_allowed)])
+def register(body: RegisterIn, db: DB):
+    if accounts.username_taken(db, body.username):
         raise HTTPException(409, f"A user with the username {body.username} already exists.")
-    user = User(username=body.username, email=body.email, first_name=body.first_name,
-                last_name=body.last_name, password_hash=hash_password(body.password), is_superuser=first)
-    db.add(user)
+    user = accounts.create_user(db, body.username, body.password, email=body.email, first_name=body.first_name,
+                                last_name=body.last_name)
     db.commit()
     return render.user(user)
 
@@ -61,10 +61,10 @@ def login(body: LoginIn, db: DB, request: Request):
     client = request.client.host if request.client else "?"
     if not ratelimit.allow(client, body.username, get_settings().login_attempts_per_minute):
         raise HTTPException(429, "Too many login attempts; wait a minute.")
-    user = db.scalar(select(User).where(User.username == body.username))
-    if user is None or not user.is_active or not verify_password(body.password, user.password_hash):
+    user = accounts.authenticate(db, body.username, body.password)
+    if user is None:
         raise HTTPException(400, "Unable to log in with provided credentials.")
-    token = _issue_token(db, user)
+    token = accounts.issue_token(db, user)
     user.last_login = dt.datetime.now(dt.timezone.utc)
     db.commit()
     return {"token": token}
@@ -88,8 +88,8 @@ def passwd(body: PasswdIn, db: DB, user: CurrentUser):
 @router.post("/v2/auth/tokens/", response_model=TokenOut)
 def regenerate(db: DB, user: CurrentUser, body: UsernameIn = Body(default_factory=UsernameIn)):
     target = _target(db, user, body.username)
-    db.execute(delete(Token).where(Token.user_id == target.id))
-    token = _issue_token(db, target)
+    accounts.revoke_tokens(db, target)
+    token = accounts.issue_token(db, target)
     db.commit()
     return {"token": token}
 

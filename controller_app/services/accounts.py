@@ -1,0 +1,52 @@
+"""Accounts: creating users, checking a login, issuing and revoking tokens."""
+from __future__ import annotations
+
+from sqlalchemy import delete, exists, func, select
+from sqlalchemy.orm import Session
+
+from ..models import Token, User
+from .passwords import dummy_hash, hash_password, new_token, token_digest, verify_password
+
+
+class AccountError(ValueError):
+    """A user that cannot be created: `field` names what is wrong (Deis-style errors)."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+
+
+def username_taken(db: Session, username: str) -> bool:
+    return bool(db.scalar(select(exists().where(func.lower(User.username) == username.lower()))))
+
+
+def create_user(db: Session, username: str, password: str, *, email: str = "", first_name: str = "",
+                last_name: str = "", is_superuser: bool = False) -> User:
+    """A new user (not committed); the password must pass the rule (checked by the caller: field errors)."""
+    user = User(username=username, email=email, first_name=first_name, last_name=last_name,
+                password_hash=hash_password(password), is_superuser=is_superuser)
+    db.add(user)
+    return user
+
+
+def authenticate(db: Session, username: str, password: str) -> User | None:
+    """The active user these credentials name, or None. An unknown username is checked against a dummy hash,
+    so it costs the same scrypt run as a wrong password and the answer's timing does not tell them apart."""
+    user = db.scalar(select(User).where(User.username == username))
+    if user is None or not user.is_active or not verify_password(password, user.password_hash):
+        return None
+    return user
+
+
+def issue_token(db: Session, user: User) -> str:
+    token = new_token()
+    db.add(Token(user_id=user.id, digest=token_digest(token)))
+    return token
+
+
+def revoke_tokens(db: Session, user: User, keep_digest: str | None = None) -> None:
+    """Delete the user's tokens, except the one whose digest is `keep_digest` (the caller's own)."""
+    query = delete(Token).where(Token.user_id == user.id)
+    if keep_digest is not None:
+        query = query.where(Token.digest != keep_digest)
+    db.execute(query)
