@@ -4,7 +4,8 @@
 #      throwaway PostgreSQL, nginx, sshd, git, a registry, Pebble; test images built from Debian packages;
 #   2. the molecule `default` scenario: the all-in-one platform converged on a Debian 13 systemd host,
 #      idempotence, verify (each component doing its job, restore drills), kept up for
-#   3. the end-to-end push suite (tests/e2e) on that host, then the host is destroyed.
+#   3. the end-to-end push suite (tests/e2e) and the adversarial suite (tests/security) on that host, then the
+#      host is destroyed.
 #   scripts/test.sh tests/controller -k deploy    # a subset: arguments go to pytest, steps 2-3 are skipped
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -23,7 +24,7 @@ if [ $# -eq 0 ]; then
   # a stopped container. Start from nothing.
   molecule destroy >/dev/null 2>&1 || true
   if molecule test --destroy=never; then
-    SLIPWAY_E2E_CONVERGE=0 .venv/bin/pytest -q -ra tests/e2e || status=$?
+    SLIPWAY_E2E_CONVERGE=0 .venv/bin/pytest -q -ra tests/e2e tests/security || status=$?
   else
     status=1
   fi

@@ -105,3 +105,32 @@ def index(tmp_path_factory):
 @pytest.fixture
 def cache_root(tmp_path):
     return tmp_path / "buildcache"
+
+
+@pytest.fixture(scope="session")
+def https_files(tmp_path_factory):
+    """A static file server over HTTPS on 127.0.0.1 with a CA of its own: {root, url, ca} (a folder it serves,
+    its base URL, the CA certificate's path for slipway_build_ca_file)."""
+    import http.server
+    import ssl
+    import threading
+    tls = tmp_path_factory.mktemp("https-tls")
+    root = tmp_path_factory.mktemp("https-root")
+    openssl = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"]
+    subprocess.run([*openssl, "-subj", "/CN=test CA", "-keyout", str(tls / "ca.key"), "-out", str(tls / "ca.crt"),
+                    "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign"],
+                   check=True, capture_output=True)
+    subprocess.run(["openssl", "req", "-new", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
+                    "-keyout", str(tls / "server.key"), "-out", str(tls / "server.csr")], check=True, capture_output=True)
+    (tls / "san.ext").write_text("subjectAltName=IP:127.0.0.1\n")
+    subprocess.run(["openssl", "x509", "-req", "-in", str(tls / "server.csr"), "-CA", str(tls / "ca.crt"),
+                    "-CAkey", str(tls / "ca.key"), "-CAcreateserial", "-days", "2", "-extfile", str(tls / "san.ext"),
+                    "-out", str(tls / "server.crt")], check=True, capture_output=True)
+    handler = lambda *a, **k: http.server.SimpleHTTPRequestHandler(*a, directory=str(root), **k)  # noqa: E731
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(str(tls / "server.crt"), str(tls / "server.key"))
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield {"root": root, "url": f"https://127.0.0.1:{server.server_address[1]}", "ca": str(tls / "ca.crt")}
+    server.shutdown()

@@ -190,7 +190,7 @@ def test_static_site(ctl, registry, repo, cache_root):
     assert fetch(endpoints(ctl, app)[0]) == "<h1>static ok</h1>\n"
 
 
-def test_custom_buildpack_from_buildpack_url(ctl, registry, repo, cache_root, tmp_path):
+def test_custom_buildpack_from_buildpack_url(ctl, registry, repo, cache_root, tmp_path, https_files):
     bp = tmp_path / "custom-bp"
     (bp / "bin").mkdir(parents=True)
     scripts = {
@@ -213,13 +213,16 @@ def test_custom_buildpack_from_buildpack_url(ctl, registry, repo, cache_root, tm
     write("v2-unreleased")
     git(bp, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", "v2")
 
+    # published over https (git's dumb HTTP protocol), the only kind of BUILDPACK_URL a build fetches
+    subprocess.run(["git", "clone", "-q", "--bare", str(bp), str(https_files["root"] / "custom-bp.git")], check=True)
+    git(https_files["root"] / "custom-bp.git", "update-server-info")
     bare, work = repo
     user = register(ctl, "bpdev")
     app = user.post("/v2/apps/", {}).json()["id"]
-    user.post(f"/v2/apps/{app}/config/", {"values": {"BUILDPACK_URL": f"file://{bp}#v1"}})
+    user.post(f"/v2/apps/{app}/config/", {"values": {"BUILDPACK_URL": f"{https_files['url']}/custom-bp.git#v1"}})
     sha = commit(work, {"greeting.txt": "custom hello", "Procfile": "web: python3 -m http.server $PORT -d /app/site\n"
                                                                      "worker: sleep infinity\n"})
-    r = deploy(ctl, registry, app, sha, "bpdev", bare, cache_root)
+    r = deploy(ctl, registry, app, sha, "bpdev", bare, cache_root, slipway_build_ca_file=https_files["ca"])
     assert r.returncode == 0, r.stdout[-4000:]
     assert "Greeting app detected" in r.stdout and "greeting buildpack v1" in r.stdout
     assert fetch(endpoints(ctl, app)[0]).strip() == "custom hello (v1)"

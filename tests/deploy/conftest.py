@@ -78,7 +78,9 @@ def deploy_command(extra: dict) -> Iterator[tuple[list[str], dict[str, str]]]:
         os.mkdir(work)
         with open(os.open(auth, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
             f.write(f'header = "X-Deis-Builder-Auth: {extra["slipway_builder_key"]}"\n')
-        values = {"slipway_controller_auth": auth, **extra, "slipway_workdir": work}
+        # builds on this machine's host network: the registry and package index of these tests listen on its
+        # loopback (the sandbox's own network and walls are tested on the platform host: tests/security)
+        values = {"slipway_controller_auth": auth, "slipway_build_network": "host", **extra, "slipway_workdir": work}
         playbook = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
         argv = [playbook, "-i", "localhost,", "-c", "local", "-e", "ansible_python_interpreter=" + sys.executable,
                 "-e", json.dumps(values), os.path.join(ROOT, "playbooks/deploy.yml")]

@@ -1,14 +1,13 @@
 """Apps without a Dockerfile, pushed with real `git push` over SSH to the converged all-in-one host (issue 8):
-a Python app with a dependency from a package index inside the host (its build cache kept in the store), a
-Node.js app with a dependency from an npm registry inside the host, a static site and a custom BUILDPACK_URL,
+a Python app with a dependency from a package index on the outside server (its build cache kept in the store),
+a Node.js app with a dependency from an npm registry there, a static site and a custom BUILDPACK_URL (https),
 each serving through the router; a build that no buildpack detects and one whose compile fails are rejected
 with the old release still serving."""
 from __future__ import annotations
 
 import json
 import re
-import shlex
-import subprocess
+import types
 
 import pytest
 
@@ -16,17 +15,16 @@ from tests.buildpacks.conftest import npm_package, wheel
 from tests.buildpacks.test_buildpacks import PY_APP, SECRET
 
 from . import ops
-from .conftest import HOST, WORK, get, git_repo, push, sh, wait_for
+from .conftest import WORK, get, git_repo, push, sh, wait_for
+from .outside import outside, publish_dir, publish_git  # noqa: F401  (outside: the fixture)
 
 pytestmark = pytest.mark.timeout(3600)
-INDEX_PORT = 18741
-INDEX = f"http://127.0.0.1:{INDEX_PORT}"
 
 
 @pytest.fixture(scope="module")
-def index(aio, tmp_path_factory):
-    """A pip simple index and an npm registry served inside the host on 127.0.0.1 (the build containers run on
-    the builder's host network), made of packages built here."""
+def index(aio, outside, tmp_path_factory):
+    """A pip simple index and an npm registry on the outside server (the internet, as the build sandbox sees
+    it), made of packages built here."""
     root = tmp_path_factory.mktemp("e2e-index")
     (root / "packages").mkdir()
     whl = wheel(root / "packages", "slipway-greeting", "1.0", "slipway_greeting",
@@ -34,15 +32,12 @@ def index(aio, tmp_path_factory):
     simple = root / "simple" / "slipway-greeting"
     simple.mkdir(parents=True)
     (simple / "index.html").write_text(f'<html><body><a href="../../packages/{whl}">{whl}</a></body></html>\n')
-    npm_package(root, "slipway-dep", "1.0.0", {"index.js": "module.exports = () => 'node dep says hi';\n"}, INDEX)
-    sh(f"rm -rf {WORK}/index && mkdir -p {WORK}")
-    subprocess.run(["docker", "cp", str(root), f"{HOST}:{WORK}/index"], check=True)
-    sh(f"pkill -f 'http[.]server {INDEX_PORT}' || true")  # (a pattern that does not match this command itself)
-    sh(f"cd {WORK}/index && (setsid python3 -m http.server {INDEX_PORT} --bind 127.0.0.1 >/dev/null 2>&1 &)")
-    wait_for(lambda: sh(f"curl -fsS {INDEX}/simple/slipway-greeting/", check=False).returncode == 0,
-             message="the package index in the host")
-    yield INDEX
-    sh(f"pkill -f 'http[.]server {INDEX_PORT}' || true", check=False)
+    base = f"{outside.http}/index"
+    npm_package(root, "slipway-dep", "1.0.0", {"index.js": "module.exports = () => 'node dep says hi';\n"}, base)
+    assert publish_dir(outside, root, "index") == base
+    wait_for(lambda: sh(f"curl -fsS {base}/simple/slipway-greeting/", check=False).returncode == 0,
+             message="the package index on the outside server")
+    return types.SimpleNamespace(url=base, host=outside.address)
 
 
 def new_app(aio, user_factory, prefix: str):
@@ -61,7 +56,8 @@ def compiled_seconds(output: str) -> float:
 
 def test_python_app_with_its_build_cache_in_the_store(aio, user_factory, index):
     user, app, domain = new_app(aio, user_factory, "py")
-    user.api("POST", f"/v2/apps/{app}/config/", {"values": {"PIP_INDEX_URL": index + "/simple",
+    user.api("POST", f"/v2/apps/{app}/config/", {"values": {"PIP_INDEX_URL": index.url + "/simple",
+                                                             "PIP_TRUSTED_HOST": index.host,
                                                              "SECRET_TOKEN": SECRET}})
     src = f"{WORK}/src-{app}"
     git_repo(src, PY_APP)
@@ -108,9 +104,9 @@ def test_python_app_with_its_build_cache_in_the_store(aio, user_factory, index):
     assert get(domain)[1].endswith("v=2")
 
 
-def test_node_app_static_site_and_custom_buildpack(aio, user_factory, index):
+def test_node_app_static_site_and_custom_buildpack(aio, user_factory, index, outside):
     user, app, domain = new_app(aio, user_factory, "node")
-    user.api("POST", f"/v2/apps/{app}/config/", {"values": {"NPM_CONFIG_REGISTRY": index + "/"}})
+    user.api("POST", f"/v2/apps/{app}/config/", {"values": {"NPM_CONFIG_REGISTRY": index.url + "/"}})
     git_repo(f"{WORK}/src-{app}", {
         "package.json": json.dumps({"name": "nodeapp", "version": "1.0.0", "private": True,
                                     "scripts": {"start": "node server.js"},
@@ -127,20 +123,15 @@ def test_node_app_static_site_and_custom_buildpack(aio, user_factory, index):
     assert rc == 0 and "Static app detected" in out, out[-4000:]
     serves(domain, "static ok")
 
-    # a buildpack of the user's own, from a git repository the builder can reach (at a tag)
-    bp = "/var/tmp/e2e-buildpack"
-    scripts = {"detect": '#!/bin/sh\n[ -f "$1/greeting.txt" ] && echo Greeting\n',
-               "compile": '#!/bin/sh\nset -e\necho "-----> greeting buildpack v1"\nmkdir -p "$1/site"\n'
-                          'cp "$1/greeting.txt" "$1/site/index.html"\n',
-               "release": "#!/bin/sh\nprintf -- '---\\ndefault_process_types:\\n"
-                          "  web: python3 -m http.server $PORT -d /app/site\\n'\n"}
-    script = [f"rm -rf {bp} && mkdir -p {bp}/bin && cd {bp} && git init -q -b main"]
-    for name, text in scripts.items():
-        script.append(f"printf %s {shlex.quote(text)} > bin/{name} && chmod 755 bin/{name}")
-    script.append("git add -A && git -c user.name=t -c user.email=t@t commit -qm v1 && git tag v1 && chown -R git: .")
-    sh(" && ".join(script))
+    # a buildpack of the user's own, from a git repository over https on the internet (at a tag)
+    url = publish_git(outside, "greeting-buildpack", {
+        "bin/detect": '#!/bin/sh\n[ -f "$1/greeting.txt" ] && echo Greeting\n',
+        "bin/compile": '#!/bin/sh\nset -e\necho "-----> greeting buildpack v1"\nmkdir -p "$1/site"\n'
+                       'cp "$1/greeting.txt" "$1/site/index.html"\n',
+        "bin/release": "#!/bin/sh\nprintf -- '---\\ndefault_process_types:\\n"
+                       "  web: python3 -m http.server $PORT -d /app/site\\n'\n"}, tag="v1")
     user, app, domain = new_app(aio, user_factory, "bp")
-    user.api("POST", f"/v2/apps/{app}/config/", {"values": {"BUILDPACK_URL": f"file://{bp}#v1"}})
+    user.api("POST", f"/v2/apps/{app}/config/", {"values": {"BUILDPACK_URL": f"{url}#v1"}})
     git_repo(f"{WORK}/src-{app}", {"greeting.txt": "custom hello"})
     rc, out, _ = push(user, app, f"{WORK}/src-{app}")
     assert rc == 0 and "Greeting app detected" in out and "greeting buildpack v1" in out, out[-4000:]

@@ -19,9 +19,9 @@ from tests.controller.conftest import Api, register
 from tests.controller.test_authorization_matrix import (  # noqa: F401  (collected here, against the platform)
     shared_cast, test_builder_and_router_keys_open_their_routes_only, test_route_authorization)
 
-from .conftest import git_repo, psql, push, router_key, sh, unique
-from .ops import hello_source, new_app
-from .test_push import dockerfile
+from tests.e2e.conftest import git_repo, psql, push, router_key, sh, unique
+from tests.e2e.ops import hello_source, new_app
+from tests.e2e.test_push import dockerfile
 
 pytestmark = pytest.mark.timeout(1800)
 SECRET = "e2e-s3cr3t-" + secrets.token_hex(6)

@@ -1,0 +1,120 @@
+"""Builds run in a sandbox: a Dockerfile's RUN steps and a custom buildpack (fetched over https from the
+outside) reach the internet and no port of the platform host, see no Docker socket and none of the builder's
+files, and are held to their process, memory and time limits; the platform keeps serving and the stranger's
+next ordinary push deploys."""
+from __future__ import annotations
+
+import re
+import shlex
+
+import pytest
+
+from tests.e2e.conftest import get, sh, wait_for
+from tests.e2e.outside import publish_git
+
+from . import probes
+from .tenant import hello, push_tree, stranger
+
+pytestmark = pytest.mark.timeout(1800)
+
+
+@pytest.fixture
+def world(aio, user_factory):
+    return stranger(aio, user_factory, "box")
+
+
+def buildpack(outside, name: str, compile_script: str) -> str:
+    """A custom buildpack on the outside server (git over https) whose compile runs this bash; its BUILDPACK_URL."""
+    return publish_git(outside, name, {
+        "bin/detect": "#!/bin/sh\necho Probe\n", "bin/compile": "#!/bin/bash\n" + compile_script,
+        "bin/release": "#!/bin/sh\nprintf -- '---\\ndefault_process_types:\\n  web: sleep 600\\n'\n"})
+
+
+def platform_serves(aio) -> None:
+    assert sh("curl -fsS -m 10 http://127.0.0.1:8000/readiness", check=False).returncode == 0
+    assert sh("systemctl is-active slipway-controller nginx docker slipway-builder-sshd", check=False).returncode == 0
+
+
+def still_deploys(aio, world) -> None:
+    rc, out = push_tree(world, hello(aio["registry"], "after"))
+    assert rc == 0, out[-3000:]
+    wait_for(lambda: (lambda r: r[0] == 200 and "after" in r[1])(get(world["domain"])), timeout=60,
+             message="the stranger's own app to serve")
+
+
+def test_a_dockerfile_reaches_the_internet_and_nothing_of_the_platform(aio, world, outside):
+    run = "RUN " + " && ".join(f"echo {shlex.quote(line)} >> /probe.sh" for line in
+                               probes.script(outside.http).strip().splitlines()) + " && bash /probe.sh\n"
+    files = hello(aio["registry"])
+    files["Dockerfile"] = files["Dockerfile"].replace("COPY", run + "COPY", 1)
+    rc, out = push_tree(world, files)
+    found = probes.results(out)
+    print(f"\n[dockerfile sandbox] {len(probes.platform_targets())} platform ports probed, open: {found['open']}")
+    assert rc == 0, out[-3000:]
+    assert found["open"] == [] and found["outside"], out[-5000:]
+    assert not found["socket"] and not found["files"], out[-3000:]
+    platform_serves(aio)
+
+
+def test_a_custom_buildpack_reaches_the_internet_and_nothing_of_the_platform(aio, world, outside):
+    url = buildpack(outside, "probe-bp", probes.script(outside.http) + "\nexit 1\n")
+    world["owner"].api("POST", f"/v2/apps/{world['app']}/config/", {"values": {"BUILDPACK_URL": url}})
+    rc, out = push_tree(world, {"probe.txt": "x"})
+    found = probes.results(out)
+    print(f"\n[buildpack sandbox] open: {found['open']}")
+    assert "Probe app detected" in out, out[-3000:]
+    assert found["open"] == [] and found["outside"], out[-5000:]
+    assert not found["socket"] and not found["files"], out[-3000:]
+    world["owner"].api("POST", f"/v2/apps/{world['app']}/config/", {"values": {"BUILDPACK_URL": None}})
+    still_deploys(aio, world)
+
+
+FORKS = """python3 - <<'PY'
+import os, time
+n = 0
+try:
+    while n < 5000:
+        if os.fork() == 0:
+            time.sleep(60)
+            os._exit(0)
+        n += 1
+except OSError as e:
+    print("forks stopped at", n, flush=True)
+else:
+    print("forks unbounded", n, flush=True)
+PY
+exit 1
+"""
+
+
+def test_a_build_that_forks_without_end_is_held_to_its_limit(aio, world, outside):
+    url = buildpack(outside, "fork-bp", FORKS)
+    world["owner"].api("POST", f"/v2/apps/{world['app']}/config/", {"values": {"BUILDPACK_URL": url}})
+    rc, out = push_tree(world, {"fork.txt": "x"})
+    assert rc != 0, out[-3000:]
+    stopped = re.search(r"forks stopped at (\d+)", out)
+    assert stopped and int(stopped.group(1)) <= 512, out[-3000:]
+    platform_serves(aio)
+    world["owner"].api("POST", f"/v2/apps/{world['app']}/config/", {"values": {"BUILDPACK_URL": None}})
+    still_deploys(aio, world)
+
+
+def test_a_dockerfile_that_forks_without_end_is_held_to_the_builds_slice(aio, world):
+    files = hello(aio["registry"])
+    run = "RUN " + " && ".join(f"echo {shlex.quote(line)} >> /fork.sh" for line in FORKS.splitlines()) + " && bash /fork.sh\n"
+    files["Dockerfile"] = files["Dockerfile"].replace("COPY", run + "COPY", 1)
+    rc, out = push_tree(world, files)
+    assert rc != 0, out[-3000:]
+    stopped = re.search(r"forks stopped at (\d+)", out)
+    assert stopped and int(stopped.group(1)) <= 2048, out[-3000:]
+    platform_serves(aio)
+
+
+def test_a_build_that_eats_memory_is_stopped(aio, world, outside):
+    url = buildpack(outside, "mem-bp", "python3 -c \"x = b'a' * (3 * 1024 ** 3); print('ATE-ALL', len(x))\"\n")
+    world["owner"].api("POST", f"/v2/apps/{world['app']}/config/", {"values": {"BUILDPACK_URL": url}})
+    rc, out = push_tree(world, {"mem.txt": "x"})
+    assert rc != 0 and "ATE-ALL" not in out, out[-3000:]
+    platform_serves(aio)
+    world["owner"].api("POST", f"/v2/apps/{world['app']}/config/", {"values": {"BUILDPACK_URL": None}})
+    still_deploys(aio, world)
