@@ -61,6 +61,8 @@ KEY_TYPE = re.compile(r"^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-s
                       r"sk-ecdsa-sha2-nistp256@openssh\.com|ssh-ed448)$")
 KEY_B64 = re.compile(r"^[A-Za-z0-9+/]+={0,3}$")
 SHA = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
+UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,200}$")
 ZERO = re.compile(r"^0+$")
 # git-receive-pack 'app.git' | git-upload-pack '/app.git' | git receive-pack "app.git" | ... app.git
 COMMAND = re.compile(r"^(git-receive-pack|git-upload-pack|git receive-pack|git upload-pack) +(.+)$")
@@ -152,10 +154,10 @@ def hook_script(cfg: dict[str, str]) -> str:
             f"exec {cfg['agent']} pre-receive\n")
 
 
-def ensure_repo(cfg: dict[str, str], app: str) -> str:
+def ensure_repo(cfg: dict[str, str], uuid: str) -> str:
     import subprocess
     import tempfile
-    repo = os.path.join(cfg["repos_dir"], app + ".git")
+    repo = os.path.join(cfg["repos_dir"], uuid + ".git")
     if not os.path.isdir(os.path.join(repo, "objects")):
         os.makedirs(cfg["repos_dir"], mode=0o750, exist_ok=True)
         subprocess.run(["git", "init", "--quiet", "--bare", "--initial-branch=main", repo], check=True,
@@ -184,8 +186,10 @@ def serve(cfg: dict[str, str], username: str, original: str | None) -> int:
     if not USERNAME.match(username or ""):
         raise Refused("Invalid user.")
     verb, app = parse_command(original)
+    action = "push" if verb == "receive-pack" else "fetch"
     try:
-        client(cfg).request("POST", "/v2/hooks/push/", {"receive_user": username, "receive_repo": app})
+        answer = client(cfg).request("POST", "/v2/hooks/push/", {"receive_user": username, "receive_repo": app,
+                                                                  "action": action}).json() or {}
     except HTTPError as e:
         if e.status == 403:
             raise Refused(f"You may not push to {app}.") from None
@@ -198,10 +202,18 @@ def serve(cfg: dict[str, str], username: str, original: str | None) -> int:
         log.error("push check for %s/%s: controller unreachable: %s", username, app, e)
         raise Refused("The Slipway controller is unreachable; try again later.") from None
 
-    env = dict(os.environ, SLIPWAY_APP=app, SLIPWAY_USER=username)
+    # The repository (and everything else kept per app) is the app's by its UUID: a destroyed app's name, made
+    # again by someone else, starts empty.
+    uuid, token = str(answer.get("uuid") or ""), str(answer.get("push_token") or "")
+    if not UUID.match(uuid) or (action == "push" and not TOKEN.match(token)):
+        log.error("push check for %s/%s: the controller's answer lacks the app's uuid or push credential", username, app)
+        raise Refused("The Slipway controller refused the request; try again later.")
+    env = dict(os.environ, SLIPWAY_APP=app, SLIPWAY_APP_UUID=uuid, SLIPWAY_USER=username)
+    if token:
+        env["SLIPWAY_PUSH_TOKEN"] = token
     if cfg.get("_config_path"):
         env["SLIPWAY_CONFIG"] = cfg["_config_path"]
-    repo = os.path.join(cfg["repos_dir"], app + ".git")
+    repo = os.path.join(cfg["repos_dir"], uuid + ".git")
     if verb == "upload-pack":
         if not os.path.isdir(os.path.join(repo, "objects")):
             raise Refused(f"{app} has no repository yet: push to it first.")
@@ -210,14 +222,14 @@ def serve(cfg: dict[str, str], username: str, original: str | None) -> int:
 
     lock_dir = cfg["lock_dir"] or os.path.join(cfg["repos_dir"], ".locks")
     os.makedirs(lock_dir, mode=0o750, exist_ok=True)
-    lock_fd = os.open(os.path.join(lock_dir, app + ".lock"), os.O_RDWR | os.O_CREAT, 0o640)
+    lock_fd = os.open(os.path.join(lock_dir, uuid + ".lock"), os.O_RDWR | os.O_CREAT, 0o640)
     try:
         fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         raise Refused(f"Another push to {app} is running; try again when it has finished.") from None
     # the lock stays held by git receive-pack and its hook (the fd survives exec), released when they exit
     os.set_inheritable(lock_fd, True)
-    repo = ensure_repo(cfg, app)
+    repo = ensure_repo(cfg, uuid)
     log.info("%s pushes to %s", username, app)
     os.execvpe("git", ["git", "receive-pack", repo], env)
     return 0  # not reached
@@ -269,7 +281,8 @@ def pre_receive(cfg: dict[str, str], lines: list[str]) -> int:
     import shutil
     import tempfile
     app, user = os.environ.get("SLIPWAY_APP", ""), os.environ.get("SLIPWAY_USER", "")
-    if not APP_ID.match(app) or not USERNAME.match(user):
+    uuid, token = os.environ.get("SLIPWAY_APP_UUID", ""), os.environ.get("SLIPWAY_PUSH_TOKEN", "")
+    if not APP_ID.match(app) or not USERNAME.match(user) or not UUID.match(uuid) or not TOKEN.match(token):
         return fail("This repository only accepts pushes through Slipway.")
     deploy = None
     for line in lines:
@@ -297,13 +310,13 @@ def pre_receive(cfg: dict[str, str], lines: list[str]) -> int:
     ident = f"{app}-{sha[:12]}-{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}"
     values = {"{app}": app, "{sha}": sha, "{user}": user, "{repo}": repo, "{ident}": ident}
     argv = []
-    for token in shlex.split(command):
+    for word in shlex.split(command):
         for placeholder, value in values.items():
-            token = token.replace(placeholder, value)
-        argv.append(token)
+            word = word.replace(placeholder, value)
+        argv.append(word)
     # the push's scratch folder (the unpacked commit, build files): ours to remove, whatever the deploy did
     work = tempfile.mkdtemp(prefix=f"slipway-{app}-", dir=cfg["work_dir"] or None)
-    env = dict(os.environ, GIT_DIR=repo, SLIPWAY_APP=app, SLIPWAY_SHA=sha, SLIPWAY_USER=user,
+    env = dict(os.environ, GIT_DIR=repo, SLIPWAY_APP=app, SLIPWAY_APP_UUID=uuid, SLIPWAY_SHA=sha, SLIPWAY_USER=user,
                SLIPWAY_REPO=repo, SLIPWAY_DEPLOY_ID=ident, SLIPWAY_WORKDIR=work, PYTHONUNBUFFERED="1")
     say(f"-----> Deploying {app} ({sha[:8]}) for {user}")
     log.info("deploying %s %s for %s: %s", app, sha, user, argv)

@@ -6,11 +6,18 @@ against `tests/live.py`'s live controller.
 from __future__ import annotations
 
 import json
+import secrets
 import socket
 import threading
 import time
 import urllib.parse
+import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+def app_uuid(app: str) -> str:
+    """The uuid the stand-in gives an app (stable for its name)."""
+    return str(uuid.uuid5(uuid.NAMESPACE_DNS, app))
 
 
 class FakeController:
@@ -102,7 +109,10 @@ class FakeController:
                         return self.reply(404, {"detail": "app not found"})
                     if user not in fake.perms[app]:
                         return self.reply(403, {"detail": "forbidden"})
-                    return self.reply(200, {"username": user, "app": app})
+                    answer = {"username": user, "app": app, "uuid": app_uuid(app)}
+                    if body.get("action", "push") == "push":
+                        answer.update(push_token=secrets.token_urlsafe(32), expires_in=900)
+                    return self.reply(200, answer)
                 return self.reply(404, {"detail": "not found"})
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

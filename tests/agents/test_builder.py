@@ -16,7 +16,7 @@ import time
 import pytest
 
 from conftest import AGENTS, SYSTEM_PYTHON, wait_for
-from fakes import FakeController, free_port
+from fakes import FakeController, app_uuid, free_port
 
 GIT_USER = "slipway-test-git"
 
@@ -40,7 +40,8 @@ DEPLOY_SCRIPT = """#!/bin/sh
 app=$1 sha=$2 user=$3
 echo "-----> Building $app at $sha for $user"
 git archive --format=tar "$sha" | tar -t | sed 's/^/file: /'
-echo "env app=$SLIPWAY_APP repo=$SLIPWAY_REPO"
+echo "env app=$SLIPWAY_APP uuid=$SLIPWAY_APP_UUID repo=$SLIPWAY_REPO"
+[ -n "$SLIPWAY_PUSH_TOKEN" ] && echo "with a push token"
 # the push's scratch folder: empty, writable, removed by the hook afterwards (even after a failure)
 [ -d "$SLIPWAY_WORKDIR" ] && [ -z "$(ls -A "$SLIPWAY_WORKDIR")" ] && echo scratch > "$SLIPWAY_WORKDIR/file" &&
   echo "workdir $SLIPWAY_WORKDIR"
@@ -263,10 +264,13 @@ def test_push_deploys_and_streams_output(setup, workdir, fc):
     assert f"remote: -----> Deploying myapp ({sha[:8]}) for alice" in out
     assert f"remote: -----> Building myapp at {sha} for alice" in out
     assert "remote:        file: README" in out  # the deploy can read the pushed commit
-    assert f"remote:        env app=myapp repo={b.repos}/myapp.git" in out
+    # the repository is the app's by its uuid (a destroyed app's name, made again, starts empty)
+    uuid = app_uuid("myapp")
+    assert f"remote:        env app=myapp uuid={uuid} repo={b.repos}/{uuid}.git" in out
+    assert "remote:        with a push token" in out
     assert "remote: -----> Launched myapp" in out
     assert_scratch_removed(out)
-    repo = os.path.join(b.repos, "myapp.git")
+    repo = os.path.join(b.repos, f"{uuid}.git")
     assert os.path.isfile(os.path.join(repo, "hooks", "pre-receive"))
     assert os.stat(repo).st_uid == b.user.pw_uid
     assert subprocess.run(["git", "-c", "safe.directory=*", "-C", repo, "rev-parse", "main"], capture_output=True,
@@ -338,7 +342,7 @@ def test_failing_deploy_rejects_push(setup, workdir, fc):
     assert "remote:        build exploded" in r.stderr
     assert "Deploy failed (exit 3); push rejected" in r.stderr
     assert_scratch_removed(r.stderr)
-    repo = os.path.join(b.repos, "myapp.git")
+    repo = os.path.join(b.repos, f"{app_uuid('myapp')}.git")
     head = subprocess.run(["git", "-c", "safe.directory=*", "-C", repo, "rev-parse", "main"], capture_output=True, text=True).stdout.strip()
     assert head != alice.git("rev-parse", "HEAD").stdout.strip()  # the ref was not updated
 

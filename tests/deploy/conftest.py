@@ -68,20 +68,33 @@ def repo(tmp_path):
     return bare, work
 
 
+def push_check(url: str, builder_key: str, user: str, app: str) -> dict:
+    """The controller's push check, as the builder's forced command asks it: {uuid, push_token, ...}."""
+    req = urllib.request.Request(f"{url}/v2/hooks/push/", method="POST",
+                                 data=json.dumps({"receive_user": user, "receive_repo": app}).encode(),
+                                 headers={"Content-Type": "application/json", "X-Deis-Builder-Auth": builder_key})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        return json.loads(r.read())
+
+
 @contextlib.contextmanager
-def deploy_command(extra: dict) -> Iterator[tuple[list[str], dict[str, str]]]:
+def deploy_command(extra: dict, token_app: str | None = None) -> Iterator[tuple[list[str], dict[str, str]]]:
     """(argv, env) of playbooks/deploy.yml with these extra vars, run on this machine as the builder's hook runs
-    it: with an empty work folder of its own (slipway_workdir), removed afterwards, and the curl config with the
-    builder's key that the builder role writes for buildpack builds (slipway_controller_auth)."""
+    it: with an empty work folder of its own (slipway_workdir), removed afterwards, and the push's token in the
+    environment, from the controller's push check with `slipway_builder_key` for the pusher and `token_app`
+    (default the app deployed)."""
+    extra = dict(extra)
+    check = push_check(extra["slipway_controller_url"], extra.pop("slipway_builder_key"), extra["slipway_user"],
+                       token_app or extra["slipway_app"])
     with tempfile.TemporaryDirectory(prefix="slipway-deploy-", ignore_cleanup_errors=True) as base:
-        work, auth = os.path.join(base, "work"), os.path.join(base, "controller.curl")
+        work = os.path.join(base, "work")
         os.mkdir(work)
-        with open(os.open(auth, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
-            f.write(f'header = "X-Deis-Builder-Auth: {extra["slipway_builder_key"]}"\n')
         # builds on this machine's host network: the registry and package index of these tests listen on its
         # loopback (the sandbox's own network and walls are tested on the platform host: tests/security)
-        values = {"slipway_controller_auth": auth, "slipway_build_network": "host", **extra, "slipway_workdir": work}
+        values = {"slipway_build_network": "host", "slipway_app_uuid": check["uuid"], **extra,
+                  "slipway_workdir": work}
         playbook = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
         argv = [playbook, "-i", "localhost,", "-c", "local", "-e", "ansible_python_interpreter=" + sys.executable,
                 "-e", json.dumps(values), os.path.join(ROOT, "playbooks/deploy.yml")]
-        yield argv, {**os.environ, "ANSIBLE_CONFIG": os.path.join(ROOT, "ansible.cfg")}
+        yield argv, {**os.environ, "ANSIBLE_CONFIG": os.path.join(ROOT, "ansible.cfg"),
+                     "SLIPWAY_PUSH_TOKEN": check["push_token"]}

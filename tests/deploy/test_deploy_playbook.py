@@ -22,10 +22,10 @@ def ctl():
         yield controller
 
 
-def deploy(ctl, registry, app, sha, user, bare) -> subprocess.CompletedProcess:
+def deploy(ctl, registry, app, sha, user, bare, token_app=None) -> subprocess.CompletedProcess:
     extra = {"slipway_app": app, "slipway_sha": sha, "slipway_user": user, "slipway_repo": str(bare),
              "slipway_registry": registry, "slipway_controller_url": ctl.url, "slipway_builder_key": ctl.builder_key}
-    with deploy_command(extra) as (argv, env):
+    with deploy_command(extra, token_app) as (argv, env):
         return subprocess.run(argv, capture_output=True, text=True, env=env, cwd=ROOT, timeout=600)
 
 
@@ -71,15 +71,18 @@ def test_no_dockerfile_and_other_users_app_are_refused(ctl, registry, repo):
     bare, work = repo
     owner = register(ctl, "owner2")
     app = owner.post("/v2/apps/", {}).json()["id"]
-    register(ctl, "stranger")
+    stranger = register(ctl, "stranger")
+    theirs = stranger.post("/v2/apps/", {}).json()["id"]
     sha = commit(work, {"README": "no Dockerfile here\n"})
     r = deploy(ctl, registry, app, sha, "owner2", bare)
     assert r.returncode != 0 and "no Dockerfile" in r.stdout
-    # a buildpack build reads the app's config first: a stranger gets nothing of it, and no build runs
-    r = deploy(ctl, registry, app, sha, "stranger", bare)
-    assert r.returncode != 0 and "could not read the app's config" in r.stdout and "may not push" in r.stdout
+    # a buildpack build reads the app's config first: the token of a stranger's push to their own app gets
+    # nothing of another app's, and no build runs
+    r = deploy(ctl, registry, app, sha, "stranger", bare, token_app=theirs)
+    assert r.returncode != 0 and "could not read the app's config" in r.stdout
+    assert f"This push token is for {theirs}, not {app}" in r.stdout
     assert "no Dockerfile" not in r.stdout
     sha = commit(work, {"Dockerfile": "FROM slipway-test/web:1\n"})
-    r = deploy(ctl, registry, app, sha, "stranger", bare)
-    assert r.returncode != 0 and "may not push" in r.stdout
+    r = deploy(ctl, registry, app, sha, "stranger", bare, token_app=theirs)
+    assert r.returncode != 0 and f"This push token is for {theirs}, not {app}" in r.stdout
     assert owner.get(f"/v2/apps/{app}/releases/").json()["count"] == 1
