@@ -77,21 +77,38 @@ def push_check(url: str, builder_key: str, user: str, app: str) -> dict:
         return json.loads(r.read())
 
 
+# The build sandbox's settings a deploy on this machine takes from its extra vars (the builder role writes them to
+# the sandbox's own root-owned configuration on a builder host).
+SANDBOX_VARS = {"slipway_buildpack_cache_dir": "cache_dir", "slipway_build_ca_file": "ca_file",
+                "slipway_buildpack_env_file": "buildpack_env_file"}
+
+
 @contextlib.contextmanager
 def deploy_command(extra: dict, token_app: str | None = None) -> Iterator[tuple[list[str], dict[str, str]]]:
     """(argv, env) of playbooks/deploy.yml with these extra vars, run on this machine as the builder's hook runs
-    it: with an empty work folder of its own (slipway_workdir), removed afterwards, and the push's token in the
-    environment, from the controller's push check with `slipway_builder_key` for the pusher and `token_app`
-    (default the app deployed)."""
+    it: with an empty work folder of its own (slipway_workdir), removed afterwards, the push's token in the
+    environment (from the controller's push check with `slipway_builder_key`, for the pusher and `token_app`,
+    default the app deployed), and the build through the sandbox's entry point (agents/slipway_agents/sandbox.py)
+    with a configuration of the test's own: builds on this machine's host network (the registry and package
+    index of these tests listen on its loopback; the sandbox's network and walls are tested on the platform
+    host, tests/security)."""
     extra = dict(extra)
     check = push_check(extra["slipway_controller_url"], extra.pop("slipway_builder_key"), extra["slipway_user"],
                        token_app or extra["slipway_app"])
     with tempfile.TemporaryDirectory(prefix="slipway-deploy-", ignore_cleanup_errors=True) as base:
         work = os.path.join(base, "work")
         os.mkdir(work)
-        # builds on this machine's host network: the registry and package index of these tests listen on its
-        # loopback (the sandbox's own network and walls are tested on the platform host: tests/security)
-        values = {"slipway_build_network": "host", "slipway_app_uuid": check["uuid"], **extra,
+        os.mkdir(os.path.join(base, "docker"))
+        sandbox = {"work_root": base, "build_user": "root", "registry": extra.pop("slipway_registry"),
+                   "controller_url": extra["slipway_controller_url"], "network": "host",
+                   "docker_config": os.path.join(base, "docker"), "scratch_dir": os.path.join(base, "scratch"),
+                   "buildpacks_dir": os.path.join(ROOT, "roles/builder/files/buildpacks")}
+        sandbox.update({key: extra.pop(var) for var, key in SANDBOX_VARS.items() if var in extra})
+        with open(os.path.join(base, "sandbox.ini"), "w") as f:
+            f.write("[sandbox]\n" + "".join(f"{k} = {v}\n" for k, v in sandbox.items()))
+        command = (f"env PYTHONPATH={os.path.join(ROOT, 'agents')} python3 -m slipway_agents.sandbox "
+                   f"--config {os.path.join(base, 'sandbox.ini')}")
+        values = {"slipway_build_command": command, "slipway_app_uuid": check["uuid"], **extra,
                   "slipway_workdir": work}
         playbook = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
         argv = [playbook, "-i", "localhost,", "-c", "local", "-e", "ansible_python_interpreter=" + sys.executable,
