@@ -53,6 +53,12 @@ class Settings:
     acme_timeout: float = 90.0
     # interactive one-off sessions (`slipway run` with a terminal)
     run_session_timeout: float = 3600.0
+    # the platform registry (host:port as the builder pushes to it) and the credentials of its front's auth
+    push_token_ttl: float = 900.0
+    registry: str | None = None
+    registry_shared_repos: tuple[str, ...] = ("slipway/stack",)
+    registry_pull_password: str | None = None
+    registry_gc_key: str | None = None
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -92,6 +98,12 @@ class Settings:
             acme_check_interval=float(_env("SLIPWAY_ACME_CHECK_INTERVAL", "3600")),
             acme_timeout=float(_env("SLIPWAY_ACME_TIMEOUT", "90")),
             run_session_timeout=float(_env("SLIPWAY_RUN_SESSION_TIMEOUT", "3600")),
+            push_token_ttl=float(_env("SLIPWAY_PUSH_TOKEN_TTL", "900")),
+            registry=(_env("SLIPWAY_REGISTRY") or "").strip().lower() or None,
+            registry_shared_repos=tuple(r.strip() for r in _env("SLIPWAY_REGISTRY_SHARED_REPOS", "slipway/stack")
+                                        .split(",") if r.strip()),
+            registry_pull_password=_env("SLIPWAY_REGISTRY_PULL_PASSWORD") or None,
+            registry_gc_key=_env("SLIPWAY_REGISTRY_GC_KEY") or None,
         )
 
 

@@ -3,14 +3,16 @@
     slipway-registry-gc [--config /etc/slipway/registry-gc.ini] [--dry-run]
 
 Run on the registry host (`slipway-registry-gc.service`, started by its timer):
-1. ask the controller which images the releases reference (GET /v2/hooks/images/, builder key); if it does
-   not answer, or knows no app while the registry holds app images, stop without deleting anything;
+1. ask the controller which images the releases reference and which apps exist (GET /v2/hooks/images/,
+   with the registry GC's own key); if it does not answer, or knows no app while the registry holds app
+   images, stop without deleting anything;
 2. walk the registry's app repositories (names that are app ids; namespaced ones such as `slipway/stack` are
    the platform's and left alone) through distribution itself on this host (`registry_url`, behind nginx);
 3. per app keep the images of the newest `keep_builds` distinct builds among its good (not failed) releases,
-   so rollbacks to those work; a repository of an app the controller no longer knows keeps nothing; images
-   younger than `grace_seconds` are always kept (a push in progress has pushed its image but not yet
-   registered its build);
+   so rollbacks to those work; images younger than `grace_seconds` are kept (a push in progress has pushed
+   its image but not yet registered its build); a repository of an app that no longer exists (the controller
+   is asked again after the walk, so an app created meanwhile is not taken for a destroyed one) keeps
+   nothing, however young: an app created later under the same name must not find the old app's images;
 4. DELETE every other manifest by digest;
 5. switch the registry to read-only (a runtime drop-in setting REGISTRY_STORAGE_MAINTENANCE, restart), check
    that it refuses writes, run `docker-registry garbage-collect <config>`, and switch it back (restart: it also
@@ -19,7 +21,8 @@ Run on the registry host (`slipway-registry-gc.service`, started by its timer):
    seconds the registry was read-only.
 
 Settings (ini section [registry_gc], or environment SLIPWAY_<NAME>):
-  controller_url, builder_key (or builder_key_file), ca_file, registry_url, registry_config,
+  controller_url, gc_key (or gc_key_file: the controller's SLIPWAY_REGISTRY_GC_KEY), ca_file, registry_url,
+  registry_config,
   registry_command, registry_unit, readonly_dropin, readonly_command / writable_command (shell commands that
   replace the systemd drop-in switch), keep_builds, grace_seconds, delete_untagged, dry_run, restart_timeout,
   log_level.
@@ -45,8 +48,8 @@ log = logging.getLogger("slipway.registry_gc")
 
 DEFAULTS = {
     "controller_url": "",
-    "builder_key": "",
-    "builder_key_file": "",
+    "gc_key": "",
+    "gc_key_file": "",
     "ca_file": "",
     "registry_url": "http://127.0.0.1:5001",
     "registry_config": "/etc/docker/registry/config.yml",
@@ -184,20 +187,33 @@ def releases_by_app(controller: dict) -> dict[str, dict]:
     return {entry["app"]: {"releases": entry.get("releases") or []} for entry in controller.get("apps") or []}
 
 
-def plan(keep_builds: int, apps: dict[str, dict], images: dict[str, list[dict]], grace: float,
+def ask_controller(controller: Client) -> dict:
+    try:
+        return controller.request("GET", "/v2/hooks/images/").json()
+    except (HTTPError, OSError, ValueError) as e:
+        raise GCError(f"the controller did not say which images releases use ({e}); nothing deleted") from None
+
+
+def live_apps(answer: dict) -> set[str]:
+    """The ids of the apps that exist, from the controller's answer."""
+    return set(answer.get("app_ids") or []) | set(releases_by_app(answer))
+
+
+def plan(keep_builds: int, apps: dict[str, dict], live: set[str], images: dict[str, list[dict]], grace: float,
          now: float) -> tuple[list[dict], list[dict]]:
     """(delete, kept) lists of {repo, digest, tags, created, reason} for the app repositories.
 
-    `images` maps each repository to its manifests: {digest, tags, created, blobs}."""
+    `images` maps each repository to its manifests: {digest, tags, created, blobs}; `live` are the ids of the
+    apps that exist (every manifest of another repository goes)."""
     delete: list[dict] = []
     kept: list[dict] = []
     for repo, manifests in sorted(images.items()):
         wanted_tags: set[str] = set()
         wanted_digests: set[str] = set()
-        known = repo in apps
+        known = repo in live
         if known:
             distinct: list[str] = []
-            for release in apps[repo]["releases"]:
+            for release in apps.get(repo, {}).get("releases", []):
                 if release.get("failed") or not release.get("image"):
                     continue
                 if release["image"] not in distinct:
@@ -212,7 +228,9 @@ def plan(keep_builds: int, apps: dict[str, dict], images: dict[str, list[dict]],
                     wanted_tags.add(tag)
         for m in manifests:
             reason = None
-            if m["digest"] in wanted_digests or wanted_tags & set(m["tags"]):
+            if not known:
+                reason = None
+            elif m["digest"] in wanted_digests or wanted_tags & set(m["tags"]):
                 reason = "a release needs it"
             elif m["created"] is None or now - m["created"] < grace:
                 reason = "recent"
@@ -307,19 +325,19 @@ def run(cfg: dict[str, str], dry_run: bool = False) -> dict:
     started = time.monotonic()
     keep_builds = max(1, int(cfg["keep_builds"]))
     grace = float(cfg["grace_seconds"])
-    controller = Client(cfg["controller_url"], {"X-Deis-Builder-Auth": cfg["builder_key"]},
+    controller = Client(cfg["controller_url"], {"X-Slipway-GC-Auth": cfg["gc_key"]},
                         cfg["ca_file"] or None, timeout=60)
-    try:
-        answer = controller.request("GET", "/v2/hooks/images/").json()
-    except (HTTPError, OSError, ValueError) as e:
-        raise GCError(f"the controller did not say which images releases use ({e}); nothing deleted") from None
+    answer = ask_controller(controller)
     apps = releases_by_app(answer)
+    live = live_apps(answer)
     registry = Registry(cfg["registry_url"])
     images, sizes = collect(registry)
-    if not apps and any(images.values()):
+    if not live and any(images.values()):
         raise GCError(f"the controller knows no app while the registry holds {len(images)} app repositories; "
                       "nothing deleted (a controller on an empty or wrong database?)")
-    delete, kept = plan(keep_builds, apps, images, grace, time.time())
+    if set(images) - live:  # gone, or created during the walk: ask again
+        live |= live_apps(ask_controller(controller))
+    delete, kept = plan(keep_builds, apps, live, images, grace, time.time())
     for m in delete:
         log.info("%s %s %s (%s): %s", "would delete" if dry_run else "deleting", m["repo"], m["digest"],
                  ",".join(m["tags"]), m["reason"])

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from ..db import get_db
 from ..models import App, Collaborator, Token, User
+from ..services import pushtokens
 from ..services.passwords import same_secret, token_digest
 from ..settings import get_settings
 
@@ -101,3 +102,24 @@ def builder_auth(x_deis_builder_auth: Annotated[str | None, Header()] = None) ->
 def router_auth(x_slipway_router_auth: Annotated[str | None, Header()] = None) -> None:
     if not same_secret(x_slipway_router_auth, get_settings().router_key):
         raise unauthorized("Invalid router key.")
+
+
+def gc_auth(x_slipway_gc_auth: Annotated[str | None, Header()] = None) -> None:
+    if not same_secret(x_slipway_gc_auth, get_settings().registry_gc_key):
+        raise unauthorized("Invalid registry GC key.")
+
+
+def push_holder(db: Session, token: str | None) -> tuple[User, App] | None:
+    """The user and app of a valid push token whose user may still use the app, else None."""
+    found = pushtokens.holder(db, token)
+    return found if found and can_use(db, found[1], found[0]) else None
+
+
+def push_token_auth(db: DB, x_slipway_push_token: Annotated[str | None, Header()] = None) -> tuple[User, App]:
+    found = push_holder(db, x_slipway_push_token)
+    if found is None:
+        raise unauthorized("Invalid or expired push token.")
+    return found
+
+
+PushHolder = Annotated[tuple[User, App], Depends(push_token_auth)]

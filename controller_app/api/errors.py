@@ -1,4 +1,5 @@
-"""Deis-style validation errors: 400 with the offending field and its messages, {"password": ["..."]}."""
+"""Deis-style validation errors: 400 with the offending field and its messages, {"password": ["..."]} (and the
+message as "detail", like every other error answer)."""
 from __future__ import annotations
 
 from fastapi import Request
@@ -14,4 +15,5 @@ class FieldError(Exception):
 
 
 async def field_error_handler(_: Request, exc: FieldError) -> JSONResponse:
-    return JSONResponse({exc.field: [exc.message]}, status_code=400)
+    # "detail" too: every error answer carries it, as the API documents (schemas/common.py ERRORS)
+    return JSONResponse({"detail": exc.message, exc.field: [exc.message]}, status_code=400)

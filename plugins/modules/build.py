@@ -48,14 +48,19 @@ options:
   dockerfile:
     description: The Dockerfile the image was built from, kept with the build for reference.
     type: str
-  builder_key:
+  push_token:
     description:
-      - Register the build as the builder does, through the builder hook C(/v2/hooks/build/) authenticated by this
-        key instead of a user token (the deploy playbook run by a C(git push)). Requires O(receive_user).
-      - The controller then checks that O(receive_user) may push to the app.
+      - Register the build as a C(git push) does, through the hooks C(/v2/hooks/config/) and C(/v2/hooks/build/),
+        authenticated by this push token instead of a user token (the deploy playbook run by a push).
+      - The builder gets the token from the controller's push check (C(POST /v2/hooks/push/), builder key) for one
+        user and one app; it expires after the controller's C(SLIPWAY_PUSH_TOKEN_TTL) (15 minutes by default).
+      - The controller then registers only an image in the app's own repository of the platform registry,
+        V(<registry>/<app>:<tag>), and records the build and release as the token's user's.
     type: str
   receive_user:
-    description: With O(builder_key), the user who pushed (the build and release are recorded as theirs).
+    description:
+      - With O(push_token), the user who pushed (ignored without it); the controller refuses the call when it is
+        not the token's user.
     type: str
 """
 
@@ -75,31 +80,31 @@ EXAMPLES = r"""
   ansible.builtin.debug:
     msg: "shop is now at v{{ deploy.release.version }}"
 
-- name: Register a pushed build as the builder (deploy playbook)
+- name: Register a pushed build with the push's token (deploy playbook)
   slipway.paas.build:
     app: shop
     image: "registry.example.com:5000/shop:git-1a2b3c4"
     sha: 1a2b3c4d5e6f
-    builder_key: "{{ slipway_builder_key }}"
+    push_token: "{{ slipway_push_token }}"
     receive_user: alice
 """
 
 RETURN = r"""
 build:
-  description: The registered build (empty in check mode; only its C(uuid) with O(builder_key)).
+  description: The registered build (empty in check mode; only its C(uuid) with O(push_token)).
   returned: success
   type: dict
   sample: {uuid: 6f1d..., image: "registry.example.com:5000/shop:git-1a2b3c4", sha: 1a2b3c4d5e6f, procfile: {web: gunicorn shop.wsgi}}
 release:
   description:
     - The release the build created (in check mode, only the version it would get).
-    - With O(builder_key), only its C(version) (none in check mode).
+    - With O(push_token), only its C(version) (none in check mode).
   returned: success
   type: dict
   sample: {version: 4, summary: "alice deployed registry.example.com:5000/shop:git-1a2b3c4", failed: false}
 url:
-  description: The app's address as the controller gives it (with O(builder_key), after a deploy).
-  returned: when O(builder_key) is set and not in check mode
+  description: The app's address as the controller gives it (with O(push_token), after a deploy).
+  returned: when O(push_token) is set and not in check mode
   type: str
   sample: shop.example.com
 serving:
@@ -127,23 +132,25 @@ class BuildModule(ControllerModule):
         procfile=dict(type='dict'),
         sha=dict(type='str'),
         dockerfile=dict(type='str'),
-        builder_key=dict(type='str', no_log=True),
+        push_token=dict(type='str', no_log=True),
         receive_user=dict(type='str'),
     )
     argument_spec.update(serving_argument_spec())
-    required_together = [('builder_key', 'receive_user')]
 
     def __init__(self, *args, **kwargs):
         super(BuildModule, self).__init__(*args, **kwargs)
         self.hook_release = None
 
     def hook(self, path, body):
-        body = dict(body, receive_user=self.params['receive_user'], receive_repo=self.params['app'])
-        return self.client.post(path, body, auth=False, headers={'X-Deis-Builder-Auth': self.params['builder_key']})
+        body = dict(body, receive_repo=self.params['app'])
+        if self.params['receive_user']:
+            body['receive_user'] = self.params['receive_user']
+        headers = {'X-Slipway-Push-Token': self.params['push_token']}
+        return self.client.post(path, body, auth=False, headers=headers)
 
     def read(self):
-        if self.params['builder_key']:
-            self.hook('/v2/hooks/push/', {})  # the app exists and the user may push to it
+        if self.params['push_token']:
+            self.hook('/v2/hooks/config/', {})  # the token is valid, for this app (and user)
             return dict(release=self.hook_release or {})
         self.require_app()
         return dict(release=latest_release(self.client, self.app_path()))
@@ -161,7 +168,7 @@ class BuildModule(ControllerModule):
         for key in ('procfile', 'sha', 'dockerfile'):
             if self.params[key] is not None:
                 body[key] = self.params[key]
-        if self.params['builder_key']:
+        if self.params['push_token']:
             answer = self.hook('/v2/hooks/build/', body)
             self.hook_release = answer.get('release') or {}
             self.extra['build'] = dict(uuid=answer.get('build'))

@@ -181,7 +181,8 @@ def release(ctl, app: str, image: str, failed: bool = False) -> int:
 
 def run_gc(ctl, registry: LocalRegistry, key: str | None = None, *args: str, **settings: str):
     ini = os.path.join(registry.dir, "registry-gc.ini")
-    values = {"controller_url": ctl.url, "builder_key": key or ctl.builder_key, "registry_url": registry.url,
+    values = {"controller_url": ctl.url, "gc_key": key or ctl.env["SLIPWAY_REGISTRY_GC_KEY"],
+              "registry_url": registry.url,
               "registry_config": registry.config, "registry_command": REGISTRY,
               "readonly_command": f"{registry.switch} ro", "writable_command": f"{registry.switch} rw",
               "keep_builds": "3", "grace_seconds": "600", **settings}
@@ -266,8 +267,9 @@ def test_no_answer_from_the_controller_deletes_nothing(ctl, token, registry):
     api(ctl, "POST", "/v2/apps/", {"id": app}, token)
     image = registry.push(app, "git-1", dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=5),
                           [os.urandom(1000)])
-    p, _ = run_gc(ctl, registry, "not-the-builder-key")
-    assert p.returncode == 1 and "nothing deleted" in p.stderr and "401" in p.stderr, p.stderr
+    for key in ("not-the-gc-key", ctl.builder_key):  # the builder key is not the GC's
+        p, _ = run_gc(ctl, registry, key)
+        assert p.returncode == 1 and "nothing deleted" in p.stderr and "401" in p.stderr, p.stderr
     assert registry.tags(app) == ["git-1"] and registry.blob_on_disk(image["blobs"][1]["digest"])
     assert registry.call("POST", f"/v2/{app}/blobs/uploads/", b"")[0] == 202  # never switched read-only
 
@@ -280,3 +282,27 @@ def test_a_controller_without_apps_deletes_nothing(registry):
         p, _ = run_gc(empty, registry)
     assert p.returncode == 1 and "knows no app" in p.stderr, p.stderr
     assert registry.tags("some-app") == ["git-1"] and registry.blob_on_disk(image["blobs"][1]["digest"])
+
+
+def test_a_destroyed_apps_repository_goes_whole(ctl, token, registry):
+    """However young its images: an app created later under the same name must not find them."""
+    live, destroyed = "gclive-" + uuid.uuid4().hex[:6], "gcgone-" + uuid.uuid4().hex[:6]
+    for app in (live, destroyed):
+        api(ctl, "POST", "/v2/apps/", {"id": app}, token)
+    now = dt.datetime.now(dt.timezone.utc)
+    young = [registry.push(destroyed, f"git-{n}", now, [os.urandom(2000)]) for n in (1, 2)]
+    release(ctl, destroyed, f"registry.example.test:5000/{destroyed}:git-1")
+    kept = registry.push(live, "git-1", now, [os.urandom(2000)])  # pushed, not yet registered: recent, stays
+    stack = registry.push("slipway/stack", "trixie", now - dt.timedelta(days=90), [os.urandom(2000)])
+    req = urllib.request.Request(f"{ctl.url}/v2/apps/{destroyed}/", method="DELETE",
+                                 headers={"Authorization": f"token {token}"})
+    assert urllib.request.urlopen(req, timeout=60).status == 204
+
+    p, summary = run_gc(ctl, registry)
+    assert p.returncode == 0, p.stderr
+    assert registry.tags(destroyed) == [] and registry.tags(live) == ["git-1"], summary
+    assert registry.has_manifest("slipway/stack", "trixie")
+    assert all(registry.blob_on_disk(b["digest"]) for b in kept["blobs"] + stack["blobs"])
+    assert not any(registry.blob_on_disk(b["digest"]) for image in young for b in image["blobs"])
+    assert sorted(summary["deleted"]) == sorted(f"{destroyed}@{m['digest']} (git-{n})"
+                                                for n, m in zip((1, 2), young)), summary

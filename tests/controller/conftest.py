@@ -8,6 +8,8 @@ import requests
 
 from tests.live import live_controller
 
+REGISTRY = "registry.slipway.test:5000"  # the platform registry as the controller under test knows it
+
 
 class Api:
     """A user's view of the API: `api.get("/v2/apps/")` → requests.Response."""
@@ -46,7 +48,8 @@ def register(ctl, username: str, password: str = "secret-pw") -> Api:
 @pytest.fixture(scope="session")
 def ctl():
     with live_controller(SLIPWAY_HEALTH_TIMEOUT="10", SLIPWAY_DRAIN_SECONDS="0.5",
-                         SLIPWAY_MONITOR_INTERVAL="1", SLIPWAY_ROUTER_ALIVE_SECONDS="3") as controller:
+                         SLIPWAY_MONITOR_INTERVAL="1", SLIPWAY_ROUTER_ALIVE_SECONDS="3",
+                         SLIPWAY_REGISTRY=REGISTRY, SLIPWAY_PUSH_TOKEN_TTL="3600") as controller:
         yield controller
 
 

@@ -1,10 +1,13 @@
-"""Every route × anonymous / other user / collaborator / owner / admin.
+"""Every route × every caller: anonymous, each credential that is not a user's (builder key, router key, a push
+token of this app and one of another app, registry GC key, registry pull password), and the users (other user,
+collaborator, owner, admin).
 
 The table below must name every route the controller serves: a new route without an entry fails
 `test_every_route_is_in_the_matrix`, so nobody adds an endpoint without deciding who may call it.
 """
 from __future__ import annotations
 
+import base64
 import secrets
 import uuid
 
@@ -14,9 +17,11 @@ import requests
 from controller_app.main import app as asgi_app
 
 from .certgen import self_signed
+from .conftest import REGISTRY, Api
 
 PUBLIC, USER, ADMIN, APP, OWNER, CERT, BUILDER, ROUTER = ("public", "user", "admin", "app", "owner", "cert",
                                                           "builder", "router")
+PUSH, GC, REGISTRY_FRONT = "push token", "gc key", "registry front"
 MATRIX = {
     ("GET", "/healthz"): PUBLIC, ("GET", "/readiness"): PUBLIC,
     ("POST", "/v2/auth/register/"): ADMIN, ("POST", "/v2/auth/login/"): PUBLIC,  # register: admin_only
@@ -48,8 +53,9 @@ MATRIX = {
     ("GET", "/v2/certs/{name}"): CERT, ("DELETE", "/v2/certs/{name}"): CERT,
     ("POST", "/v2/certs/{name}/domain/"): CERT, ("DELETE", "/v2/certs/{name}/domain/{domain}"): CERT,
     ("GET", "/v2/hooks/key/{fingerprint}"): BUILDER, ("POST", "/v2/hooks/push/"): BUILDER,
-    ("POST", "/v2/hooks/config/"): BUILDER, ("POST", "/v2/hooks/build/"): BUILDER,
-    ("GET", "/v2/hooks/images/"): BUILDER,
+    ("POST", "/v2/hooks/apps/alive/"): BUILDER,
+    ("POST", "/v2/hooks/config/"): PUSH, ("POST", "/v2/hooks/build/"): PUSH,
+    ("GET", "/v2/hooks/images/"): GC, ("GET", "/v2/hooks/registry/"): REGISTRY_FRONT,
     ("GET", "/v2/routes"): ROUTER, ("POST", "/v2/routes/ack/"): ROUTER,
     ("GET", "/.well-known/acme-challenge/{token}"): PUBLIC,
     ("GET", "/v2/certs/auto/"): USER, ("POST", "/v2/certs/auto/"): USER,
@@ -88,53 +94,119 @@ def _fill(path: str, app_id: str, cert: str) -> str:
             .replace("{username}", "nobody-here").replace("{key_id}", "k").replace("{fingerprint}", "00:11"))
 
 
-def _call(api, method: str, path: str, template: str):
-    kw = {"json": BODIES.get(template, {})} if method == "POST" else {}
+def _body(template: str, cast: dict) -> dict:
+    """The request body: the hooks name the cast's app and its owner (the push token of this app is theirs)."""
+    pushed = {"receive_user": cast["owner"].username, "receive_repo": cast["app"]}
+    return {"/v2/hooks/push/": pushed, "/v2/hooks/config/": pushed,
+            "/v2/hooks/build/": {**pushed, "image": f"{REGISTRY}/{cast['app']}:m"},
+            "/v2/hooks/apps/alive/": {"uuids": [str(uuid.uuid4())]}}.get(template, BODIES.get(template, {}))
+
+
+def _call(api, method: str, path: str, template: str, cast: dict):
+    kw = {"json": _body(template, cast)} if method == "POST" else {}
+    # what the registry's front forwards (every caller sends it; only that route reads it)
+    kw["headers"] = {"X-Original-URI": f"/v2/{cast['app']}/manifests/latest", "X-Original-Method": "GET"}
     return api.request(method, path, **kw)
 
 
-def make_cast(admin, new_user):
+class KeyHolder(Api):
+    """A caller with a credential that is not a user's: fixed headers, as the builder, router, registry send."""
+
+    def __init__(self, url: str, headers: dict):
+        super().__init__(url)
+        self.fixed = headers
+
+    def headers(self) -> dict:
+        return dict(self.fixed)
+
+
+def _basic(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def _push_holder(ctl, username: str, app_id: str) -> KeyHolder:
+    r = requests.post(f"{ctl.url}/v2/hooks/push/", json={"receive_user": username, "receive_repo": app_id},
+                      headers={"X-Deis-Builder-Auth": ctl.builder_key}, timeout=30)
+    assert r.status_code == 200, r.text
+    token = r.json()["push_token"]
+    return KeyHolder(ctl.url, {"X-Slipway-Push-Token": token, "Authorization": _basic("push", token)})
+
+
+def key_holders(ctl, cast: dict) -> dict:
+    gc, pull = ctl.env["SLIPWAY_REGISTRY_GC_KEY"], ctl.env["SLIPWAY_REGISTRY_PULL_PASSWORD"]
+    return {"builder": KeyHolder(ctl.url, {"X-Deis-Builder-Auth": ctl.builder_key}),
+            "router": KeyHolder(ctl.url, {"X-Slipway-Router-Auth": ctl.router_key}),
+            "push": _push_holder(ctl, cast["owner"].username, cast["app"]),
+            "push_other": _push_holder(ctl, cast["other"].username, cast["other_app"]),
+            "gc": KeyHolder(ctl.url, {"X-Slipway-GC-Auth": gc, "Authorization": _basic("gc", gc)}),
+            "pull": KeyHolder(ctl.url, {"Authorization": _basic("pull", pull)})}
+
+
+def make_cast(ctl, admin, new_user):
     owner, collaborator, other = new_user("owner"), new_user("collab"), new_user("other")
-    app_id = f"m-{secrets.token_hex(4)}"
+    app_id, other_app = f"m-{secrets.token_hex(4)}", f"mo-{secrets.token_hex(4)}"
     assert owner.post("/v2/apps/", {"id": app_id}).status_code == 201
+    assert other.post("/v2/apps/", {"id": other_app}).status_code == 201
     owner.post(f"/v2/apps/{app_id}/perms/", {"username": collaborator.username})
     owner.post(f"/v2/apps/{app_id}/domains/", {"domain": f"auto-{app_id}.example.com"})
     cert_name = f"m-{secrets.token_hex(3)}"
     pem, key = self_signed("m.example.com")
     assert owner.post("/v2/certs/", {"name": cert_name, "certificate": pem, "key": key}).status_code == 201
-    return {"owner": owner, "collaborator": collaborator, "other": other, "admin": admin, "app": app_id,
-            "cert": cert_name}
+    cast = {"owner": owner, "collaborator": collaborator, "other": other, "admin": admin, "app": app_id,
+            "other_app": other_app, "cert": cert_name}
+    return {**cast, **key_holders(ctl, cast)}
 
 
 @pytest.fixture(scope="module")
 def shared_cast(ctl, admin):
     from .conftest import register
-    return make_cast(admin, lambda prefix: register(ctl, f"{prefix}-{secrets.token_hex(3)}"))
+    return make_cast(ctl, admin, lambda prefix: register(ctl, f"{prefix}-{secrets.token_hex(3)}"))
 
 
-EXPECT = {  # who is refused (401 for anonymous, 403 for the rest); everyone else must get past authorization
-    APP: {"anonymous": 401, "other": 403},
-    OWNER: {"anonymous": 401, "other": 403, "collaborator": 403},
-    CERT: {"anonymous": 401, "other": 403, "collaborator": 403},
-    ADMIN: {"anonymous": 401, "other": 403, "collaborator": 403, "owner": 403},
-    USER: {"anonymous": 401},
-    BUILDER: {"anonymous": 401, "other": 401, "collaborator": 401, "owner": 401, "admin": 401},
-    ROUTER: {"anonymous": 401, "other": 401, "collaborator": 401, "owner": 401, "admin": 401},
+KEYS = ("builder", "router", "push", "push_other", "gc", "pull")  # credentials that are not a user's
+USERS = ("other", "collaborator", "owner", "admin")
+CALLERS = ("anonymous", *KEYS, *USERS)  # the refused first: a destructive call that succeeds ends the round
+NOT_USERS = {who: 401 for who in ("anonymous", *KEYS)}
+
+
+def only(*allowed: str, **refused: int) -> dict:
+    """Everyone is refused with 401 but `allowed` (who must get past authorization) and `refused` (this code)."""
+    return {**{who: 401 for who in CALLERS if who not in allowed}, **refused}
+
+
+EXPECT = {  # who is refused, and how; everyone else must get past authorization
+    APP: {**NOT_USERS, "other": 403},
+    OWNER: {**NOT_USERS, "other": 403, "collaborator": 403},
+    CERT: {**NOT_USERS, "other": 403, "collaborator": 403},
+    ADMIN: {**NOT_USERS, "other": 403, "collaborator": 403, "owner": 403},
+    USER: NOT_USERS,
+    BUILDER: only("builder"),
+    ROUTER: only("router"),
+    PUSH: only("push", push_other=403),  # another app's token names this app: refused
+    GC: only("gc"),
+    REGISTRY_FRONT: only("push", "pull", "gc", push_other=403),  # reading this app's repository
     PUBLIC: {},
 }
+
+
+def test_every_kind_names_every_caller():
+    for kind, refusals in EXPECT.items():
+        assert set(refusals) <= set(CALLERS), kind
+    for kind in set(MATRIX.values()):
+        assert kind in EXPECT, kind
 
 
 @pytest.mark.parametrize("method,template", sorted(MATRIX), ids=lambda v: str(v))
 def test_route_authorization(ctl, shared_cast, admin, new_user, anon, method, template):
     kind = MATRIX[(method, template)]
     destructive = (method, template) in DESTRUCTIVE
-    cast = make_cast(admin, new_user) if destructive else shared_cast
-    for who in ("anonymous", "other", "collaborator", "owner", "admin"):
+    cast = make_cast(ctl, admin, new_user) if destructive else shared_cast
+    for who in CALLERS:
         api = anon if who == "anonymous" else cast[who]
-        if (method, template) in SELF_REVOKING and who != "anonymous":
+        if (method, template) in SELF_REVOKING and who in USERS:
             api = new_user(who)  # token-revoking and self-deleting routes must not break the cast
         path = _fill(template, cast["app"], cast["cert"])
-        status = _call(api, method, path, template).status_code
+        status = _call(api, method, path, template, cast).status_code
         expected = EXPECT[kind].get(who)
         if expected:
             assert status == expected, f"{who} {method} {path}: {status}"

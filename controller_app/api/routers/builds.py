@@ -6,13 +6,15 @@ import uuid
 from fastapi import APIRouter, HTTPException, Request
 from sqlalchemy import select
 
-from ...models import Build
+from ...models import App, Build
 from ...schemas.common import Paged
 from ...schemas.releases import BuildIn, BuildOut
-from ...services import releases
+from ...services import imagerefs, releases
 from ...services.names import PROC_TYPE
+from ...settings import get_settings
 from .. import render
-from ..deps import DB, CurrentUser, UsableApp
+from ..deps import DB, CurrentUser, UsableApp, can_use
+from ..errors import FieldError
 from ..pagination import PageDep, paginate
 from ._release import release_and_deploy
 
@@ -29,9 +31,34 @@ def check_procfile(procfile: dict[str, str]) -> None:
         raise HTTPException(422, "A Procfile cannot define both web and cmd.")
 
 
-def register_build(db, app, user, body: BuildIn) -> Build:
+def check_image(db, app: App, user, image: str, own_only: bool) -> None:
+    """The image rule of builds. A reference is parsed as Docker does (400 when malformed). In the platform
+    registry (SLIPWAY_REGISTRY), whose account the nodes pull with, a build may name only its app's repository
+    or, with `own_only` false, that of another app the user may use; with `own_only` (a push) the image must be
+    exactly `<registry>/<app>`. Images from other registries are the user's business."""
+    try:
+        ref = imagerefs.parse(image)
+    except imagerefs.BadReference as exc:
+        raise FieldError("image", str(exc)) from None
+    registry = get_settings().registry
+    if not registry:
+        return
+    if own_only:
+        if not (imagerefs.in_platform_registry(ref, registry) and ref.path == app.id):
+            raise HTTPException(403, f"A push registers only images of the platform registry's {registry}/{app.id}.")
+        return
+    if not imagerefs.on_platform_host(ref, registry) or ref.path == app.id:
+        return
+    other = db.scalar(select(App).where(App.id == ref.path))
+    if other is None or not can_use(db, other, user):
+        raise HTTPException(403, f"{image} is in the platform registry ({registry}) but not in the repository of "
+                                 f"an app you may use; this app's repository is {registry}/{app.id}.")
+
+
+def register_build(db, app, user, body: BuildIn, own_image_only: bool = False) -> Build:
     procfile = body.procfile or {}
     check_procfile(procfile)
+    check_image(db, app, user, body.image, own_image_only)
     build = Build(app_uuid=app.uuid, owner_id=user.id, image=body.image, sha=body.sha, procfile=procfile,
                   dockerfile=body.dockerfile)
     db.add(build)

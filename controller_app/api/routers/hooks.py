@@ -1,5 +1,13 @@
-"""/v2/hooks/: what the builder asks (authenticated by the builder key, never by user tokens)."""
+"""/v2/hooks/: what the builder asks, one credential per job (never user tokens).
+
+The builder key (X-Deis-Builder-Auth) answers the key look-up, the push check and which apps still exist. The
+push check hands out a push token bound to the user and the app; that token (X-Slipway-Push-Token) alone reads
+the app's config and registers its build, of an image in the app's own repository of the platform registry.
+"""
 from __future__ import annotations
+
+import uuid
+from typing import Literal
 
 from fastapi import APIRouter, Depends, HTTPException
 from pydantic import Field
@@ -10,24 +18,38 @@ from ...schemas.apps import APP_ID
 from ...schemas.common import In
 from ...schemas.releases import BuildIn
 from ...schemas.users import USERNAME
-from ...services import releases
+from ...services import pushtokens, releases
 from ...settings import get_settings
-from ..deps import DB, builder_auth, can_use
+from ..deps import DB, PushHolder, builder_auth, can_use
+from . import registry
 from .builds import register_build
 
-router = APIRouter(tags=["hooks"], dependencies=[Depends(builder_auth)])
+router = APIRouter(tags=["hooks"])
+router.include_router(registry.router)  # the registry front's question, with the registry's own credentials
+BUILDER = [Depends(builder_auth)]
 
 
 class PushIn(In):
     receive_user: str = Field(pattern=USERNAME)
     receive_repo: str = Field(max_length=63, pattern=APP_ID)
+    action: Literal["push", "fetch"] = "push"
 
 
-class BuildHookIn(PushIn):
+class TokenIn(In):
+    """What a push token's routes take: the user and app, when given, must be the token's."""
+    receive_user: str | None = Field(None, pattern=USERNAME)
+    receive_repo: str | None = Field(None, max_length=63, pattern=APP_ID)
+
+
+class BuildHookIn(TokenIn):
     image: str = Field(min_length=1, max_length=512, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/:@-]*$")
     sha: str = Field("", max_length=64, pattern=r"^[0-9a-f]*$")
     procfile: dict[str, str] | None = None
     dockerfile: str = Field("", max_length=65536)
+
+
+class AliveIn(In):
+    uuids: list[uuid.UUID] = Field(max_length=100000)
 
 
 def _user_app(db, body: PushIn) -> tuple[User, App]:
@@ -42,7 +64,16 @@ def _user_app(db, body: PushIn) -> tuple[User, App]:
     return user, app
 
 
-@router.get("/v2/hooks/key/{fingerprint:path}")
+def _token_user_app(holder: tuple[User, App], body: TokenIn) -> tuple[User, App]:
+    user, app = holder
+    if body.receive_user is not None and body.receive_user != user.username:
+        raise HTTPException(403, f"This push token is {user.username}'s, not {body.receive_user}'s.")
+    if body.receive_repo is not None and body.receive_repo != app.id:
+        raise HTTPException(403, f"This push token is for {app.id}, not {body.receive_repo}.")
+    return user, app
+
+
+@router.get("/v2/hooks/key/{fingerprint:path}", dependencies=BUILDER)
 def key_owner(db: DB, fingerprint: str):
     key = db.scalar(select(Key).where(or_(Key.fingerprint == fingerprint.lower(),
                                           Key.fingerprint_sha256 == fingerprint)))
@@ -55,24 +86,38 @@ def key_owner(db: DB, fingerprint: str):
     return {"username": user.username, "apps": list(apps)}
 
 
-@router.post("/v2/hooks/push/")
+@router.post("/v2/hooks/push/", dependencies=BUILDER)
 def may_push(body: PushIn, db: DB):
+    """May the user push to (or fetch from) the app; a push also gets its push token."""
     user, app = _user_app(db, body)
-    return {"username": user.username, "app": app.id}
+    answer = {"username": user.username, "app": app.id, "uuid": str(app.uuid)}
+    if body.action == "push":
+        token, ttl = pushtokens.issue(db, app, user)
+        db.commit()
+        answer.update(push_token=token, expires_in=ttl)
+    return answer
+
+
+@router.post("/v2/hooks/apps/alive/", dependencies=BUILDER)
+def apps_alive(body: AliveIn, db: DB):
+    """Which of these app uuids are apps that exist (the builder removes the repositories of the others)."""
+    wanted = set(body.uuids)
+    found = set(db.scalars(select(App.uuid).where(App.uuid.in_(wanted)))) if wanted else set()
+    return {"alive": sorted(str(u) for u in found)}
 
 
 @router.post("/v2/hooks/config/")
-def build_config(body: PushIn, db: DB):
-    _, app = _user_app(db, body)
+def build_config(body: TokenIn, db: DB, holder: PushHolder):
+    _, app = _token_user_app(holder, body)
     config = releases.latest(db, app).config
     return {"values": config.values or {}, "tags": config.tags or {}}
 
 
 @router.post("/v2/hooks/build/", status_code=201)
-def build_hook(body: BuildHookIn, db: DB):
-    user, app = _user_app(db, body)
+def build_hook(body: BuildHookIn, db: DB, holder: PushHolder):
+    user, app = _token_user_app(holder, body)
     build = register_build(db, app, user, BuildIn(image=body.image, sha=body.sha, procfile=body.procfile,
-                                                  dockerfile=body.dockerfile))
+                                                  dockerfile=body.dockerfile), own_image_only=True)
     release = releases.latest(db, app)
     return {"release": {"version": release.version}, "build": str(build.uuid),
             "url": f"{app.id}.{get_settings().platform_domain}"}

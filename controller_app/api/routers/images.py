@@ -1,7 +1,8 @@
 """/v2/hooks/images/: which images the releases reference, for the registry's garbage collection.
 
-Authenticated by the builder key, like the other hooks (the registry host's cleanup holds it, not a user
-token). Facts only: every app with its releases that have a build, newest first; what to keep is the
+Authenticated by the registry GC's own key (X-Slipway-GC-Auth = SLIPWAY_REGISTRY_GC_KEY), which opens nothing
+else here. Facts only: every app with its releases that have a build, newest first, and the ids of the apps
+that exist (a repository named like no app id is a destroyed app's: all of it goes); what to keep is the
 cleanup's policy (agents/slipway_agents/registry_gc.py).
 """
 from __future__ import annotations
@@ -10,9 +11,9 @@ from fastapi import APIRouter, Depends
 from sqlalchemy import select
 
 from ...models import App, Build, Release
-from ..deps import DB, builder_auth
+from ..deps import DB, gc_auth
 
-router = APIRouter(tags=["hooks"], dependencies=[Depends(builder_auth)])
+router = APIRouter(tags=["hooks"], dependencies=[Depends(gc_auth)])
 
 
 @router.get("/v2/hooks/images/")
@@ -25,4 +26,5 @@ def release_images(db: DB):
     for app_id, version, failed, created, image in rows:
         apps[app_id].append({"version": version, "image": image, "failed": failed,
                              "created": created.isoformat() if created else None})
-    return {"apps": [{"app": app_id, "releases": releases} for app_id, releases in apps.items()]}
+    return {"apps": [{"app": app_id, "releases": releases} for app_id, releases in apps.items()],
+            "app_ids": list(apps)}
