@@ -156,9 +156,11 @@ def main() -> int:
     args = ap.parse_args()
     with live_controller(SLIPWAY_DRAIN_SECONDS=args.drain) as ctl:
         api = requests.Session()
-        for path, body in (("/v2/auth/register/", {"username": "bench", "password": "bench-pw"}),
-                           ("/v2/auth/login/", {"username": "bench", "password": "bench-pw"})):
-            r = api.post(ctl.url + path, json=body, timeout=30)
+        user = {"username": "bench", "password": "bench-pw"}
+        r = api.post(ctl.url + "/v2/auth/register/", json=user, timeout=30,  # registered by the admin
+                     headers={"Authorization": f"token {ctl.admin_token}"})
+        assert r.status_code == 201, r.text
+        r = api.post(ctl.url + "/v2/auth/login/", json=user, timeout=30)
         api.headers["Authorization"] = f"token {r.json()['token']}"
         app_id = api.post(ctl.url + "/v2/apps/", json={}, timeout=30).json()["id"]
         watch = SwarmWatch(app_id)

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from . import __version__
 from .api.routers import (acme, apps, auth, builds, certs, config, domains, health, hooks, images, keys, nodes,
                           perms, pods, releases, routes, settings)
+from .api.clientaddr import RealClient
 from .api.errors import FieldError, field_error_handler
 from .db import session_factory
 from .schemas.common import ERRORS
@@ -71,6 +72,7 @@ class ApiVersionHeaders:
 
 
 app.add_middleware(ApiVersionHeaders)
+app.add_middleware(RealClient)  # outermost: everything after it sees the real client
 
 
 app.add_exception_handler(FieldError, field_error_handler)

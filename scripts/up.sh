@@ -4,7 +4,7 @@
 #   1. Docker Engine here (scripts/dev-services.sh), the Debian 13 systemd host image (scripts/build-host-image.sh),
 #   2. the all-in-one platform host `slipway-aio` converged with molecule (store, database, registry, Swarm node,
 #      controller, router, builder), skipped when it already runs converged (SLIPWAY_UP_CONVERGE=1 forces it),
-#   3. a user `demo` registered through the controller, with an SSH key,
+#   3. a user `demo` registered by the platform's admin, with an SSH key,
 #   4. the app `hello` created and examples/hello pushed over SSH to the builder (port 2222),
 #   5. how to reach it: a curl through the router with the app's Host header.
 # Pushes run from this machine when molecule publishes the builder on 127.0.0.1 (port 12222), otherwise
@@ -56,8 +56,14 @@ echo "-----> User $USERNAME"
 [ -f "$STATE/password" ] || (umask 077 && openssl rand -hex 12 > "$STATE/password")
 PW=$(cat "$STATE/password")
 if ! slipway whoami >/dev/null 2>&1; then
-  slipway register "$API" --username "$USERNAME" --password "$PW" --email "$USERNAME@example.test" --no-login \
-    >/dev/null 2>&1 || true
+  # registration is admin_only: the platform's admin (its token as the controller role saved it) registers the user
+  python - "$API" "$USERNAME" "$PW" <<'PY'
+import sys
+from tests.e2e.conftest import API, admin_token
+api, username, password = sys.argv[1:]
+status, answer = API(api, admin_token(API(api)))("POST", "/v2/auth/register/", {
+    "username": username, "password": password, "email": f"{username}@example.test"}, expect=(201, 409))
+PY
   slipway login "$API" --username "$USERNAME" --password "$PW" \
     ${SSH_PORT:+--builder-host 127.0.0.1:$SSH_PORT} >/dev/null
 fi

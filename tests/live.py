@@ -112,7 +112,7 @@ def wait_http(url: str, timeout: float = 30) -> None:
 def start(env: dict, port: int) -> subprocess.Popen:
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "controller_app.main:app", "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning"], env=env, cwd=ROOT)
+         "--port", str(port), "--log-level", "warning", "--no-proxy-headers"], env=env, cwd=ROOT)
     wait_http(f"http://127.0.0.1:{port}/readiness")
     return proc
 

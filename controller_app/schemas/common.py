@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Generic, TypeVar
+from typing import Generic, TypeVar, Union
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
@@ -53,8 +53,11 @@ class Detail(BaseModel):
     detail: str | list[dict]
 
 
-ERRORS = {code: {"model": Detail, "description": text} for code, text in (
-    (400, "Bad request: the input breaks a rule (the detail says which)"),
+FieldErrors = dict[str, list[str]]  # Deis-style validation errors: {"password": ["This password is too short..."]}
+
+ERRORS = {code: {"model": Union[Detail, FieldErrors] if code == 400 else Detail, "description": text}
+          for code, text in (
+    (400, "Bad request: the input breaks a rule (the detail says which, or each field its messages)"),
     (401, "Missing or invalid credentials"),
     (403, "Not allowed for this user"),
     (404, "No such resource"),

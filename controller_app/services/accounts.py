@@ -33,7 +33,8 @@ def authenticate(db: Session, username: str, password: str) -> User | None:
     """The active user these credentials name, or None. An unknown username is checked against a dummy hash,
     so it costs the same scrypt run as a wrong password and the answer's timing does not tell them apart."""
     user = db.scalar(select(User).where(User.username == username))
-    if user is None or not user.is_active or not verify_password(password, user.password_hash):
+    matches = verify_password(password, user.password_hash if user is not None else dummy_hash())
+    if user is None or not user.is_active or not matches:
         return None
     return user
 

@@ -11,8 +11,9 @@ MEMORY = re.compile(r"^[0-9]+[BKMGbkmg]$")
 CPU = re.compile(r"^([0-9]+m|[0-9]+(\.[0-9]+)?)$")
 TAG = re.compile(r"^[A-Za-z0-9_.-]{1,63}$")
 PLATFORM_KEYS = {"SLIPWAY_APP", "SLIPWAY_RELEASE"}
-HEALTH_FIELDS = {"path": str, "port": int, "timeout": (int, float), "interval": (int, float),
-                 "initial_delay": (int, float), "healthy_threshold": int}
+# No port or host: the controller probes each task's own published PORT and nothing else (services/health.py).
+HEALTH_FIELDS = {"path": str, "timeout": (int, float), "interval": (int, float), "initial_delay": (int, float),
+                 "healthy_threshold": int}
 FIELDS = ("values", "memory", "cpu", "tags", "healthcheck")
 LIMITS = {"max_values": 500, "max_value_bytes": 32768}
 
@@ -53,12 +54,15 @@ def _check_value(field: str, key: str, value) -> object:
         raise ConfigError(f"Health check for {key} must be an object")
     out = {}
     for name, item in value.items():
+        if name in ("port", "host"):
+            raise ConfigError(f"Health checks probe the process's own PORT: {name!r} cannot be set (set PORT "
+                              f"in the config values to change the port the process listens on)")
         kind = HEALTH_FIELDS.get(name)
         if kind is None or isinstance(item, bool) or not isinstance(item, kind):
             raise ConfigError(f"Health check field {name!r} is unknown or has the wrong type")
         if name == "path" and not item.startswith("/"):
             raise ConfigError("Health check path must start with '/'")
-        if name != "path" and not 0 <= item <= (65535 if name == "port" else 600):
+        if name != "path" and not 0 <= item <= 600:
             raise ConfigError(f"Health check {name} is out of range")
         out[name] = item
     return out

@@ -7,10 +7,11 @@ DEFAULT = {"path": "/", "timeout": 2, "interval": 1, "initial_delay": 0, "health
 
 
 def check(address: str, port: int, spec: dict | None) -> tuple[bool, str]:
-    """HTTP GET on the endpoint. With an explicit path, 200-399 is healthy; by default any answer < 500."""
+    """HTTP GET on the task's endpoint, (address, port) as the scheduler published it, and nowhere else: a
+    `port` a check may hold (stored before it was refused) is ignored, so no tenant can make the controller
+    probe other services of a node. With an explicit path, 200-399 is healthy; by default any answer < 500."""
     explicit = bool(spec and "path" in spec)
     spec = {**DEFAULT, **(spec or {})}
-    port = int(spec.get("port") or port)
     conn = http.client.HTTPConnection(address, port, timeout=float(spec["timeout"]))
     try:
         conn.request("GET", spec["path"], headers={"User-Agent": "slipway-health", "Host": "health.local"})

@@ -221,7 +221,8 @@ def test_whitelist_add_merges(logged_in, cli):
 
 
 def test_limits_healthchecks_tags_bodies(logged_in, cli):
-    logged_in.on("GET", "/v2/apps/a/config/", 200, {"healthcheck": {"web": {"path": "/h", "timeout": 5}}})
+    logged_in.on("GET", "/v2/apps/a/config/", 200,
+                 {"healthcheck": {"web": {"path": "/h", "timeout": 5, "port": 9000}}})  # a port: dropped
     logged_in.on("POST", "/v2/apps/a/config/", 201, {})
     cli("limits:set", "web=1g", "worker=256M", "-a", "a")
     assert logged_in.last("POST")["body"] == {"memory": {"web": "1G", "worker": "256M"}}
@@ -229,8 +230,9 @@ def test_limits_healthchecks_tags_bodies(logged_in, cli):
     assert logged_in.last("POST")["body"] == {"cpu": {"web": None}}
     cli("healthchecks:set", "--timeout", "2", "-a", "a")
     assert logged_in.last("POST")["body"] == {"healthcheck": {"web": {"path": "/h", "timeout": 2}}}
-    cli("healthchecks:set", "worker", "--path", "/ok", "--port", "9000", "-a", "a")
-    assert logged_in.last("POST")["body"] == {"healthcheck": {"worker": {"path": "/ok", "port": 9000}}}
+    cli("healthchecks:set", "worker", "--path", "/ok", "-a", "a")
+    assert logged_in.last("POST")["body"] == {"healthcheck": {"worker": {"path": "/ok"}}}
+    assert cli("healthchecks:set", "worker", "--port", "9000", "-a", "a").code == 2  # probes only $PORT
     assert cli("healthchecks:set", "--path", "nope", "-a", "a").code == 1
     cli("tags:set", "zone=eu", "disk=ssd", "-a", "a")
     assert logged_in.last("POST")["body"] == {"tags": {"zone": "eu", "disk": "ssd"}}

@@ -48,8 +48,9 @@ def controller():
         image_ok = subprocess.run(["bash", image_script, "web"], stdout=subprocess.DEVNULL).returncode == 0
     from tests.live import live_controller
     # Deploys here have no router to acknowledge routes: do not wait for one.
-    with live_controller(admin=ADMIN, SLIPWAY_ROUTER_ACK_TIMEOUT="0.5",
-                         SLIPWAY_LOGIN_ATTEMPTS_PER_MINUTE="600") as ctl:
+    # Open registration: the user target registers without a token, as on a platform that allows it.
+    with live_controller(admin=ADMIN, SLIPWAY_ROUTER_ACK_TIMEOUT="0.5", SLIPWAY_LOGIN_ATTEMPTS_PER_MINUTE="600",
+                         SLIPWAY_REGISTRATION_MODE="enabled") as ctl:
         yield {"url": ctl.url, "token": ctl.admin_token, "router_key": ctl.router_key, "builder_key": ctl.builder_key,
                "image": TEST_IMAGE if image_ok else ""}
 

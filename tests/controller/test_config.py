@@ -42,6 +42,8 @@ def test_a_change_that_changes_nothing_is_409(owner, app_id):
     {"memory": {"Bad_Type": "128M"}},
     {"healthcheck": {"web": {"path": "no-slash"}}},
     {"healthcheck": {"web": {"unknown": 1}}},
+    {"healthcheck": {"web": {"port": 5432}}},  # health checks probe the process's own PORT, nothing else
+    {"healthcheck": {"web": {"host": "10.0.0.1"}}},
     {"tags": {"bad tag": "x"}},
 ])
 def test_bad_config_is_refused_and_nothing_changes(owner, app_id, delta):

@@ -8,6 +8,7 @@ SLIPWAY_E2E_CONVERGE=0 to fail instead), e.g. `.venv/bin/molecule converge && .v
 """
 from __future__ import annotations
 
+import glob
 import json
 import os
 import pathlib
@@ -77,10 +78,12 @@ def platform(converge: bool = True) -> dict:
     for name in ("load.py",):
         subprocess.run(["docker", "cp", str(pathlib.Path(__file__).with_name(name)), f"{HOST}:{WORK}/{name}"],
                        check=True)
+    api = f"http://{port[0]}" if port else None
     return {
         "registry": extravars["slipway_registry"],
         "builder_key": extravars["slipway_builder_key"],
-        "api": f"http://{port[0]}" if port else None,
+        "api": api,
+        "admin_token": admin_token(API(api)),
     }
 
 
@@ -127,13 +130,30 @@ class API:
         return status, value
 
 
+def admin_token(api: API) -> str:
+    """The platform admin's token, as the controller role saved it in the control node's secrets folder (the
+    molecule scenario's inventory: SLIPWAY_E2E_SECRETS names another folder): registration is admin_only, so
+    users come from the admin. The newest saved token the controller accepts."""
+    given = os.environ.get("SLIPWAY_E2E_SECRETS")
+    found = [os.path.join(given, "controller_admin_token")] if given else sorted(
+        glob.glob(os.path.expanduser("~/.ansible/tmp/molecule.*.default/inventory/.secrets/controller_admin_token"))
+        + glob.glob(os.path.expanduser("~/.cache/molecule/*/default/inventory/.secrets/controller_admin_token")),
+        key=os.path.getmtime, reverse=True)
+    for path in found:
+        token = pathlib.Path(path).read_text().strip()
+        if API(api.base, token)("GET", "/v2/auth/whoami/", expect=None)[0] == 200:
+            return token
+    raise AssertionError(f"no saved admin token the platform accepts (looked at {found or 'nothing'}); "
+                         "converge molecule/default, or set SLIPWAY_E2E_SECRETS to its secrets folder")
+
+
 class User:
     def __init__(self, aio, name: str):
         self.name = name
         self.password = secrets.token_hex(12)
         anon = API(aio["api"])
-        anon("POST", "/v2/auth/register/", {"username": name, "password": self.password,
-                                             "email": f"{name}@example.test"})
+        API(aio["api"], aio["admin_token"])("POST", "/v2/auth/register/", {
+            "username": name, "password": self.password, "email": f"{name}@example.test"})
         _, answer = anon("POST", "/v2/auth/login/", {"username": name, "password": self.password})
         self.api = API(aio["api"], answer["token"])
         self.key = f"{WORK}/keys/{name}"

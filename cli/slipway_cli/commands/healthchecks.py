@@ -7,7 +7,8 @@ from slipway_cli.output import print_json, table
 
 GROUP = "Health checks"
 
-FIELDS = ["path", "port", "timeout", "interval", "initial_delay", "healthy_threshold"]
+# No port: the controller probes each process on its own $PORT only.
+FIELDS = ["path", "timeout", "interval", "initial_delay", "healthy_threshold"]
 
 
 def register(cmd):
@@ -16,7 +17,6 @@ def register(cmd):
             "set the HTTP health check of a process type (default web) (a new release)", app=True)
     p.add_argument("proc_type", metavar="TYPE", nargs="?", default="web")
     p.add_argument("--path", help="HTTP path to GET (default /)")
-    p.add_argument("--port", type=int, help="port to probe (default: $PORT)")
     p.add_argument("--timeout", type=float, help="seconds per probe")
     p.add_argument("--interval", type=float, help="seconds between probes")
     p.add_argument("--initial-delay", type=float, help="seconds before the first probe")
@@ -42,7 +42,7 @@ def do_list(ctx):
         print("Default (HTTP GET / on $PORT) for every type")
         return 0
     rows = [[t] + [(v or {}).get(f) for f in FIELDS] for t, v in sorted(hc.items())]
-    print(table(rows, ["TYPE", "PATH", "PORT", "TIMEOUT", "INTERVAL", "INITIAL DELAY", "HEALTHY THRESHOLD"]))
+    print(table(rows, ["TYPE", "PATH", "TIMEOUT", "INTERVAL", "INITIAL DELAY", "HEALTHY THRESHOLD"]))
     return 0
 
 
@@ -53,19 +53,17 @@ def _num(v):
 def do_set(ctx):
     a = ctx.args
     _check(a.proc_type)
-    given = {"path": a.path, "port": a.port, "timeout": _num(a.timeout), "interval": _num(a.interval),
+    given = {"path": a.path, "timeout": _num(a.timeout), "interval": _num(a.interval),
              "initial_delay": _num(a.initial_delay), "healthy_threshold": a.healthy_threshold}
     given = {k: v for k, v in given.items() if v is not None}
     if not given:
-        raise CLIError("nothing to set: give at least one of --path, --port, --timeout, --interval, "
+        raise CLIError("nothing to set: give at least one of --path, --timeout, --interval, "
                        "--initial-delay, --healthy-threshold")
     if "path" in given and not given["path"].startswith("/"):
         raise CLIError("--path must start with /")
-    if "port" in given and not 1 <= given["port"] <= 65535:
-        raise CLIError("--port must be from 1 to 65535")
     app = ctx.app
     current = (ctx.client.config(app).get("healthcheck") or {}).get(a.proc_type) or {}
-    check = dict(current, **given)
+    check = dict({k: v for k, v in current.items() if k in FIELDS}, **given)
     ctx.client.set_config(app, healthcheck={a.proc_type: check})
     print(f"Health check of {app} {a.proc_type} set: " + ", ".join(f"{k}={v}" for k, v in check.items()))
     return 0

@@ -11,10 +11,11 @@ from ...models import App, User
 from ...schemas.common import Paged
 from ...schemas.users import LoginIn, PasswdIn, RegisterIn, TokenOut, UserOut, UsernameIn
 from ...services import accounts, ratelimit
-from ...services.passwords import hash_password, verify_password
+from ...services.passwords import hash_password, password_problem, verify_password
 from ...settings import get_settings
 from .. import render
-from ..deps import DB, AdminUser, CurrentUser, current_user
+from ..deps import DB, AdminUser, CurrentUser, TokenDigest, current_user
+from ..errors import FieldError
 from ..pagination import PageDep, paginate
 
 router = APIRouter(tags=["auth"])
@@ -30,6 +31,12 @@ def _target(db, user: User, username: str | None) -> User:
     if other is None:
         raise HTTPException(404, "No User matches the given query.")
     return other
+
+
+def _check_password(password: str) -> None:
+    problem = password_problem(password)
+    if problem:
+        raise FieldError("password", problem)
 
 
 def registration_allowed(db: DB, authorization: Annotated[str | None, Header()] = None) -> None:
@@ -48,6 +55,7 @@ def registration_allowed(db: DB, authorization: Annotated[str | None, Header()] 
 @router.post("/v2/auth/register/", status_code=201, response_model=UserOut,
              dependencies=[Depends(registration_allowed)])
 def register(body: RegisterIn, db: DB):
+    _check_password(body.password)
     if accounts.username_taken(db, body.username):
         raise HTTPException(409, f"A user with the username {body.username} already exists.")
     user = accounts.create_user(db, body.username, body.password, email=body.email, first_name=body.first_name,
@@ -58,12 +66,16 @@ def register(body: RegisterIn, db: DB):
 
 @router.post("/v2/auth/login/", response_model=TokenOut)
 def login(body: LoginIn, db: DB, request: Request):
-    client = request.client.host if request.client else "?"
-    if not ratelimit.allow(client, body.username, get_settings().login_attempts_per_minute):
+    s = get_settings()
+    client = request.client.host if request.client else "?"  # the real client (api/clientaddr.py)
+    attempt = ratelimit.begin(client, body.username, s.login_attempts_per_minute,
+                              s.login_attempts_per_client_per_minute)
+    if attempt is None:
         raise HTTPException(429, "Too many login attempts; wait a minute.")
     user = accounts.authenticate(db, body.username, body.password)
     if user is None:
         raise HTTPException(400, "Unable to log in with provided credentials.")
+    ratelimit.forgive(attempt)
     token = accounts.issue_token(db, user)
     user.last_login = dt.datetime.now(dt.timezone.utc)
     db.commit()
@@ -76,11 +88,15 @@ def whoami(user: CurrentUser):
 
 
 @router.post("/v2/auth/passwd/", response_model=dict)
-def passwd(body: PasswdIn, db: DB, user: CurrentUser):
+def passwd(body: PasswdIn, db: DB, user: CurrentUser, digest: TokenDigest):
+    """A new password revokes every other token of the user: changing one's own keeps the token used for the
+    change (the Deis client goes on with its stored token); an admin setting someone's revokes all of theirs."""
     target = _target(db, user, body.username)
     if target is user and (body.password is None or not verify_password(body.password, user.password_hash)):
         raise HTTPException(400, "Current password does not match.")
+    _check_password(body.new_password)
     target.password_hash = hash_password(body.new_password)
+    accounts.revoke_tokens(db, target, keep_digest=digest if target is user else None)
     db.commit()
     return {}
 

@@ -1,4 +1,4 @@
-"""/v2/apps/{id}/domains/: globally unique hostnames, wildcards allowed."""
+"""/v2/apps/{id}/domains/: globally unique hostnames, wildcards allowed (what may be claimed: domainrules)."""
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Request
@@ -8,9 +8,11 @@ from ...models import Domain
 from ...schemas.common import Paged
 from ...schemas.keys import DomainIn, DomainOut
 from ...services import routing
-from ...services.names import domain_problem
+from ...services.domainrules import claim_problem
+from ...settings import get_settings
 from .. import render
 from ..deps import DB, CurrentUser, UsableApp
+from ..errors import FieldError
 from ..pagination import PageDep, paginate
 
 router = APIRouter(tags=["domains"])
@@ -25,9 +27,9 @@ def list_domains(db: DB, request: Request, app: UsableApp, page: PageDep):
 @router.post("/v2/apps/{id}/domains/", status_code=201, response_model=DomainOut)
 def add_domain(body: DomainIn, db: DB, user: CurrentUser, app: UsableApp):
     name = body.domain.strip().lower().rstrip(".")
-    problem = domain_problem(name)
+    problem = claim_problem(name, app.id, get_settings().platform_domain)
     if problem:
-        raise HTTPException(400, problem)
+        raise FieldError("domain", problem)
     if db.scalar(select(exists().where(Domain.domain == name))):
         raise HTTPException(409, f"Domain {name} is already in use.")
     domain = Domain(app_uuid=app.uuid, owner_id=user.id, domain=name)
