@@ -59,6 +59,7 @@ class Settings:
     registry_shared_repos: tuple[str, ...] = ("slipway/stack",)
     registry_pull_password: str | None = None
     registry_gc_key: str | None = None
+    registry_builder_password: str | None = None
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -104,6 +105,7 @@ class Settings:
                                         .split(",") if r.strip()),
             registry_pull_password=_env("SLIPWAY_REGISTRY_PULL_PASSWORD") or None,
             registry_gc_key=_env("SLIPWAY_REGISTRY_GC_KEY") or None,
+            registry_builder_password=_env("SLIPWAY_REGISTRY_BUILDER_PASSWORD") or None,
         )
 
 

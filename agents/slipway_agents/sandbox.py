@@ -8,13 +8,14 @@ build: the folder's `src` (the unpacked commit) is copied, read as the git user,
 enter; a symbolic link that leaves the tree is refused; then a root Dockerfile is built with the docker CLI
 (classic builder) and anything else with the buildpack driver, both in the sandbox the configuration names
 (network, memory, CPUs, processes, time, cgroup parent), and the image `<registry>/<app>:git-<sha[:8]>` is
-pushed. Every sandbox setting comes from the root-owned configuration, none from the caller. The build's output
+pushed. The docker CLI logs in to the registry with the push's token (account `push`), which reaches this app's
+repository and the shared stack images alone: a Dockerfile's FROM cannot read another app's images. Every sandbox setting comes from the root-owned configuration, none from the caller. The build's output
 goes to standard output; the image's reference to WORKDIR/image and the buildpack's process types (bin/release)
 to WORKDIR/release.yml, each a new file (a link the caller put there is not followed).
 
 Settings (ini section [sandbox], or environment SLIPWAY_<NAME> when run by root directly):
   work_root (WORKDIR must lie under it), build_user (owner of WORKDIR; builds run as its uid), registry,
-  docker_config (the docker CLI's folder with the registry login), network, memory, cpus, pids, timeout,
+  network, memory, cpus, pids, timeout,
   cgroup_parent, ca_file, controller_url, buildpacks_dir, stack_image, build_image, cache_url, cache_auth,
   cache_dir, buildpack_env_file, scratch_dir (root's own folder for the copies).
 Exit status: 0 built and pushed, 2 refused (bad arguments, a link leaving the tree), else the build's own.
@@ -22,6 +23,8 @@ Exit status: 0 built and pushed, 2 refused (bad arguments, a link leaving the tr
 from __future__ import annotations
 
 import argparse
+import base64
+import json
 import os
 import pwd
 import re
@@ -38,7 +41,6 @@ DEFAULTS = {
     "work_root": "/var/lib/slipway/builder/work",
     "build_user": "git",
     "registry": "",
-    "docker_config": "/etc/slipway/builder/docker",
     "network": "slipway-build",
     "memory": "1g",
     "cpus": "1",
@@ -132,7 +134,7 @@ def buildpack_env(cfg: dict[str, str], app: str, token: str, release_out: str, o
                 "BUILD_CA_FILE": cfg["ca_file"], "BUILD_USER": f"{owner.pw_uid}:{owner.pw_gid}",
                 "BUILD_STREAM": "none", "CACHE_AUTH": cfg["cache_auth"]}
     return {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8",
-            "DOCKER_CONFIG": cfg["docker_config"], **{f"SLIPWAY_{k}": v for k, v in settings.items()}}
+            **{f"SLIPWAY_{k}": v for k, v in settings.items()}}
 
 
 def build(cfg: dict[str, str], app: str, uuid: str, sha: str, workdir: str, token: str) -> int:
@@ -154,7 +156,8 @@ def build(cfg: dict[str, str], app: str, uuid: str, sha: str, workdir: str, toke
         if link:
             raise Refused(f"{link!r} is a symbolic link that points outside the repository")
         image = f"{cfg['registry']}/{app}:git-{sha[:8]}"
-        env = dict(os.environ, DOCKER_CONFIG=cfg["docker_config"])
+        docker_config = registry_login(scratch, cfg["registry"], token)
+        env = dict(os.environ, DOCKER_CONFIG=docker_config)
         if os.path.isfile(os.path.join(src, "Dockerfile")):
             for argv in dockerfile_argv(cfg, src, image):
                 rc = subprocess.run(argv, env=env, stdin=subprocess.DEVNULL).returncode
@@ -168,7 +171,7 @@ def build(cfg: dict[str, str], app: str, uuid: str, sha: str, workdir: str, toke
         print("-----> No Dockerfile at the root, building with buildpacks", flush=True)
         release = os.path.join(scratch, "release.yml")
         cache = os.path.join(cfg["cache_dir"], uuid)
-        env = buildpack_env(cfg, app, token, release, owner)
+        env = dict(buildpack_env(cfg, app, token, release, owner), DOCKER_CONFIG=docker_config)
         if cfg["cache_url"]:
             env["SLIPWAY_CACHE_URL"] = f"{cfg['cache_url'].rstrip('/')}/{uuid}.tar.gz"
         else:
@@ -186,6 +189,16 @@ def build(cfg: dict[str, str], app: str, uuid: str, sha: str, workdir: str, toke
     finally:
         os.close(workdir_fd)
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def registry_login(scratch: str, registry: str, token: str) -> str:
+    """A docker CLI folder of this build's own, logged in to the registry with the push's token."""
+    folder = os.path.join(scratch, "docker")
+    os.mkdir(folder, 0o700)
+    auth = base64.b64encode(f"push:{token}".encode()).decode()
+    with open(os.open(os.path.join(folder, "config.json"), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as fh:
+        json.dump({"auths": {registry: {"auth": auth}}}, fh)
+    return folder
 
 
 def hand_over(workdir_fd: int, name: str, data: bytes) -> None:

@@ -4,6 +4,8 @@ Accounts (HTTP basic, as the docker client sends them):
 - `push` with a push token: pull and push (not delete) the repository named like the token's app, pull the
   shared stack repositories (SLIPWAY_REGISTRY_SHARED_REPOS);
 - `pull` with SLIPWAY_REGISTRY_PULL_PASSWORD (the nodes): pull any repository;
+- `builder` with SLIPWAY_REGISTRY_BUILDER_PASSWORD (the builder role publishing the stack images): pull and
+  push the shared repositories only;
 - `gc` with SLIPWAY_REGISTRY_GC_KEY (the registry's garbage collection): everything.
 Every account may make the base check (`/v2/`); only `gc` lists the catalog. The request URI is parsed
 strictly (distribution's routes and repository names); anything else is refused.
@@ -73,6 +75,9 @@ def allowed(account: str, app_id: str | None, method: str, where: Target, shared
         return False
     if account == "pull":
         return method in PULL and not where.mount_from
+    if account == "builder":
+        return (where.repository in shared and method in PUSH
+                and all(source in shared for source in where.mount_from))
     if account != "push" or not app_id:
         return False
     if not all(source == app_id or source in shared for source in where.mount_from):

@@ -38,7 +38,7 @@ def root(tmp_path):
         os.chown(path, owner.pw_uid, owner.pw_gid)
     config = tmp_path / "sandbox.ini"
     config.write_text(f"[sandbox]\nwork_root = {base}\nbuild_user = {USER}\nregistry = 127.0.0.1:1\n"
-                      f"scratch_dir = {tmp_path / 'scratch'}\ndocker_config = {tmp_path}\n")
+                      f"scratch_dir = {tmp_path / 'scratch'}\n")
     return {"base": base, "push": push, "config": config, "owner": owner}
 
 

@@ -103,3 +103,15 @@ def test_a_push_token_stops_with_its_app(ctl, owner, app_id):
     assert ask(ctl, "push", token, "GET", f"/v2/{app_id}/manifests/git-1").status_code == 200
     assert owner.delete(f"/v2/apps/{app_id}/").status_code == 204
     assert ask(ctl, "push", token, "GET", f"/v2/{app_id}/manifests/git-1").status_code == 401
+
+
+@pytest.mark.parametrize("method,uri,expected", [
+    ("GET", "/v2/", 200), ("PUT", "/v2/slipway/stack/manifests/trixie", 200),
+    ("POST", "/v2/slipway/stack/blobs/uploads/", 200), ("HEAD", "/v2/slipway/stack/blobs/" + D, 200),
+    ("GET", "/v2/{app}/manifests/git-1", 403), ("PUT", "/v2/{app}/manifests/git-1", 403),
+    ("POST", f"/v2/slipway/stack/blobs/uploads/?mount={D}&from={{app}}", 403),
+    ("DELETE", "/v2/slipway/stack/manifests/" + D, 403), ("GET", "/v2/_catalog", 403),
+])
+def test_the_builder_account_publishes_the_stack_images_only(ctl, apps, method, uri, expected):
+    uri = uri.format(app=apps[0])
+    assert ask(ctl, "builder", ctl.env["SLIPWAY_REGISTRY_BUILDER_PASSWORD"], method, uri).status_code == expected

@@ -98,10 +98,9 @@ def deploy_command(extra: dict, token_app: str | None = None) -> Iterator[tuple[
     with tempfile.TemporaryDirectory(prefix="slipway-deploy-", ignore_cleanup_errors=True) as base:
         work = os.path.join(base, "work")
         os.mkdir(work)
-        os.mkdir(os.path.join(base, "docker"))
         sandbox = {"work_root": base, "build_user": "root", "registry": extra.pop("slipway_registry"),
                    "controller_url": extra["slipway_controller_url"], "network": "host",
-                   "docker_config": os.path.join(base, "docker"), "scratch_dir": os.path.join(base, "scratch"),
+                   "scratch_dir": os.path.join(base, "scratch"),
                    "buildpacks_dir": os.path.join(ROOT, "roles/builder/files/buildpacks")}
         sandbox.update({key: extra.pop(var) for var, key in SANDBOX_VARS.items() if var in extra})
         with open(os.path.join(base, "sandbox.ini"), "w") as f:

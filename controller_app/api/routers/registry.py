@@ -49,6 +49,7 @@ def registry_access(db: DB, authorization: Annotated[str | None, Header()] = Non
             raise _unauthorized("Invalid or expired push token.")
         app_id = found[1].id
     elif not ((user == "pull" and same_secret(password, settings.registry_pull_password))
+              or (user == "builder" and same_secret(password, settings.registry_builder_password))
               or (user == "gc" and same_secret(password, settings.registry_gc_key))):
         raise _unauthorized("Invalid registry credentials.")
     try:

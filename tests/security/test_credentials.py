@@ -1,0 +1,99 @@
+"""Each credential does one job, and what a destroyed app leaves is nobody's: the pushers' user has no Docker
+and one narrow way to build; a leaked builder key reads no config and registers no build; a stranger cannot deploy
+another tenant's image into their own app; a re-created app name starts empty."""
+from __future__ import annotations
+
+import json
+import shlex
+import urllib.error
+import urllib.request
+
+import pytest
+
+from tests.e2e.conftest import WORK, push, sh
+
+from .tenant import hello, push_tree, stranger
+
+pytestmark = pytest.mark.timeout(1200)
+SANDBOX = "/opt/slipway/agents/bin/slipway-sandbox"
+
+
+def as_git(cmd: str, stdin: str = "") -> tuple[int, str]:
+    p = sh(f"cd / && runuser -u git -- {cmd}", check=False, input=stdin)
+    return p.returncode, p.stdout
+
+
+def post(url: str, path: str, body: dict, headers: dict) -> int:
+    req = urllib.request.Request(url + path, method="POST", data=json.dumps(body).encode(),
+                                 headers={"Content-Type": "application/json", **headers})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
+def test_the_pushers_user_has_no_docker_and_one_way_to_build(aio):
+    assert "docker" not in sh("id -nG git").stdout.split()
+    rc, out = as_git("docker ps")
+    assert rc != 0 and "permission denied" in out.lower(), out
+    rc, out = as_git("sudo -n -l")
+    allowed = [line.strip() for line in out.splitlines() if "NOPASSWD" in line]
+    assert allowed == [f"(root) NOPASSWD: {SANDBOX}"], out
+    for cmd in ("sudo -n /usr/bin/docker ps", "sudo -n /bin/sh -c id", "sudo -n -u root id"):
+        rc, out = as_git(cmd)
+        assert rc != 0, (cmd, out)
+    # the entry point takes nothing it was not made for
+    uuid, sha, token = "0b3f7a52-8d3e-4c6e-9a51-3f1f2d6b9e10", "a" * 40, "t" * 32
+    for args in (f"build 'x;id' {uuid} {sha} /var/lib/slipway/builder/work/x", f"build app {uuid} {sha} /etc",
+                 f"build app {uuid} {sha} /var/lib/slipway/builder/work/../../../../etc",
+                 f"--config /tmp/evil.ini build app {uuid} {sha} /etc"):
+        rc, out = as_git(f"sudo -n {SANDBOX} {args}", stdin=token + "\n")
+        assert rc == 2 and "Push rejected" in out, (args, out)
+
+
+def test_a_leaked_builder_key_reads_no_config_and_registers_no_build(aio, user_factory):
+    world = stranger(aio, user_factory, "leak")
+    key = {"X-Deis-Builder-Auth": aio["builder_key"]}
+    body = {"receive_user": world["owner"].name, "receive_repo": world["app"]}
+    assert post(aio["api"], "/v2/hooks/config/", body, key) == 401
+    image = f"{aio['registry']}/{world['app']}:git-deadbeef"
+    assert post(aio["api"], "/v2/hooks/build/", {**body, "image": image}, key) == 401
+
+
+def test_a_stranger_cannot_deploy_another_tenants_image(aio, user_factory):
+    victim = stranger(aio, user_factory, "vic")
+    rc, out = push_tree(victim, hello(aio["registry"], "victim"))
+    assert rc == 0, out[-3000:]
+    _, builds = victim["owner"].api("GET", f"/v2/apps/{victim['app']}/builds/")
+    image = builds["results"][0]["image"]
+    thief = stranger(aio, user_factory, "thief")
+    for ref in (image, image.replace(f"/{victim['app']}:", f"//{victim['app']}:"),
+                image.upper().replace(aio["registry"].upper(), aio["registry"])):
+        status, answer = thief["owner"].api("POST", f"/v2/apps/{thief['app']}/builds/", {"image": ref}, expect=None)
+        assert status in (400, 403), (ref, status, answer)
+    _, releases = thief["owner"].api("GET", f"/v2/apps/{thief['app']}/releases/")
+    assert releases["count"] == 1, releases
+
+
+def test_a_recreated_app_name_starts_empty(aio, user_factory):
+    first = stranger(aio, user_factory, "first")
+    rc, out = push_tree(first, hello(aio["registry"], "first owner's history"))
+    assert rc == 0, out[-3000:]
+    _, info = first["owner"].api("GET", f"/v2/apps/{first['app']}/")
+    assert f"{info['uuid']}.git" in sh("ls /var/lib/slipway/repos").stdout.split()
+    first["owner"].api("DELETE", f"/v2/apps/{first['app']}/")
+    second = user_factory("second")
+    second.api("POST", "/v2/apps/", {"id": first["app"]})
+    clone = f"{WORK}/clone-{first['app']}"
+    p = sh(f"rm -rf {clone}; GIT_SSH_COMMAND={shlex.quote(second.ssh)} git clone git@127.0.0.1:{first['app']}.git "
+           f"{clone} 2>&1", check=False)
+    assert p.returncode != 0 and "has no repository yet" in p.stdout, p.stdout
+    # the builder's hourly cleanup removes the first owner's repository
+    sh("systemctl start slipway-builder-cleanup.service")
+    assert f"{info['uuid']}.git" not in sh("ls /var/lib/slipway/repos").stdout.split()
+    # and the new owner's own push works
+    world = {"owner": second, "app": first["app"], "src": f"{WORK}/src2-{first['app']}"}
+    rc, out = push_tree(world, hello(aio["registry"], "second owner"))
+    assert rc == 0, out[-3000:]
+    assert push(second, first["app"], world["src"])[0] == 0
