@@ -60,6 +60,8 @@ class Settings:
     registry_pull_password: str | None = None
     registry_gc_key: str | None = None
     registry_builder_password: str | None = None
+    registry_ca_file: str | None = None
+    registry_api: str | None = None  # the registry's base URL for the controller's own calls (default https://<registry>)
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -106,6 +108,8 @@ class Settings:
             registry_pull_password=_env("SLIPWAY_REGISTRY_PULL_PASSWORD") or None,
             registry_gc_key=_env("SLIPWAY_REGISTRY_GC_KEY") or None,
             registry_builder_password=_env("SLIPWAY_REGISTRY_BUILDER_PASSWORD") or None,
+            registry_ca_file=_env("SLIPWAY_REGISTRY_CA_FILE") or None,
+            registry_api=(_env("SLIPWAY_REGISTRY_API") or "").rstrip("/") or None,
         )
 
 

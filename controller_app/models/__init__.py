@@ -4,10 +4,10 @@ from .app import App, Collaborator
 from .domain import Cert, Domain
 from .key import Key
 from .platform import Deployment, PlatformSetting, RouterAck, RoutingState
-from .push import PushToken
+from .push import PushToken, RetiredRepository
 from .release import Build, Config, Release
 from .user import Token, User
 
 __all__ = ["AcmeAccount", "AcmeChallenge", "App", "AutoCert", "Build", "Cert", "Collaborator", "Config",
-           "Deployment", "Domain", "Key", "PlatformSetting", "PushToken", "Release", "RouterAck", "RoutingState",
+           "Deployment", "Domain", "Key", "PlatformSetting", "PushToken", "Release", "RetiredRepository", "RouterAck", "RoutingState",
            "Token", "User"]

@@ -18,3 +18,12 @@ class PushToken(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     expires: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
     created: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class RetiredRepository(Base):
+    """A destroyed app's repository in the platform registry whose images are not all gone yet: its name cannot
+    be taken by a new app until they are (a new owner would otherwise reach the old owner's images)."""
+    __tablename__ = "retired_repositories"
+
+    name: Mapped[str] = mapped_column(String(63), primary_key=True)
+    since: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -12,7 +12,7 @@ from ...scheduler.base import SchedulerError
 from ...schemas.apps import AppCreate, AppOut, AppTransfer, RunIn, RunOut
 from ...schemas.common import Paged
 from ...services import deploy as deploys
-from ...services import fastreads, interactive, logstream, releases, routing
+from ...services import fastreads, interactive, logstream, registrypurge, releases, routing
 from ...services.names import PROC_TYPE, app_id_problem, random_app_id
 from ...services.scheduling import get_scheduler
 from ...settings import get_settings
@@ -44,6 +44,9 @@ def create_app(body: AppCreate, db: DB, user: CurrentUser):
     if db.scalar(select(exists().where(App.id == app_id))) or db.scalar(
             select(exists().where(Domain.domain == domain))):
         raise HTTPException(409, f"App with this id already exists: {app_id}")
+    if not registrypurge.settle(db, app_id):
+        raise HTTPException(409, f"The images of a destroyed app named {app_id} are still being removed from the "
+                                 "registry; try again in a few minutes.")
     app = App(id=app_id, owner_id=user.id, structure={})
     db.add(app)
     db.flush()
@@ -73,16 +76,19 @@ def transfer_app(body: AppTransfer, db: DB, app: OwnedApp):
 
 @router.delete("/v2/apps/{id}/", status_code=204)
 def destroy_app(db: DB, app: OwnedApp):
+    app_id = app.id
     try:
         with deploys.app_lock(app, get_settings().deploy_timeout):
             get_scheduler().remove(app.id)
             db.delete(app)
+            registrypurge.retire(db, app_id)
             routing.bump(db)
             db.commit()
     except deploys.Busy as exc:
         raise HTTPException(409, str(exc)) from None
     except SchedulerError as exc:
         raise HTTPException(503, f"Could not remove the app's processes: {exc}") from None
+    registrypurge.settle(db, app_id)  # its images leave the registry now, else before the name is taken again
 
 
 @router.get("/v2/apps/{id}/logs/", response_class=Response,
