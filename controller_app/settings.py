@@ -61,7 +61,7 @@ class Settings:
     registry_gc_key: str | None = None
     registry_builder_password: str | None = None
     registry_ca_file: str | None = None
-    registry_api: str | None = None  # the registry's base URL for the controller's own calls (default https://<registry>)
+    registry_api: str | None = None  # the registry's base URL for the controller's own calls (image removal)
 
     @classmethod
     def from_env(cls) -> "Settings":

@@ -2,7 +2,8 @@
 the registry's front with the garbage collection's account (the registry reclaims the blobs at its next
 garbage collection). Until that has succeeded the repository is retired (RetiredRepository): no new app may take
 the name, or its owner would reach the old owner's images with its own push token or build API.
-Without a registry configured (SLIPWAY_REGISTRY and SLIPWAY_REGISTRY_GC_KEY) there is nothing to remove."""
+Without the registry's API URL and the account (SLIPWAY_REGISTRY_API, SLIPWAY_REGISTRY_GC_KEY) nothing is removed
+here: the registry's daily garbage collection then deletes the repositories of apps that no longer exist."""
 from __future__ import annotations
 
 import logging
@@ -23,9 +24,9 @@ MANIFESTS = ", ".join(("application/vnd.docker.distribution.manifest.v2+json",
 def remove_images(name: str) -> bool:
     """Delete every tag of repository `name`; True when none is left."""
     settings = get_settings()
-    if not settings.registry or not settings.registry_gc_key:
+    if not settings.registry_api or not settings.registry_gc_key:
         return True
-    base = f"{settings.registry_api or 'https://' + settings.registry}/v2/{name}"
+    base = f"{settings.registry_api}/v2/{name}"
     session = requests.Session()
     session.auth = ("gc", settings.registry_gc_key)
     session.verify = settings.registry_ca_file or True
