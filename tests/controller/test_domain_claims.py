@@ -15,7 +15,7 @@ def claim(api, app_id: str, domain: str):
                                     PLATFORM])
 def test_wildcards_over_public_suffixes_or_the_platform_are_refused(owner, app_id, domain):
     r = claim(owner, app_id, domain)
-    assert r.status_code == 400 and list(r.json()) == ["domain"] and r.json()["domain"][0], r.text
+    assert r.status_code == 400 and r.json()["domain"][0], r.text
 
 
 def test_names_under_the_platform_domain_belong_to_their_app(owner, app_id, new_user, admin):

@@ -40,7 +40,7 @@ def test_add_and_remove_domains(ctl, owner, app_id, new_user):
 @pytest.mark.parametrize("bad", ["nodot", "under_score.com", "-lead.com", "a..b.com", "*.*.com", "x" * 64 + ".com"])
 def test_invalid_domains_are_refused(owner, app_id, bad):
     r = owner.post(f"/v2/apps/{app_id}/domains/", {"domain": bad})
-    assert r.status_code == 400 and list(r.json()) == ["domain"] and r.json()["domain"][0]
+    assert r.status_code == 400 and r.json()["domain"][0]
 
 
 def test_cert_upload_attach_and_routes(ctl, owner, app_id):

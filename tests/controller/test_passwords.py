@@ -20,7 +20,7 @@ def login(ctl, username: str, password: str) -> requests.Response:
 
 def test_short_passwords_are_refused_deis_style(ctl, admin, new_user):
     r = admin.post("/v2/auth/register/", {"username": "shorty", "password": "seven77"})
-    assert r.status_code == 400 and list(r.json()) == ["password"] and "at least 8" in r.json()["password"][0]
+    assert r.status_code == 400 and "at least 8" in r.json()["password"][0], r.text
     assert admin.post("/v2/auth/register/", {"username": "shorty", "password": "eight888"}).status_code == 201
     me = new_user()
     r = me.post("/v2/auth/passwd/", {"password": "secret-pw", "new_password": "short"})
