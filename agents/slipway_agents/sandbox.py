@@ -69,12 +69,16 @@ class Refused(Exception):
 
 
 def escaping_link(root: str) -> str:
-    """The first symbolic link under `root` (relative name) whose target lies outside it, else ""."""
+    """The first symbolic link under `root` (relative name) whose target lies outside it, or the first entry that
+    is neither a file, a folder nor a link (a device, a FIFO), else ""."""
     real_root = os.path.realpath(root)
     for folder, dirs, files in os.walk(root):  # does not descend into linked folders
         for name in dirs + files:
             path = os.path.join(folder, name)
-            if os.path.islink(path):
+            mode = os.lstat(path).st_mode
+            if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode) or stat.S_ISLNK(mode)):
+                return os.path.relpath(path, root)
+            if stat.S_ISLNK(mode):
                 target = os.path.realpath(path)
                 if target != real_root and not target.startswith(real_root + os.sep):
                     return os.path.relpath(path, root)
@@ -116,8 +120,40 @@ def _become(owner: pwd.struct_passwd, cwd_fd: int):
     return drop
 
 
+def fetched_by_the_daemon(dockerfile: str) -> str:
+    """The first ADD (ONBUILD ADD too) whose source is a URL, a git remote or a variable, else "": dockerd would
+    fetch it itself, from the host's network and not the sandbox's. Continuations (the escape directive's
+    character, default backslash) are joined first."""
+    escape = "\\"
+    for line in dockerfile.splitlines()[:5]:
+        directive = line.strip().lower().replace(" ", "")
+        if directive.startswith("#escape="):
+            escape = directive[len("#escape="):][:1] or escape
+    joined, current = [], ""
+    for line in dockerfile.splitlines():
+        if not current and line.lstrip().startswith("#"):
+            continue
+        if line.rstrip().endswith(escape):
+            current += line.rstrip()[:-1] + " "
+            continue
+        joined.append(current + line)
+        current = ""
+    joined.append(current)
+    for instruction in joined:
+        words = instruction.split()
+        if words and words[0].upper() == "ONBUILD":
+            words = words[1:]
+        if words and words[0].upper() == "ADD":
+            rest = " ".join(words[1:])
+            if "://" in rest or "$" in rest or "git@" in rest:
+                return instruction.strip()[:200]
+    return ""
+
+
 def dockerfile_argv(cfg: dict[str, str], src: str, image: str) -> list[list[str]]:
-    limits = ["--network", cfg["network"], "--memory", cfg["memory"], "--memory-swap", cfg["memory"],
+    # --pull: every FROM image comes from its registry, with this push's rights, never from the builder's own
+    # images (other tenants' among them)
+    limits = ["--pull", "--network", cfg["network"], "--memory", cfg["memory"], "--memory-swap", cfg["memory"],
               "--cpu-period", "100000", "--cpu-quota", str(int(float(cfg["cpus"]) * 100000))]
     if cfg["cgroup_parent"]:
         limits += ["--cgroup-parent", cfg["cgroup_parent"]]
@@ -154,11 +190,20 @@ def build(cfg: dict[str, str], app: str, uuid: str, sha: str, workdir: str, toke
         copy_tree(workdir_fd, owner, src)
         link = escaping_link(src)
         if link:
-            raise Refused(f"{link!r} is a symbolic link that points outside the repository")
+            raise Refused(f"{link!r} is a symbolic link that points outside the repository, or not a file")
+        dockerfile = os.path.isfile(os.path.join(src, "Dockerfile"))
+        if dockerfile:
+            with open(os.path.join(src, "Dockerfile"), encoding="utf-8", errors="replace") as fh:
+                fetch = fetched_by_the_daemon(fh.read(1 << 20))
+            if fetch:
+                raise Refused(f"ADD of a URL or variable is not supported ({fetch!r}): fetch it in a RUN step, which "
+                              "runs in the build's sandbox")
+        token_owner(cfg, token, app, uuid)
         image = f"{cfg['registry']}/{app}:git-{sha[:8]}"
         docker_config = registry_login(scratch, cfg["registry"], token)
         env = dict(os.environ, DOCKER_CONFIG=docker_config)
-        if os.path.isfile(os.path.join(src, "Dockerfile")):
+        if dockerfile:
+            env["DOCKER_BUILDKIT"] = "0"  # the classic builder: the only one that takes the sandbox's limits
             for argv in dockerfile_argv(cfg, src, image):
                 rc = subprocess.run(argv, env=env, stdin=subprocess.DEVNULL).returncode
                 if rc != 0:
@@ -189,6 +234,25 @@ def build(cfg: dict[str, str], app: str, uuid: str, sha: str, workdir: str, toke
     finally:
         os.close(workdir_fd)
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def token_owner(cfg: dict[str, str], token: str, app: str, uuid: str) -> None:
+    """The push token must be this app's (and so this uuid's, whose cache the build uses): asked of the
+    controller, not taken from the caller."""
+    from .common import Client, HTTPError
+    if not cfg["controller_url"]:
+        raise Refused("no controller is configured")
+    try:
+        answer = Client(cfg["controller_url"], {"X-Slipway-Push-Token": token}, ca_file=cfg["ca_file"] or None,
+                        timeout=30).request("POST", "/v2/hooks/config/", {"receive_repo": app}).json() or {}
+    except HTTPError as e:
+        try:
+            why = json.loads(e.body).get("detail") or ""
+        except (ValueError, AttributeError):
+            why = ""
+        raise Refused(f"the push's credential is not {app}'s ({why or f'the controller answered {e.status}'})") from None
+    if answer.get("app") != app or answer.get("uuid") != uuid:
+        raise Refused(f"the push's credential is not {app}'s")
 
 
 def registry_login(scratch: str, registry: str, token: str) -> str:

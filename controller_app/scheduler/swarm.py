@@ -50,6 +50,12 @@ TERMINAL_STATES = {"complete", "failed", "shutdown", "rejected", "orphaned", "re
 INACTIVE_DESIRED = {"shutdown", "remove", "orphaned", "complete"}
 
 
+
+def literal(value: str) -> str:
+    """A config value as Swarm passes it on verbatim: Swarm expands Go templates in a service's environment
+    ({{.Node.Hostname}}, ...), so a value's "{{" is written as the template that prints "{{"."""
+    return value.replace("{{", '{{"{{"}}')
+
 class SwarmScheduler(SwarmNodesMixin, SwarmLogsMixin, SwarmRunMixin, Scheduler):
     """Services and tasks here; nodes in swarm_nodes.py, logs in swarm_logs.py, one-off containers in
     swarm_run.py."""
@@ -174,7 +180,7 @@ class SwarmScheduler(SwarmNodesMixin, SwarmLogsMixin, SwarmRunMixin, Scheduler):
             image=self._pinned(spec.image),
             command=["/bin/sh", "-c"] if spec.command else None,
             args=[spec.command] if spec.command else None,
-            env=[f"{k}={v}" for k, v in spec.env.items()],
+            env=[f"{k}={literal(v)}" for k, v in spec.env.items()],
             labels=labels,
             stop_grace_period=STOP_GRACE,
             init=True,  # signals reach `sh -c` children; zombies reaped

@@ -37,9 +37,12 @@ def remove_images(name: str) -> bool:
         r.raise_for_status()
         for tag in r.json().get("tags") or []:
             head = session.head(f"{base}/manifests/{tag}", headers={"Accept": MANIFESTS}, timeout=10)
+            if head.status_code == 404:
+                continue  # gone meanwhile
+            head.raise_for_status()
             digest = head.headers.get("Docker-Content-Digest")
-            if head.status_code == 404 or not digest:
-                continue
+            if not digest:
+                raise ValueError(f"no digest for {name}:{tag}")
             gone = session.delete(f"{base}/manifests/{digest}", timeout=10)
             if gone.status_code not in (202, 404):
                 gone.raise_for_status()

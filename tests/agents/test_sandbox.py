@@ -103,3 +103,31 @@ def test_through_sudo_the_callers_configuration_is_ignored(root, tmp_path):
     registry is configured, so nothing is built."""
     r = sandbox(root["config"], "ok-app", UUID, SHA, str(root["push"]), sudo_user="git")
     assert r.returncode == 2 and "no registry is configured" in r.stdout, r.stdout + r.stderr
+
+
+def test_the_wrapper_imports_nothing_from_its_callers_folder(tmp_path):
+    """sudo keeps the caller's folder: a package planted there must not be what root runs."""
+    planted = tmp_path / "slipway_agents"
+    planted.mkdir()
+    (planted / "__init__.py").write_text("")
+    (planted / "sandbox.py").write_text("import sys\nprint('PLANTED')\nsys.exit(0)\n")
+    wrapper = os.path.join(AGENTS, "bin", "slipway-sandbox")
+    r = subprocess.run([wrapper, "--help"], cwd=tmp_path, capture_output=True, text=True, timeout=60,
+                       env={"PATH": os.environ["PATH"], "PYTHONPATH": str(tmp_path)})
+    assert "PLANTED" not in r.stdout and "build" in r.stdout, r.stdout + r.stderr
+
+
+def test_refuses_what_dockerd_would_fetch_itself_and_special_files(root):
+    src = root["push"] / "src"
+    for dockerfile in ("FROM x\nADD http://127.0.0.1:5001/v2/_catalog /c\n",
+                       "FROM x\nADD --chown=1 \\\n  https://169.254.169.254/ /m\n", "FROM x\nadd $URL /u\n",
+                       "# escape=`\nFROM x\nONBUILD ADD `\n  git@example.test:a/b /g\n"):
+        (src / "Dockerfile").write_text(dockerfile)
+        r = sandbox(root["config"], "ok-app", UUID, SHA, str(root["push"]))
+        assert r.returncode == 2 and "ADD of a URL or variable is not supported" in r.stdout, (dockerfile, r.stdout)
+    (src / "Dockerfile").write_text("FROM x\n")
+    os.mkfifo(src / "pipe")
+    os.chown(src / "pipe", root["owner"].pw_uid, root["owner"].pw_gid)
+    r = sandbox(root["config"], "ok-app", UUID, SHA, str(root["push"]))
+    assert r.returncode == 2 and "'pipe' is a symbolic link that points outside the repository, or not a file" in \
+        r.stdout, r.stdout + r.stderr

@@ -71,7 +71,7 @@ def platform(converge: bool = True) -> dict:
                        shell=True, cwd=ROOT, check=True, env=env)
         why = _converged()
         assert not why, why
-    extravars = json.loads(sh("cat /var/lib/slipway/deploy/env/extravars").stdout)
+    setting = lambda path, name: sh(f"sed -n 's/^{name} *= *//p' {path}").stdout.strip()  # noqa: E731
     port = subprocess.run(["docker", "port", HOST, "8000/tcp"], text=True, capture_output=True).stdout
     port = [line for line in port.splitlines() if line.startswith("127.0.0.1:")]
     sh(f"mkdir -p {WORK}/keys")
@@ -80,8 +80,8 @@ def platform(converge: bool = True) -> dict:
                        check=True)
     api = f"http://{port[0]}" if port else None
     return {
-        "registry": extravars["slipway_registry"],
-        "builder_key": extravars["slipway_builder_key"],
+        "registry": setting("/etc/slipway/builder/sandbox.ini", "registry"),
+        "builder_key": setting("/etc/slipway/builder/builder.ini", "builder_key"),
         "api": api,
         "admin_token": admin_token(API(api)),
     }

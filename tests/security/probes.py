@@ -30,12 +30,12 @@ def platform_targets() -> list[str]:
     return [f"{a}:{p}" for a in addresses for p in sorted(ports)]
 
 
-def script(outside: str) -> str:
-    return SCRIPT.replace("__TARGETS__", " ".join(platform_targets())).replace("__OUTSIDE__", outside)
+def script(outside: str, targets: list[str] | None = None) -> str:
+    return SCRIPT.replace("__TARGETS__", " ".join(targets or platform_targets())).replace("__OUTSIDE__", outside)
 
 
 def results(output: str) -> dict:
-    return {"open": re.findall(r"OPEN (\S+)", output),
+    return {"open": re.findall(r"OPEN (\d{1,3}(?:\.\d{1,3}){3}:\d+)", output),
             "outside": "OUTSIDE ok" in output,
             "socket": "SOCKET present" in output,
             "files": "FILES present" in output}

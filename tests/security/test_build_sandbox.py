@@ -111,7 +111,7 @@ def test_a_dockerfile_that_forks_without_end_is_held_to_the_builds_slice(aio, wo
 
 
 def test_a_build_that_eats_memory_is_stopped(aio, world, outside):
-    url = buildpack(outside, "mem-bp", "python3 -c \"x = b'a' * (3 * 1024 ** 3); print('ATE-ALL', len(x))\"\n")
+    url = buildpack(outside, "mem-bp", "python3 -c \"x = b'a' * (3 * 1024 ** 3); print('ATE' + '-ALL', len(x))\"\n")
     world["owner"].api("POST", f"/v2/apps/{world['app']}/config/", {"values": {"BUILDPACK_URL": url}})
     rc, out = push_tree(world, {"mem.txt": "x"})
     assert rc != 0 and "ATE-ALL" not in out, out[-3000:]

@@ -29,15 +29,19 @@ SECRET = "e2e-s3cr3t-" + secrets.token_hex(6)
 
 @pytest.fixture(scope="module")
 def ctl(aio):
+    """The platform's controller as the authorization matrix addresses it: its keys and the settings it reads."""
     key = router_key()
     assert aio["api"] and key
-    return types.SimpleNamespace(url=aio["api"], builder_key=aio["builder_key"], router_key=key)
+    env = dict(line.split("=", 1) for line in sh("cat /etc/slipway/controller.env").stdout.splitlines()
+               if "=" in line and not line.startswith("#"))
+    return types.SimpleNamespace(url=aio["api"], builder_key=aio["builder_key"], router_key=key, env=env,
+                                 admin_token=aio["admin_token"])
 
 
 @pytest.fixture(scope="module")
 def admin(ctl) -> Api:
     """A platform administrator of the tests' own (the first user, the role's admin, is not shared with tests)."""
-    api = register(ctl.url, unique("secadmin"))
+    api = register(ctl, unique("secadmin"))
     psql(f"UPDATE users SET is_superuser = true WHERE username = '{api.username}'")
     assert api.get("/v2/users/").status_code == 200
     return api
@@ -45,7 +49,7 @@ def admin(ctl) -> Api:
 
 @pytest.fixture
 def new_user(ctl):
-    return lambda prefix="user": register(ctl.url, unique(prefix + "-"))
+    return lambda prefix="user": register(ctl, unique(prefix + "-"))
 
 
 @pytest.fixture

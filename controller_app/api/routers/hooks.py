@@ -110,7 +110,7 @@ def apps_alive(body: AliveIn, db: DB):
 def build_config(body: TokenIn, db: DB, holder: PushHolder):
     _, app = _token_user_app(holder, body)
     config = releases.latest(db, app).config
-    return {"values": config.values or {}, "tags": config.tags or {}}
+    return {"values": config.values or {}, "tags": config.tags or {}, "app": app.id, "uuid": str(app.uuid)}
 
 
 @router.post("/v2/hooks/build/", status_code=201)

@@ -1,0 +1,64 @@
+"""App containers and one-off runs sit behind walls: from inside a real app task and a one-off run, every port
+the platform host listens on (on each of its addresses), another app's task directly and through its published
+port are all refused, while the outside server answers, names resolve and the apps still serve through the
+router. One connection per (address, port), at the test's own host containers only."""
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+
+from tests.e2e.conftest import get, sh, wait_for
+
+from . import probes
+from .tenant import hello, push_tree, stranger
+
+pytestmark = pytest.mark.timeout(1200)
+
+
+def serving(aio, user_factory, prefix: str) -> dict:
+    world = stranger(aio, user_factory, prefix)
+    rc, out = push_tree(world, hello(aio["registry"], prefix))
+    assert rc == 0, out[-3000:]
+    wait_for(lambda: (lambda r: r[0] == 200 and prefix in r[1])(get(world["domain"])), timeout=60,
+             message=f"{world['app']} to serve")
+    task = sh(f"docker ps -q --filter label=slipway.app={world['app']} | head -1").stdout.strip()
+    world["task"] = task
+    world["address"] = json.loads(sh(f"docker inspect -f '{{{{json .NetworkSettings.Networks}}}}' {task}").stdout)
+    world["published"] = sh(f"docker port {task} | head -1").stdout.strip().rsplit(":", 1)[-1]
+    return world
+
+
+def targets(victim: dict) -> list[str]:
+    """The platform host's ports, the other app's task directly, and its published port on every host address."""
+    found = probes.platform_targets()
+    direct = [f"{net['IPAddress']}:5000" for net in victim["address"].values() if net.get("IPAddress")]
+    hosts = sorted({t.rsplit(":", 1)[0] for t in found})
+    return found + direct + [f"{h}:{victim['published']}" for h in hosts]
+
+
+def check(output: str, label: str) -> None:
+    found = probes.results(output)
+    print(f"\n[{label}] open: {found['open']}, outside: {found['outside']}, resolves: {'RESOLVES ok' in output}")
+    allowed = {t for t in found["open"] if t.rsplit(":", 1)[1] in ("80", "443")}  # the router, as any client
+    assert set(found["open"]) == allowed, output[-4000:]
+    assert found["outside"] and "RESOLVES ok" in output, output[-4000:]
+    assert not found["socket"] and not found["files"], output[-3000:]
+
+
+RESOLVE = "\nif getent hosts deb.debian.org >/dev/null; then echo 'RESOLVES ok'; else echo 'RESOLVES fail'; fi\n"
+
+
+def test_an_app_task_and_a_one_off_run_reach_the_internet_and_nothing_of_the_platform(aio, user_factory, outside):
+    victim = serving(aio, user_factory, "wallvic")
+    attacker = serving(aio, user_factory, "wallatk")
+    script = probes.script(outside.http, targets(victim)) + RESOLVE
+    out = sh(f"docker exec -i {attacker['task']} bash -s", input=script, check=False).stdout
+    check(out, "app task")
+    encoded = base64.b64encode(script.encode()).decode()
+    _, answer = attacker["owner"].api("POST", f"/v2/apps/{attacker['app']}/run/",
+                                      {"command": f"echo {encoded} | base64 -d | bash"})
+    check(answer["output"], "one-off run")
+    for world in (victim, attacker):
+        assert get(world["domain"])[0] == 200
