@@ -173,6 +173,15 @@ def test_web_service_serves_its_env_and_is_locked_down(sched, app, docker_client
     assert host["Memory"] == 96 * 1024 ** 2 and host["NanoCpus"] == 500_000_000
 
 
+def test_env_values_reach_the_task_verbatim_even_with_template_syntax(sched, app):
+    """Swarm expands Go templates in a service's env ({{.Node.Hostname}}): a tenant's value is data all the same."""
+    values = {"MESSAGE": "{{.Node.Hostname}} {{ lookup('pipe', 'id') }} }} {{", "OTHER": '{{"{{"}}'}
+    sched.create(spec(app, env=values))
+    [task] = running(sched, app, 1)
+    for name, value in values.items():
+        assert get(task.endpoint, f"/env/{name}") == (200, value)
+
+
 def test_a_registry_image_runs_pinned_to_its_digest_even_after_the_tag_moves(sched, app, docker_client,
                                                                             registry):
     tag = f"{registry}/{app}:1"
