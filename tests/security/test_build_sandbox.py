@@ -118,3 +118,41 @@ def test_a_build_that_eats_memory_is_stopped(aio, world, outside):
     platform_serves(aio)
     world["owner"].api("POST", f"/v2/apps/{world['app']}/config/", {"values": {"BUILDPACK_URL": None}})
     still_deploys(aio, world)
+
+
+def test_a_buildpack_cannot_make_the_builder_read_its_files(aio, world, outside):
+    """bin/release answering with a link to a host file: the driver, which runs as root after the sandbox has
+    gone, reads only regular files."""
+    url = publish_git(outside, "link-bp", {
+        "bin/detect": "#!/bin/sh\necho Linker\n", "bin/compile": "#!/bin/sh\ntrue\n",
+        "bin/release": "#!/bin/sh\nln -sf /etc/slipway/builder/buildcache.curl /tmp/out/release.yml\necho x\n"})
+    world["owner"].api("POST", f"/v2/apps/{world['app']}/config/", {"values": {"BUILDPACK_URL": url}})
+    rc, out = push_tree(world, {"link.txt": "x"})
+    assert rc != 0 and "left no release.yml as a regular file" in out, out[-3000:]
+    assert "aws-sigv4" not in out and "user =" not in out, out[-3000:]
+    assert sh("grep -rl aws-sigv4 /var/lib/slipway/builder/work 2>/dev/null || true").stdout.strip() == ""
+
+
+def test_a_dockerfile_cannot_have_the_daemon_fetch_for_it(aio, world):
+    """ADD of a URL is fetched by dockerd from the host's own network: refused before anything is built."""
+    for source in ("http://127.0.0.1:5001/v2/_catalog", "http://169.254.169.254/latest/meta-data/"):
+        files = hello(aio["registry"])
+        files["Dockerfile"] = files["Dockerfile"].replace("COPY", f"ADD {source} /leak\nCOPY", 1)
+        rc, out = push_tree(world, files)
+        assert rc != 0 and "ADD of a URL or variable is not supported" in out, out[-3000:]
+    still_deploys(aio, world)
+
+
+def test_a_dockerfile_cannot_build_from_another_apps_image(aio, world, user_factory):
+    victim = stranger(aio, user_factory, "fromvic")
+    rc, out = push_tree(victim, hello(aio["registry"], "victim's secret build"))
+    assert rc == 0, out[-3000:]
+    _, builds = victim["owner"].api("GET", f"/v2/apps/{victim['app']}/builds/")
+    image = builds["results"][0]["image"].split("@")[0]
+    short = sh(f"docker images -q {image} | head -1").stdout.strip()
+    for base in (image, short):  # the registry (the push token reaches its own app's repository only), a local id
+        files = hello(aio["registry"])
+        files["Dockerfile"] = f"FROM {base}\nCMD [\"cat\", \"/app/app.py\"]\n"
+        rc, out = push_tree(world, files)
+        assert rc != 0, (base, out[-3000:])
+    still_deploys(aio, world)

@@ -58,6 +58,8 @@ def test_config_values_with_shell_and_template_syntax_stay_data(world):
     assert not marker.made()
     _, answer = world["owner"].api("POST", f"/v2/apps/{world['app']}/run/", {"command": "printenv E; printenv A"})
     assert answer["output"].splitlines()[:2] == [values["E"], values["A"]], answer
+    task = sh(f"docker ps -q --filter label=slipway.app={world['app']} | head -1").stdout.strip()
+    assert sh(f"docker exec {task} printenv E").stdout.strip() == values["E"]  # the service's env, not a template
 
 
 def test_a_procfile_linked_to_a_host_file_is_refused_without_printing_it(aio, world):
@@ -75,7 +77,9 @@ def test_a_procfile_linked_to_a_host_file_is_refused_without_printing_it(aio, wo
 def test_links_that_leave_the_tree_are_refused(aio, world, links):
     marker = Marker()
     links = {name.replace("'id'", repr(marker.command)): target for name, target in links.items()}
-    rc, out = push_tree(world, {**hello(aio["registry"]), "Procfile": "web: python3 -u /app/app.py\n"}, links)
+    files = {name: text for name, text in {**hello(aio["registry"]), "Procfile": "web: python3 -u /app/app.py\n"}.items()
+             if name not in links}
+    rc, out = push_tree(world, files, links)
     name = next(iter(links))
     assert rc != 0 and f"{name} is a symbolic link that points outside the repository" in out, out[-3000:]
     assert leaks_nothing(out, aio["builder_key"]) and "root:x:0:0" not in out, out[-3000:]
@@ -106,7 +110,8 @@ def test_procfile_lines_with_template_syntax_stay_data(aio, world):
 def test_branch_names_with_shell_syntax_are_refused(aio, world):
     marker = Marker()
     push_tree(world, hello(aio["registry"]))
-    rc, out, _ = push(world["owner"], world["app"], world["src"], ref=f"refs/heads/x$({marker.command})")
+    # quoted for the pusher's own shell: the ref reaches the builder as these very bytes
+    rc, out, _ = push(world["owner"], world["app"], world["src"], ref=f"'refs/heads/x$({marker.command})'")
     assert rc != 0 and "Only main (or master) deploys" in out, out[-3000:]
     assert not marker.made()
     assert sh(f"ls /tmp | grep -c {marker.path[5:]} || true").stdout.strip() == "0"
