@@ -97,3 +97,35 @@ def test_a_recreated_app_name_starts_empty(aio, user_factory):
     rc, out = push_tree(world, hello(aio["registry"], "second owner"))
     assert rc == 0, out[-3000:]
     assert push(second, first["app"], world["src"])[0] == 0
+
+
+def test_the_registry_front_decides_per_repository(aio, user_factory):
+    """Through the real front (nginx auth_request to the controller): a push's token reaches its own app's
+    repository and the stack images, not another app's; no form body passes (distribution would read a blob
+    mount's source from it); anonymous clients are refused; the nodes' pull account reads."""
+    mine, theirs = stranger(aio, user_factory, "regme"), stranger(aio, user_factory, "regthem")
+    rc, out = push_tree(theirs, hello(aio["registry"], "theirs"))
+    assert rc == 0, out[-3000:]
+    key = {"X-Deis-Builder-Auth": aio["builder_key"]}
+    req = urllib.request.Request(f"{aio['api']}/v2/hooks/push/", method="POST", headers={
+        "Content-Type": "application/json", **key}, data=json.dumps(
+        {"receive_user": mine["owner"].name, "receive_repo": mine["app"]}).encode())
+    with urllib.request.urlopen(req, timeout=30) as r:
+        token = json.loads(r.read())["push_token"]
+    base = f"https://{aio['registry']}/v2"
+    curl = "curl -s -o /dev/null -w '%{http_code}' --cacert /etc/slipway/tls/ca.crt"
+    pull = sh("sed -n 's/^SLIPWAY_REGISTRY_PULL_PASSWORD=//p' /etc/slipway/controller.env").stdout.strip()
+
+    def code(path: str, auth: str = "", extra: str = "") -> str:
+        return sh(f"{curl} {extra} {('-u ' + shlex.quote(auth)) if auth else ''} {shlex.quote(base + path)}").stdout
+
+    tags = "/tags/list"
+    assert code(f"/{theirs['app']}{tags}") == "401"
+    assert code(f"/{mine['app']}{tags}", f"push:{token}") in ("200", "404")  # its own (nothing pushed yet)
+    assert code(f"/slipway/stack{tags}", f"push:{token}") == "200"
+    assert code(f"/{theirs['app']}{tags}", f"push:{token}") == "403"
+    assert code(f"/{mine['app']}/blobs/uploads/", f"push:{token}",
+                f"-X POST -H 'Content-Type: application/x-www-form-urlencoded' --data 'mount=sha256:{'0' * 64}"
+                f"&from={theirs['app']}'") == "403"
+    assert code(f"/{theirs['app']}{tags}", f"pull:{pull}") == "200"
+    assert code(f"/{theirs['app']}/blobs/uploads/", f"pull:{pull}", "-X POST") == "403"
