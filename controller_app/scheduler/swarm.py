@@ -34,7 +34,7 @@ from .swarm_labels import (L_APP, L_DEPLOYMENT, L_MANAGED, L_ONEOFF, L_RELEASE, 
                            L_SWARM_SERVICE, L_TYPE)
 from .swarm_logs import SwarmLogsMixin, SwarmLogStream
 from .swarm_nodes import SwarmNodesMixin
-from .swarm_run import SwarmRunMixin, SwarmRunSession
+from .swarm_run import PIDS_LIMIT, SwarmRunMixin, SwarmRunSession
 
 # the labels, the log stream and the run session were defined in this module: importable from here still
 __all__ = ["SwarmScheduler", "SwarmLogStream", "SwarmRunSession", "L_APP", "L_RELEASE", "L_DEPLOYMENT", "L_TYPE",
@@ -186,9 +186,11 @@ class SwarmScheduler(SwarmNodesMixin, SwarmLogsMixin, SwarmRunMixin, Scheduler):
             init=True,  # signals reach `sh -c` children; zombies reaped
             cap_drop=["ALL"],
         )
+        resources = Resources(mem_limit=memory, cpu_limit=cpu)
+        resources["Limits"]["Pids"] = PIDS_LIMIT  # (Docker 20.10's API; the SDK has no argument for it)
         template = TaskTemplate(
             container,
-            resources=Resources(mem_limit=memory, cpu_limit=cpu),
+            resources=resources,
             restart_policy=RestartPolicy(condition="any", delay=RESTART_DELAY),
             placement=placing.placement(spec.constraints),
         )

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__package__ + ".swarm")  # the Swarm backend's one logger, as before the split
 
 MAX_RUN_OUTPUT = 1024 * 1024
+PIDS_LIMIT = 1024  # processes of one task or one-off container: a fork bomb stays in its container
 
 
 class SwarmRunMixin:
@@ -37,7 +38,8 @@ class SwarmRunMixin:
             entrypoint=["/bin/sh", "-c"], command=[command],  # exactly `sh -c <command>`, whatever the image
             environment=[f"{k}={v}" for k, v in env.items()],
             labels={L_APP: app, L_ONEOFF: "1", L_MANAGED: "1"},
-            init=True, cap_drop=["ALL"], mem_limit=mem, memswap_limit=mem, privileged=False)
+            init=True, cap_drop=["ALL"], mem_limit=mem, memswap_limit=mem, privileged=False,
+            pids_limit=PIDS_LIMIT)
         container = None
         try:
             # containers.run() in two steps, so that a container whose start fails is removed too
@@ -94,7 +96,8 @@ class SwarmRunMixin:
         try:
             with self._errors(what, secrets):
                 host_config = self.api.create_host_config(init=True, cap_drop=["ALL"], mem_limit=mem,
-                                                          memswap_limit=mem, privileged=False)
+                                                          memswap_limit=mem, privileged=False,
+                                                          pids_limit=PIDS_LIMIT)
                 options = dict(entrypoint=["/bin/sh", "-c"], command=[command], tty=True, stdin_open=True,
                                environment=[f"{k}={v}" for k, v in env.items()], host_config=host_config,
                                labels={L_APP: app, L_ONEOFF: "1", L_MANAGED: "1",

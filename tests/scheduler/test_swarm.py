@@ -161,7 +161,7 @@ def test_web_service_serves_its_env_and_is_locked_down(sched, app, docker_client
     assert cs["StopGracePeriod"] == 10 * 10 ** 9
     assert not cs.get("Mounts") and not cs.get("Privileges", {}).get("CredentialSpec")
     limits = attrs["TaskTemplate"]["Resources"]["Limits"]
-    assert limits == {"MemoryBytes": 96 * 1024 ** 2, "NanoCPUs": 500_000_000}
+    assert limits == {"MemoryBytes": 96 * 1024 ** 2, "NanoCPUs": 500_000_000, "Pids": 1024}
     assert attrs["TaskTemplate"]["RestartPolicy"]["Condition"] == "any"
     assert attrs["EndpointSpec"]["Mode"] == "dnsrr"
     assert attrs["EndpointSpec"]["Ports"] == [{"Protocol": "tcp", "TargetPort": 5000, "PublishMode": "host"}]
@@ -170,7 +170,7 @@ def test_web_service_serves_its_env_and_is_locked_down(sched, app, docker_client
     [cid] = container_ids(docker_client, app)
     host = docker_client.api.inspect_container(cid)["HostConfig"]
     assert host["CapDrop"] == ["ALL"] and not host["Privileged"]
-    assert host["Memory"] == 96 * 1024 ** 2 and host["NanoCpus"] == 500_000_000
+    assert host["Memory"] == 96 * 1024 ** 2 and host["NanoCpus"] == 500_000_000 and host["PidsLimit"] == 1024
 
 
 def test_env_values_reach_the_task_verbatim_even_with_template_syntax(sched, app):
@@ -320,12 +320,13 @@ def oneoffs(docker_client, app):
 
 def test_run_returns_exit_code_and_output_and_leaves_nothing(sched, app, docker_client):
     cgroup = "cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes"
+    pids = "cat /sys/fs/cgroup/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids/pids.max"
     result = sched.run(app, WEB, f'echo "out $GREETING"; echo err >&2; grep CapEff /proc/self/status; {cgroup}; '
-                       'exit 3', {"GREETING": "hi there"}, memory="32M")
+                       f'echo "pids $({pids})"; exit 3', {"GREETING": "hi there"}, memory="32M")
     assert result.exit_code == 3
     assert "out hi there\n" in result.output and "err\n" in result.output
     assert "CapEff:\t0000000000000000" in result.output
-    assert str(32 * 1024 ** 2) in result.output
+    assert str(32 * 1024 ** 2) in result.output and "pids 1024\n" in result.output, result.output
     assert sched.run(app, WEB, "true", {}).exit_code == 0
     assert not oneoffs(docker_client, app)
 
