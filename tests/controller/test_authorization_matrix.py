@@ -98,7 +98,7 @@ def _body(template: str, cast: dict) -> dict:
     """The request body: the hooks name the cast's app and its owner (the push token of this app is theirs)."""
     pushed = {"receive_user": cast["owner"].username, "receive_repo": cast["app"]}
     return {"/v2/hooks/push/": pushed, "/v2/hooks/config/": pushed,
-            "/v2/hooks/build/": {**pushed, "image": f"{REGISTRY}/{cast['app']}:m"},
+            "/v2/hooks/build/": {**pushed, "image": f"{cast['registry']}/{cast['app']}:m"},
             "/v2/hooks/apps/alive/": {"uuids": [str(uuid.uuid4())]}}.get(template, BODIES.get(template, {}))
 
 
@@ -154,6 +154,7 @@ def make_cast(ctl, admin, new_user):
     assert owner.post("/v2/certs/", {"name": cert_name, "certificate": pem, "key": key}).status_code == 201
     cast = {"owner": owner, "collaborator": collaborator, "other": other, "admin": admin, "app": app_id,
             "other_app": other_app, "cert": cert_name}
+    cast["registry"] = ctl.env.get("SLIPWAY_REGISTRY") or REGISTRY  # the platform's, when run against one
     return {**cast, **key_holders(ctl, cast)}
 
 

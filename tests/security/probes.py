@@ -36,6 +36,11 @@ def script(outside: str, targets: list[str] | None = None) -> str:
 
 def results(output: str) -> dict:
     return {"open": re.findall(r"OPEN (\d{1,3}(?:\.\d{1,3}){3}:\d+)", output),
-            "outside": "OUTSIDE ok" in output,
-            "socket": "SOCKET present" in output,
-            "files": "FILES present" in output}
+            "outside": said("OUTSIDE ok", output),
+            "socket": said("SOCKET present", output),
+            "files": said("FILES present", output)}
+
+
+def said(line: str, output: str) -> bool:
+    """Whether the probe printed this line (as a line of its own: a build's log also echoes the script)."""
+    return re.search(rf"^(remote:)?\s*{re.escape(line)}\s*$", output, re.MULTILINE) is not None

@@ -5,6 +5,7 @@ router. One connection per (address, port), at the test's own host containers on
 from __future__ import annotations
 
 import base64
+import gzip
 import json
 
 import pytest
@@ -41,7 +42,8 @@ def targets(victim: dict) -> list[str]:
 def check(output: str, label: str) -> None:
     found = probes.results(output)
     print(f"\n[{label}] open: {found['open']}, outside: {found['outside']}, resolves: {'RESOLVES ok' in output}")
-    allowed = {t for t in found["open"] if t.rsplit(":", 1)[1] in ("80", "443")}  # the router, as any client
+    # the router, as any client reaches it; and the app itself, on its container's own loopback
+    allowed = {t for t in found["open"] if t.rsplit(":", 1)[1] in ("80", "443") or t == "127.0.0.1:5000"}
     assert set(found["open"]) == allowed, output[-4000:]
     assert found["outside"] and "RESOLVES ok" in output, output[-4000:]
     assert not found["socket"] and not found["files"], output[-3000:]
@@ -56,9 +58,9 @@ def test_an_app_task_and_a_one_off_run_reach_the_internet_and_nothing_of_the_pla
     script = probes.script(outside.http, targets(victim)) + RESOLVE
     out = sh(f"docker exec -i {attacker['task']} bash -s", input=script, check=False).stdout
     check(out, "app task")
-    encoded = base64.b64encode(script.encode()).decode()
+    encoded = base64.b64encode(gzip.compress(script.encode())).decode()  # a command holds at most 4096 characters
     _, answer = attacker["owner"].api("POST", f"/v2/apps/{attacker['app']}/run/",
-                                      {"command": f"echo {encoded} | base64 -d | bash"})
+                                      {"command": f"echo {encoded} | base64 -d | gunzip | bash"})
     check(answer["output"], "one-off run")
     for world in (victim, attacker):
         assert get(world["domain"])[0] == 200

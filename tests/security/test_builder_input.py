@@ -110,8 +110,10 @@ def test_procfile_lines_with_template_syntax_stay_data(aio, world):
 def test_branch_names_with_shell_syntax_are_refused(aio, world):
     marker = Marker()
     push_tree(world, hello(aio["registry"]))
-    # quoted for the pusher's own shell: the ref reaches the builder as these very bytes
-    rc, out, _ = push(world["owner"], world["app"], world["src"], ref=f"'refs/heads/x$({marker.command})'")
+    # quoted for the pusher's own shell, and without spaces (git refuses them in a ref): these very bytes reach
+    # the builder
+    ref = "refs/heads/x$(" + marker.command.replace(" ", "${IFS}") + ")"
+    rc, out, _ = push(world["owner"], world["app"], world["src"], ref=f"'{ref}'")
     assert rc != 0 and "Only main (or master) deploys" in out, out[-3000:]
     assert not marker.made()
     assert sh(f"ls /tmp | grep -c {marker.path[5:]} || true").stdout.strip() == "0"
