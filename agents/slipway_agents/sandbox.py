@@ -27,13 +27,13 @@ import base64
 import json
 import os
 import pwd
-import re
 import shutil
 import stat
 import subprocess
 import sys
 import tempfile
 
+from .builder import APP_ID, SHA, TOKEN, UUID
 from .common import load_config
 
 CONFIG = "/etc/slipway/builder/sandbox.ini"
@@ -58,10 +58,6 @@ DEFAULTS = {
     "buildpack_env_file": "",
     "scratch_dir": "/var/lib/slipway/build-sandbox",
 }
-APP_ID = re.compile(r"^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$")
-UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-SHA = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
-TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,200}$")
 
 
 class Refused(Exception):
