@@ -114,9 +114,10 @@ def test_store_unreachable_during_push(world):
           f"load during the drill: {result['failures']} failed of {result['requests']}; "
           f"store answering again {back_seconds:.1f} s after its start")
     assert rc != 0 and "[remote rejected]" in out, out
-    assert "-----> Building the Docker image" in out, out
-    failure = out[out.index("-----> Building the Docker image"):]
-    assert "remote:  !     " in failure and any(word in failure.lower() for word in ("push", "upload")), failure
+    assert "-----> Building" in out, out
+    # the registry, whose storage is the store, fails the build's pull of its base image (or its image's push)
+    failure = out[out.index("-----> Building"):]
+    assert "remote:  !     " in failure and any(word in failure.lower() for word in ("push", "upload", "500")), failure
     assert still.startswith("drill-v1:"), still
     assert result["failures"] == 0, result
     _, releases = world["owner"].api("GET", f"/v2/apps/{world['app']}/releases/")
