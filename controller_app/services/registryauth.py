@@ -38,6 +38,7 @@ class Target:
     kind: str  # base, catalog or repository
     repository: str | None = None
     mount_from: tuple[str, ...] = ()  # a cross-repository blob mount reads these repositories
+    mounts: tuple[str, ...] = ()  # the blobs it mounts (digests)
 
 
 def target(uri: str | None) -> Target:
@@ -57,10 +58,10 @@ def target(uri: str | None) -> Target:
         params = urllib.parse.parse_qs(query, keep_blank_values=True, strict_parsing=False)
     except ValueError:
         raise Refused("bad query") from None
-    sources = tuple(params.get("from", ()))
-    if any(not REPOSITORY.fullmatch(s) for s in sources):
+    sources, mounts = tuple(params.get("from", ())), tuple(params.get("mount", ()))
+    if any(not REPOSITORY.fullmatch(s) for s in sources) or any(not re.fullmatch(_DIGEST, d) for d in mounts):
         raise Refused("bad mount source")
-    return Target("repository", m.group("name"), sources)
+    return Target("repository", m.group("name"), sources, mounts)
 
 
 def allowed(account: str, app_id: str | None, method: str, where: Target, shared: tuple[str, ...]) -> bool:

@@ -13,7 +13,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from ..models import RetiredRepository
-from ..settings import get_settings
+from . import registryclient
 
 log = logging.getLogger("slipway.registry")
 MANIFESTS = ", ".join(("application/vnd.docker.distribution.manifest.v2+json",
@@ -23,13 +23,10 @@ MANIFESTS = ", ".join(("application/vnd.docker.distribution.manifest.v2+json",
 
 def remove_images(name: str) -> bool:
     """Delete every tag of repository `name`; True when none is left."""
-    settings = get_settings()
-    if not settings.registry_api or not settings.registry_gc_key:
+    client = registryclient.session()
+    if client is None:
         return True
-    base = f"{settings.registry_api}/v2/{name}"
-    session = requests.Session()
-    session.auth = ("gc", settings.registry_gc_key)
-    session.verify = settings.registry_ca_file or True
+    session, base = client[0], f"{client[1]}/{name}"
     try:
         r = session.get(f"{base}/tags/list", timeout=10)
         if r.status_code == 404:

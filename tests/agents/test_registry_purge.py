@@ -103,3 +103,25 @@ def test_a_name_stays_retired_until_its_images_are_gone(ctl, front, port):
     nginx.start()
     assert api(ctl, "POST", "/v2/apps/", {"id": app}, token)[0] == 201
     assert tags(registry, app) == []
+
+
+def test_a_push_mounts_a_stack_layer_from_any_repository_and_nothing_else(ctl, front, port):
+    """The docker client offers to mount a layer from whichever repository it last saw it in: a layer of the
+    shared stack images may come from anywhere (it reveals nothing), another app's own layer may not."""
+    nginx, registry = front
+    token = ctl.admin_token
+    mine, theirs = "mnt-" + uuid.uuid4().hex[:6], "their-" + uuid.uuid4().hex[:6]
+    for app in (mine, theirs):
+        assert api(ctl, "POST", "/v2/apps/", {"id": app}, token)[0] == 201
+    now = dt.datetime.now(dt.timezone.utc)
+    stack = registry.push("slipway/stack", "trixie", now, [os.urandom(400)])
+    layer = stack["blobs"][1]["digest"]
+    private = registry.push(theirs, "git-1", now, [open("/dev/urandom", "rb").read(300)])["blobs"][1]["digest"]
+    registry.blob(theirs, registry.call("GET", f"/v2/slipway/stack/blobs/{layer}")[2])  # theirs has it too
+    username = api(ctl, "GET", "/v2/auth/whoami/", token=token)[1]["username"]
+    status, check = api(ctl, "POST", "/v2/hooks/push/", {"receive_user": username, "receive_repo": mine},
+                        headers={"X-Deis-Builder-Auth": ctl.builder_key})
+    pusher = Client(f"http://127.0.0.1:{port}", "push", check["push_token"])
+    assert pusher.call("POST", f"/v2/{mine}/blobs/uploads/?mount={layer}&from={theirs}", b"")[0] == 201
+    assert pusher.call("POST", f"/v2/{mine}/blobs/uploads/?mount={private}&from={theirs}", b"")[0] == 403
+    assert pusher.call("GET", f"/v2/{mine}/blobs/{private}")[0] == 404

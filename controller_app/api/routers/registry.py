@@ -6,11 +6,12 @@ up by its digest."""
 from __future__ import annotations
 
 import base64
+import dataclasses
 from typing import Annotated
 
 from fastapi import APIRouter, Header, HTTPException
 
-from ...services import registryauth
+from ...services import registryauth, registryclient
 from ...services.passwords import same_secret
 from ...settings import get_settings
 from ..deps import DB, push_holder
@@ -56,7 +57,12 @@ def registry_access(db: DB, authorization: Annotated[str | None, Header()] = Non
         where = registryauth.target(x_original_uri)
     except registryauth.Refused as exc:
         raise HTTPException(403, f"Refused: {exc}.") from None
-    if not registryauth.allowed(user, app_id, x_original_method or "", where,
-                                settings.registry_shared_repos):
+    if not registryauth.allowed(user, app_id, x_original_method or "", where, settings.registry_shared_repos) and not (
+            # the docker client offers to mount a layer from any repository it saw it in: one of the shared stack
+            # images' layers reveals nothing, wherever it is mounted from (and spares uploading the stack)
+            where.mount_from and where.mounts
+            and registryauth.allowed(user, app_id, x_original_method or "", dataclasses.replace(where, mount_from=()),
+                                     settings.registry_shared_repos)
+            and all(registryclient.in_shared_repository(d) for d in where.mounts)):
         raise HTTPException(403, f"{user} may not {x_original_method or '?'} {x_original_uri}.")
     return {"allowed": True}
