@@ -67,14 +67,15 @@ def test_an_app_task_and_a_one_off_run_reach_the_internet_and_nothing_of_the_pla
 
 
 def test_the_store_answers_other_hosts_on_its_s3_api_only(aio):
-    """SeaweedFS's master, volume and filer (HTTP and gRPC) listen on loopback: only the S3 API, which asks for
-    keys, is on the host's addresses (its unauthenticated filer would list every bucket, backups included)."""
+    """SeaweedFS's master, volume and filer (HTTP and gRPC) listen on loopback: only the S3 API (and its gRPC
+    port, which follows the S3 API's address) is on the host's addresses; its unauthenticated filer would list
+    every bucket, backups included."""
     listening = {}
     for line in sh("ss -H -ltnp").stdout.splitlines():
         if '"weed"' in line:
             address, port = line.split()[3].rsplit(":", 1)
             listening.setdefault(int(port), set()).add(address)
     public = {port for port, addresses in listening.items() if addresses - {"127.0.0.1", "[::1]"}}
-    assert public == {8333, 8433}, listening
+    assert public == {8333, 8433, 18333}, listening
     assert sh("curl -s -m 5 -o /dev/null -w '%{http_code}' http://$(hostname -I | cut -d' ' -f1):8888/buckets/",
               check=False).stdout in ("000", "")
