@@ -8,7 +8,8 @@
 #   4. the app `hello` created and examples/hello pushed over SSH to the builder (port 2222),
 #   5. how to reach it: a curl through the router with the app's Host header.
 # Pushes run from this machine when molecule publishes the builder on 127.0.0.1 (port 12222), otherwise
-# from inside the host; requests go through the router's published port (18080), otherwise inside the host.
+# from inside the host; requests go through the router's published port (18080), otherwise inside the host; the controller API through
+# the router's HTTPS port (18443).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -47,8 +48,11 @@ if [ "${SLIPWAY_UP_CONVERGE:-0}" = 1 ] || ! converged; then
 fi
 converged || { echo "$HOST is not converged" >&2; exit 1; }
 
-API_PORT=$(published 8000)
-if [ -n "$API_PORT" ]; then API=http://127.0.0.1:$API_PORT; else echo "the controller port 8000 is not published" >&2; exit 1; fi
+# the controller API as users reach it: through the router's HTTPS port, trusting the platform CA
+API_PORT=$(published 443)
+if [ -n "$API_PORT" ]; then API=https://localhost:$API_PORT; else echo "the router's HTTPS port is not published" >&2; exit 1; fi
+in_host 'cat /etc/slipway/tls/ca.crt' > "$STATE/ca.crt"
+export SSL_CERT_FILE=$STATE/ca.crt
 SSH_PORT=$(published 2222)
 HTTP_PORT=$(published 80)
 
@@ -64,7 +68,7 @@ api, username, password = sys.argv[1:]
 status, answer = API(api, admin_token(API(api)))("POST", "/v2/auth/register/", {
     "username": username, "password": password, "email": f"{username}@example.test"}, expect=(201, 409))
 PY
-  slipway login "$API" --username "$USERNAME" --password "$PW" \
+  slipway login "$API" --ca "$STATE/ca.crt" --username "$USERNAME" --password "$PW" \
     ${SSH_PORT:+--builder-host 127.0.0.1:$SSH_PORT} >/dev/null
 fi
 

@@ -110,6 +110,17 @@ def upstream_url(url: str) -> str:
     return url
 
 
+# Plain HTTP to an HTTPS-only API: reads are redirected; anything else is refused, since a redirected POST has
+# already sent its body (a password, a token) in the clear and clients would replay it as a GET.
+_HTTPS_ONLY = ("    location / {\n"
+               "        default_type application/json;\n"
+               "        if ($request_method !~ ^(GET|HEAD)$) {\n"
+               "            return 403 '{\"detail\": \"this API is served over HTTPS only: https://$host$request_uri\"}';\n"
+               "        }\n"
+               "        return 301 https://$host$request_uri;\n"
+               "    }\n")
+
+
 def _proxy_headers(indent: str) -> str:
     lines = [
         "proxy_http_version 1.1;",
@@ -293,8 +304,7 @@ class Renderer:
             redirect = s.controller_enforce_https and s.controller_cert
             out.append("# the controller API\nserver {\n" + self._listen(s.http_listen, False)
                        + f"    server_name {cdomain};\n"
-                       + ("    location / {\n        return 301 https://$host$request_uri;\n    }\n"
-                          if redirect else loc) + "}\n")
+                       + (_HTTPS_ONLY + self._acme() if redirect else loc) + "}\n")
             if s.controller_cert and s.https_listen:
                 out.append("server {\n" + self._listen(s.https_listen, True)
                            + f"    server_name {cdomain};\n"

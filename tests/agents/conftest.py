@@ -143,7 +143,7 @@ def routesync(nginx):
 
 
 def http_request(port: int, host: str, path: str = "/", headers: dict | None = None, tls: bool = False,
-                 cafile: str | None = None, timeout: float = 5) -> tuple[int, dict, bytes]:
+                 cafile: str | None = None, timeout: float = 5, method: str = "GET") -> tuple[int, dict, bytes]:
     """One HTTP/1.1 request to 127.0.0.1:port with the given Host (and SNI), answer (status, headers, body)."""
     import http.client
     if tls:
@@ -157,7 +157,7 @@ def http_request(port: int, host: str, path: str = "/", headers: dict | None = N
     try:
         hdrs = {"Host": host}
         hdrs.update(headers or {})
-        conn.request("GET", path, headers=hdrs)
+        conn.request(method, path, headers=hdrs)
         r = conn.getresponse()
         return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
     finally:

@@ -216,6 +216,32 @@ def test_controller_vhost_and_acme(nginx, fake_controller, routesync, upstreams,
         http_request(nginx.https_port, "other.paas.test", tls=True)
 
 
+def test_controller_vhost_over_https_only(nginx, fake_controller, routesync, upstreams, workdir):
+    """With enforce_https, plain HTTP to the controller redirects reads and refuses writes (a redirected POST
+    would already have sent its body, token included, in the clear); ACME challenges still pass on HTTP."""
+    fc = fake_controller
+    crt, key, crt_path = make_cert(workdir, "slipway.paas.test")
+    fc.set_apps([app("web", ["web.paas.test"], [upstreams["blue"].endpoint])])
+    routesync(fc.url, fc.router_key, SLIPWAY_PLATFORM_DOMAIN="paas.test",
+              SLIPWAY_CONTROLLER_UPSTREAM=f"http://127.0.0.1:{upstreams['green'].port}",
+              SLIPWAY_ACME_UPSTREAM=f"http://127.0.0.1:{upstreams['red'].port}",
+              SLIPWAY_CONTROLLER_CERT=os.path.join(workdir, "slipway.paas.test.crt"),
+              SLIPWAY_CONTROLLER_KEY=os.path.join(workdir, "slipway.paas.test.key"),
+              SLIPWAY_CONTROLLER_ENFORCE_HTTPS="true")
+    wait_for(lambda: fc.acks, what="ack")
+    status, headers, _ = http_request(nginx.http_port, "slipway.paas.test", "/v2/apps/?limit=1")
+    assert status == 301 and headers["location"] == "https://slipway.paas.test/v2/apps/?limit=1"
+    assert http_request(nginx.http_port, "slipway.paas.test", "/v2/", method="HEAD")[0] == 301
+    for method in ("POST", "PUT", "DELETE"):
+        status, headers, body = http_request(nginx.http_port, "slipway.paas.test", "/v2/auth/login/", method=method)
+        assert status == 403 and b"https://slipway.paas.test/v2/auth/login/" in body, (method, status, body)
+        assert headers["content-type"] == "application/json" and json.loads(body)["detail"]
+    status, _, body = http_request(nginx.http_port, "slipway.paas.test", "/.well-known/acme-challenge/tok")
+    assert status == 200 and json.loads(body)["name"] == "red"
+    status, _, body = http_request(nginx.https_port, "slipway.paas.test", "/v2/", tls=True, cafile=crt_path)
+    assert status == 200 and json.loads(body)["name"] == "green"
+
+
 def test_invalid_values_from_the_controller_are_not_rendered(nginx, fake_controller, routesync, upstreams):
     fc = fake_controller
     fc.set_apps([

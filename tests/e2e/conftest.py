@@ -1,7 +1,8 @@
 """End-to-end fixtures: the converged all-in-one host (molecule/default, container `slipway-aio`), its
-controller through the port molecule publishes on 127.0.0.1, and everything else (git push over SSH to
-the builder on 2222, requests through the router on 80, load) run inside the host with `docker exec`
-against 127.0.0.1: traffic never goes to a container's 172.x address.
+controller API as users reach it, through the router's HTTPS port that molecule publishes on 127.0.0.1
+(`https://localhost:<port>`, the platform CA trusted), and everything else (git push over SSH to the builder on
+2222, requests through the router on 80, load) run inside the host with `docker exec` against 127.0.0.1:
+traffic never goes to a container's 172.x address.
 
 The session converges the molecule default scenario once when the host is not converged (set
 SLIPWAY_E2E_CONVERGE=0 to fail instead), e.g. `.venv/bin/molecule converge && .venv/bin/pytest tests/e2e`.
@@ -14,6 +15,7 @@ import os
 import pathlib
 import secrets
 import shlex
+import ssl
 import subprocess
 import time
 import urllib.error
@@ -72,19 +74,31 @@ def platform(converge: bool = True) -> dict:
         why = _converged()
         assert not why, why
     setting = lambda path, name: sh(f"sed -n 's/^{name} *= *//p' {path}").stdout.strip()  # noqa: E731
-    port = subprocess.run(["docker", "port", HOST, "8000/tcp"], text=True, capture_output=True).stdout
-    port = [line for line in port.splitlines() if line.startswith("127.0.0.1:")]
     sh(f"mkdir -p {WORK}/keys")
     for name in ("load.py",):
         subprocess.run(["docker", "cp", str(pathlib.Path(__file__).with_name(name)), f"{HOST}:{WORK}/{name}"],
                        check=True)
-    api = f"http://{port[0]}" if port else None
+    api = controller_url()
     return {
         "registry": setting("/etc/slipway/builder/sandbox.ini", "registry"),
         "builder_key": setting("/etc/slipway/builder/builder.ini", "builder_key"),
         "api": api,
         "admin_token": admin_token(API(api)),
     }
+
+
+def controller_url() -> str:
+    """The controller API through the router's HTTPS port published on 127.0.0.1 (the local inventory names the
+    controller vhost `localhost`), with the platform CA trusted by this process and the programs it starts
+    (urllib, requests, schemathesis, the CLI), as a user who added the platform CA would."""
+    ports = subprocess.run(["docker", "port", HOST, "443/tcp"], text=True, capture_output=True).stdout.split()
+    port = next((p.rsplit(":", 1)[1] for p in ports if p.startswith("127.0.0.1:")), None)
+    assert port, f"{HOST} publishes no router HTTPS port on 127.0.0.1 (molecule/default publishes 443 as 18443)"
+    ca = ROOT / ".cache" / "e2e" / "platform-ca.crt"
+    ca.parent.mkdir(parents=True, exist_ok=True)
+    ca.write_text(sh("cat /etc/slipway/tls/ca.crt").stdout)
+    os.environ["SSL_CERT_FILE"] = os.environ["REQUESTS_CA_BUNDLE"] = str(ca)
+    return f"https://localhost:{port}"
 
 
 @pytest.fixture(scope="session")
@@ -96,9 +110,9 @@ def aio():
 
 
 class API:
-    """The controller API: through its port published on 127.0.0.1, else curl inside the host."""
+    """The controller API as a user reaches it (see controller_url)."""
 
-    def __init__(self, base: str | None, token: str | None = None):
+    def __init__(self, base: str, token: str | None = None):
         self.base, self.token = base, token
 
     def __call__(self, method: str, path: str, body=None, *, expect=(200, 201, 204), timeout=900):
@@ -106,24 +120,13 @@ class API:
         if self.token:
             headers["Authorization"] = f"token {self.token}"
         data = json.dumps(body).encode() if body is not None else None
-        if self.base:
-            req = urllib.request.Request(self.base + path, data=data, method=method, headers=headers)
-            try:
-                with urllib.request.urlopen(req, timeout=timeout) as r:
-                    status, raw = r.status, r.read()
-            except urllib.error.HTTPError as e:
-                status, raw = e.code, e.read()
-        else:
-            args = ["curl", "-sS", "-X", method, "-o", "/tmp/e2e-api.out", "-w", "%{http_code}",
-                    "http://127.0.0.1:8000" + path]
-            for k, v in headers.items():
-                args += ["-H", f"{k}: {v}"]
-            if data is not None:
-                args += ["--data-binary", "@-"]
-            p = sh(" ".join(map(shlex.quote, args)) + "; echo; cat /tmp/e2e-api.out",
-                   input=data.decode() if data else None, timeout=timeout)
-            first, _, rest = p.stdout.partition("\n")
-            status, raw = int(first), rest.encode()
+        req = urllib.request.Request(self.base + path, data=data, method=method, headers=headers)
+        context = ssl.create_default_context(cafile=os.environ.get("SSL_CERT_FILE"))
+        try:
+            with urllib.request.urlopen(req, timeout=timeout, context=context) as r:
+                status, raw = r.status, r.read()
+        except urllib.error.HTTPError as e:
+            status, raw = e.code, e.read()
         value = json.loads(raw) if raw.strip() and raw.strip()[:1] in (b"{", b"[") else raw.decode()
         if expect and status not in expect:
             raise AssertionError(f"{method} {path} -> {status}: {value}")
