@@ -101,9 +101,10 @@ def test_cluster_shape(world):
     # the builder's engine is its own, not a Swarm member; the controller reaches node1's dockerd over TLS
     assert sh("control", "docker info --format '{{.Swarm.LocalNodeState}}'").stdout.strip() == "inactive"
     env = sh("control", "cat /etc/slipway/controller.env").stdout
-    assert "SLIPWAY_DOCKER_URL=tcp://node1:2376" in env and "SLIPWAY_DOCKER_TLS_CERT=" in env
+    client = "/etc/slipway/controller/docker-client"  # its own certificate of Docker's client CA (test_walls.py)
+    assert "SLIPWAY_DOCKER_URL=tcp://node1:2376" in env and f"SLIPWAY_DOCKER_TLS_CERT={client}.crt" in env
     tls = "--cacert /etc/slipway/tls/ca.crt https://node1:2376/version"
-    assert '"ApiVersion"' in sh("control", f"curl -sS --cert /etc/slipway/tls/host.crt --key /etc/slipway/tls/host.key {tls}").stdout
+    assert '"ApiVersion"' in sh("control", f"curl -sS --cert {client}.crt --key {client}.key {tls}").stdout
     assert sh("control", f"curl -sS -m 5 {tls}", check=False).returncode != 0  # no client certificate: refused
 
 
