@@ -137,14 +137,18 @@ def _proxy_headers(indent: str) -> str:
     return "".join(f"{indent}{line}\n" for line in lines)
 
 
+# What an https upstream is verified with when the router was given no CA: the system's trust (Debian's bundle).
+SYSTEM_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
+
+
 def _https_upstream_opts(url: str, s: Settings, indent: str) -> str:
+    """An https upstream (the controller on another host) is always verified: with the CA the router was given (the
+    platform CA), else the system's trust; never taken unverified."""
     if not url.startswith("https://"):
         return ""
-    out = f"{indent}proxy_ssl_server_name on;\n"
-    if s.upstream_ca_file:
-        out += (f"{indent}proxy_ssl_verify on;\n"
-                f"{indent}proxy_ssl_trusted_certificate {s.upstream_ca_file};\n")
-    return out
+    return (f"{indent}proxy_ssl_server_name on;\n"
+            f"{indent}proxy_ssl_verify on;\n"
+            f"{indent}proxy_ssl_trusted_certificate {s.upstream_ca_file or SYSTEM_CA_BUNDLE};\n")
 
 
 class Renderer:
