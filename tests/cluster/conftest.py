@@ -1,8 +1,8 @@
 """Fixtures for the multi-host platform converged by molecule/cluster (containers slipway-cl-<host>).
 
-Everything runs inside the hosts with `docker exec` against 127.0.0.1 (the controller on control:8000, the
-builder's sshd on control:2222, the router on control:80): traffic never goes to a container's 172.x address
-from this machine. The controller is used as the platform's admin (the example inventory registers users
+Everything runs inside the hosts with `docker exec` (the controller where the control host's callers reach it,
+127.0.0.1:8000 in this layout; the builder's sshd on 127.0.0.1:2222, the router on 127.0.0.1:80 of the control
+host): traffic never goes to a container's 172.x address from this machine. The controller is used as the platform's admin (the example inventory registers users
 through admins only), with the token the controller role saved in the scenario's secrets folder.
 
     scripts/cluster-test.sh                      # everything, figures printed at the end
@@ -49,11 +49,24 @@ def sh(host: str, cmd: str, *, check: bool = True, input: str | None = None,
     return p
 
 
+_CONTROLLER: list[str] = []
+
+
+def controller_url() -> str:
+    """Where the platform's callers on the control host reach the controller (the router sync's setting):
+    http://127.0.0.1:8000 in this layout, https://control:8000 when the controller serves TLS."""
+    if not _CONTROLLER:
+        _CONTROLLER.append(sh("control", "sed -n 's/^controller_url *= *//p' /etc/slipway/router/routesync.ini")
+                           .stdout.strip() or "http://127.0.0.1:8000")
+    return _CONTROLLER[0]
+
+
 def api(method: str, path: str, body=None, *, token: str | None = None, headers: dict | None = None,
         expect=(200, 201, 204), timeout: float = 1800):
-    """The controller API, with curl inside the control host: (status, JSON or text)."""
-    args = ["curl", "-sS", "-m", str(int(timeout)), "-X", method, "-o", "/tmp/cluster-api.out", "-w", "%{http_code}",
-            "-H", "Content-Type: application/json", "http://127.0.0.1:8000" + path]
+    """The controller API, with curl inside the control host (the platform CA trusted): (status, JSON or text)."""
+    args = ["curl", "-sS", "-m", str(int(timeout)), "--cacert", "/etc/slipway/tls/ca.crt", "-X", method,
+            "-o", "/tmp/cluster-api.out", "-w", "%{http_code}", "-H", "Content-Type: application/json",
+            controller_url() + path]
     if token:
         args += ["-H", f"Authorization: token {token}"]
     for k, v in (headers or {}).items():
@@ -97,7 +110,7 @@ def cluster():
     if p.stdout.strip() != "true":
         pytest.fail(f"{CONTROL} is not running: converge molecule/cluster first (scripts/cluster-test.sh)")
     secrets = inventory_dir() / ".secrets"
-    sh("control", "curl -fsS http://127.0.0.1:8000/readiness")
+    sh("control", f"curl -fsS --cacert /etc/slipway/tls/ca.crt {controller_url()}/readiness")
     sh("control", f"rm -rf {WORK} && mkdir -p {WORK}")
     subprocess.run(["docker", "cp", str(ROOT / "tests" / "e2e" / "load.py"), f"{CONTROL}:{WORK}/load.py"], check=True)
     figures: dict = {}
@@ -120,5 +133,6 @@ def world(cluster):
     app = f"spread-{secrets.token_hex(3)}"
     api("POST", "/v2/apps/", {"id": app}, token=admin)
     _, info = api("GET", f"/v2/apps/{app}/", token=admin)
-    registry = json.loads(sh("control", "cat /var/lib/slipway/deploy/env/extravars").stdout)["slipway_registry"]
+    registry = sh("control", "sed -n 's/^registry *= *//p' /etc/slipway/builder/sandbox.ini").stdout.strip()
+    assert registry, "no registry in the build sandbox's settings"
     return {**cluster, "app": app, "domain": info["url"].split("://")[-1].strip("/"), "registry": registry}
