@@ -1,4 +1,6 @@
-"""Fixtures for the CLI tests: an isolated SLIPWAY_HOME/HOME, an in-process runner and a stub controller."""
+"""Fixtures for the CLI tests: an isolated SLIPWAY_HOME/HOME, an in-process runner and a stub controller;
+for the end-to-end tests (test_e2e_*.py), a live controller and its admin's shell.
+"""
 from __future__ import annotations
 
 import json
@@ -16,6 +18,9 @@ if CLI_DIR not in sys.path:
 
 from slipway_cli import config  # noqa: E402
 from slipway_cli.main import main  # noqa: E402
+pytest.register_assert_rewrite("tests.cli.e2e_session")  # its checks report like a test's own asserts
+from tests.cli.e2e_session import Session  # noqa: E402
+from tests.live import live_controller  # noqa: E402
 
 
 @pytest.fixture
@@ -138,3 +143,20 @@ def logged_in(home, stub):
     p.url, p.username, p.token = stub.url, "alice", TOKEN
     config.save(p)
     return stub
+
+
+# ---- end-to-end: a live controller (one per module) and its admin ------------------------------------
+@pytest.fixture(scope="module")
+def ctl():
+    with live_controller(admin=("admin", "pw-admin-123")) as c:  # the admin the bootstrap command makes
+        yield c
+
+
+@pytest.fixture(scope="module")
+def admin(ctl, tmp_path_factory):
+    """The platform's admin (made by the bootstrap command), logged in; registration is admin_only."""
+    s = Session(ctl, tmp_path_factory.mktemp("admin"))
+    err = s.fails("register", ctl.url, "--username", "walk-in", "--password", "pw-walk-in-123")
+    assert "Authentication credentials were not provided" in err
+    assert "Logged in as admin" in s.ok("login", ctl.url, "--username", "admin", "--password", "pw-admin-123")
+    return s

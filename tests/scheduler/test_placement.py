@@ -10,8 +10,7 @@ import secrets
 import pytest
 
 from controller_app.scheduler.base import SchedulerError
-
-from test_swarm import app, docker_client, running, sched, service_of, spec, wait_for  # noqa: F401 (fixtures)
+from tests.scheduler.swarm_helpers import running, service_of, spec, wait_for
 
 
 def test_services_spread_over_zones_and_keep_the_apps_constraints(sched, app, docker_client):
