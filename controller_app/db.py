@@ -45,7 +45,7 @@ def engine() -> Engine:
     made = create_engine(get_settings().database_url, pool_size=10, max_overflow=20, pool_recycle=1800)
 
     @event.listens_for(made, "checkout")
-    def _alive(dbapi_connection, record, proxy):  # noqa: ARG001 - the event's signature
+    def _alive(dbapi_connection, _record, _proxy):  # the event's signature
         if closed_by_server(dbapi_connection):
             raise exc.DisconnectionError("the server closed this connection")  # the pool connects anew
 

@@ -6,7 +6,7 @@ import gc
 import logging
 import threading
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -15,10 +15,11 @@ from . import __version__
 from .api.routers import (acme, apps, auth, builds, certs, config, domains, health, hooks, images, keys, nodes,
                           perms, pods, releases, routes, settings)
 from .api.clientaddr import RealClient
-from .api.errors import FieldError, field_error_handler
+from .api.errors import service_error_handler
 from .db import session_factory
 from .schemas.common import ERRORS
 from .services import deploy, monitor
+from .services.errors import ServiceError
 from .settings import get_settings
 
 log = logging.getLogger("slipway")
@@ -75,7 +76,7 @@ app.add_middleware(ApiVersionHeaders)
 app.add_middleware(RealClient)  # outermost: everything after it sees the real client
 
 
-app.add_exception_handler(FieldError, field_error_handler)
+app.add_exception_handler(ServiceError, service_error_handler)
 
 
 @app.exception_handler(IntegrityError)
@@ -94,5 +95,3 @@ async def validation_error(_: Request, exc: RequestValidationError):
               for e in exc.errors()]
     return JSONResponse({"detail": errors}, status_code=422)
 
-
-__all__ = ["app", "HTTPException"]

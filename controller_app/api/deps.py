@@ -4,12 +4,12 @@ from __future__ import annotations
 from typing import Annotated, Callable
 
 from fastapi import Depends, Header, HTTPException, Path
-from sqlalchemy import exists, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..db import get_db
-from ..models import App, Collaborator, Token, User
-from ..services import pushtokens
+from ..models import App, Domain, Token, User
+from ..services import access, pushtokens
 from ..services.passwords import same_secret, token_digest
 from ..settings import get_settings
 
@@ -72,26 +72,26 @@ def admin_user(user: CurrentUser) -> User:
 AdminUser = Annotated[User, Depends(admin_user)]
 
 
-def is_collaborator(db: Session, app: App, user: User) -> bool:
-    return bool(db.scalar(select(exists().where(Collaborator.app_uuid == app.uuid,
-                                                Collaborator.user_id == user.id))))
-
-
-def can_use(db: Session, app: App, user: User) -> bool:
-    return user.is_superuser or app.owner_id == user.id or is_collaborator(db, app, user)
-
-
 def _app_access(owner_only: bool) -> Callable[..., App]:
     def dependency(db: DB, user: CurrentUser, id: Annotated[str, Path()]) -> App:
-        app = db.scalar(select(App).where(App.id == id))
-        require_app(app is not None, app is not None and (
-            user.is_superuser or app.owner_id == user.id or (not owner_only and is_collaborator(db, app, user))))
+        app, allowed = access.find_app(db, user, id, owner_only)
+        require_app(app is not None, allowed)
         return app
     return dependency
 
 
 UsableApp = Annotated[App, Depends(_app_access(owner_only=False))]
 OwnedApp = Annotated[App, Depends(_app_access(owner_only=True))]
+
+
+def usable_domain(db: Session, user: User, name: str) -> Domain:
+    """The app domain `name`, when `user` may use its app (404, 403 otherwise)."""
+    domain, allowed = access.find_domain(db, user, name)
+    if domain is None:
+        raise HTTPException(404, "No Domain matches the given query.")
+    if not allowed:
+        raise HTTPException(403, FORBIDDEN)
+    return domain
 
 
 def builder_auth(x_deis_builder_auth: Annotated[str | None, Header()] = None) -> None:
@@ -112,7 +112,7 @@ def gc_auth(x_slipway_gc_auth: Annotated[str | None, Header()] = None) -> None:
 def push_holder(db: Session, token: str | None) -> tuple[User, App] | None:
     """The user and app of a valid push token whose user may still use the app, else None."""
     found = pushtokens.holder(db, token)
-    return found if found and can_use(db, found[1], found[0]) else None
+    return found if found and access.can_use(db, found[1], found[0]) else None
 
 
 def push_token_auth(db: DB, x_slipway_push_token: Annotated[str | None, Header()] = None) -> tuple[User, App]:

@@ -125,6 +125,10 @@ class Scheduler(abc.ABC):
         """active (takes tasks), pause (keeps its tasks, takes no new ones) or drain (its tasks stop)."""
         raise SchedulerError("this scheduler has no nodes")
 
+    def set_labels(self, node_id: str, changes: dict[str, str | None]) -> Node:
+        """Set node labels (a value) or remove them (None); the node's other labels stay."""
+        raise SchedulerError("this scheduler has no nodes")
+
     def apps_on_node(self, node_id: str) -> set[str]:
         """Ids of the apps that have live tasks on that node."""
         raise SchedulerError("this scheduler has no nodes")

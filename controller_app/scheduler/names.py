@@ -13,19 +13,18 @@ import decimal
 import hashlib
 import re
 
+from ..appid import APP_ID
 from .base import SchedulerError
 
 MAX_NAME = 63  # Swarm's limit for service names
 HASH_LEN = 10
 
-APP_RE = re.compile(r"^[a-z]([a-z0-9-]*[a-z0-9])?$")
 TYPE_RE = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
-MAX_APP = 63
 MAX_TYPE = 30
 
 
 def check_app(app: str) -> str:
-    if not isinstance(app, str) or len(app) > MAX_APP or not APP_RE.match(app):
+    if not isinstance(app, str) or not APP_ID.match(app):
         raise SchedulerError(f"invalid app id {app!r}")
     return app
 

@@ -40,6 +40,17 @@ def with_availability(spec: dict, availability: str) -> dict:
     return {**spec, "Availability": availability}
 
 
+def with_labels(spec: dict, changes: dict[str, str | None]) -> dict:
+    """A node spec with labels set (a value) or removed (None); the rest kept."""
+    labels = dict(spec.get("Labels") or {})
+    for key, value in changes.items():
+        if value is None:
+            labels.pop(key, None)
+        else:
+            labels[key] = value
+    return {**spec, "Labels": labels}
+
+
 def task_app(task: dict) -> str | None:
     """The app a Swarm task belongs to, when Slipway made it."""
     labels = task.get("Spec", {}).get("ContainerSpec", {}).get("Labels") or {}

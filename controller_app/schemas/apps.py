@@ -5,10 +5,9 @@ import ipaddress
 
 from pydantic import Field, field_validator
 
+from ..appid import APP_ID_PATTERN
 from .common import In, Out, Stamped
 from .users import USERNAME
-
-APP_ID = r"^[a-z]([a-z0-9-]*[a-z0-9])?$"
 
 
 class AppOut(Stamped):
@@ -19,7 +18,7 @@ class AppOut(Stamped):
 
 
 class AppCreate(In):
-    id: str | None = Field(None, max_length=63, pattern=APP_ID)
+    id: str | None = Field(None, max_length=63, pattern=APP_ID_PATTERN)
 
 
 class AppTransfer(In):

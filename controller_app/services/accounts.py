@@ -8,14 +8,6 @@ from ..models import Token, User
 from .passwords import dummy_hash, hash_password, new_token, token_digest, verify_password
 
 
-class AccountError(ValueError):
-    """A user that cannot be created: `field` names what is wrong (Deis-style errors)."""
-
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field = field
-
-
 def username_taken(db: Session, username: str) -> bool:
     return bool(db.scalar(select(exists().where(func.lower(User.username) == username.lower()))))
 

@@ -1,8 +1,9 @@
 """The hottest reads as one prepared statement each, without the ORM, on the event loop (asyncreads.py):
 one round trip per request.
 
-Each statement also resolves the caller (token digest -> user) and the caller's access to the app
-(owner, superuser or collaborator), so that authentication, authorization and the payload cost one trip.
+Each statement also resolves the caller (token digest -> user) and the caller's access to the app with
+access.may_use, the rule the ORM paths use, so that authentication, authorization and the payload cost one
+trip. The statements are built with SQLAlchemy and compiled once, at import, to the SQL that is prepared.
 The route decides from the row's facts (deps.require_active / deps.require_app), in that order.
 """
 from __future__ import annotations
@@ -10,41 +11,59 @@ from __future__ import annotations
 import collections
 import dataclasses
 
-from ..asyncreads import prepared, rows
-from ..settings import get_settings
+from sqlalchemy import bindparam, func, literal_column, select, true
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.orm import aliased
 
-APP_CONFIG = """
-SELECT u.is_active, a.uuid IS NOT NULL AS app_found,
-       (u.is_superuser OR a.owner_id = u.id
-        OR EXISTS (SELECT 1 FROM collaborators k WHERE k.app_uuid = a.uuid AND k.user_id = u.id)) AS allowed,
-       c.uuid, c.created, c.updated, o.username, c.values, c.memory, c.cpu, c.tags, c.healthcheck
-FROM tokens t
-JOIN users u ON u.id = t.user_id
-LEFT JOIN apps a ON a.id = %(app)s
-LEFT JOIN LATERAL (SELECT r.config_uuid FROM releases r WHERE r.app_uuid = a.uuid AND NOT r.failed
-                   ORDER BY r.version DESC LIMIT 1) latest ON true
-LEFT JOIN configs c ON c.uuid = latest.config_uuid
-LEFT JOIN users o ON o.id = c.owner_id
-WHERE t.digest = %(digest)s
-"""
+from ..asyncreads import prepared, rows
+from ..models import App, Config, Release, Token, User
+from ..settings import get_settings
+from .access import may_use
+
+_t, _u, _a = aliased(Token, name="t"), aliased(User, name="u"), aliased(App, name="a")
+_r, _c, _o = aliased(Release, name="r"), aliased(Config, name="c"), aliased(User, name="o")
+_caller = select(_t).join(_u, _u.id == _t.user_id).where(_t.digest == bindparam("digest"))
+
+
+def _sql(statement) -> str:
+    """The statement as psycopg2 takes it (%(name)s parameters)."""
+    return str(statement.compile(dialect=postgresql.psycopg2.dialect()))
+
+
+def _app_config_statement():
+    """Caller, access and the app's current config (its last good release's)."""
+    latest = (select(_r.config_uuid).where(_r.app_uuid == _a.uuid, ~_r.failed)
+              .order_by(_r.version.desc()).limit(literal_column("1")).lateral("latest"))
+    return (_caller.with_only_columns(
+                _u.is_active, _a.uuid.isnot(None).label("app_found"), may_use(_u, _a).label("allowed"),
+                _c.uuid, _c.created, _c.updated, _o.username, _c.values, _c.memory, _c.cpu, _c.tags,
+                _c.healthcheck)
+            .outerjoin(_a, _a.id == bindparam("app"))
+            .outerjoin(latest, true())
+            .outerjoin(_c, _c.uuid == latest.c.config_uuid)
+            .outerjoin(_o, _o.id == _c.owner_id))
+
+
+def _apps_page_statement():
+    """Caller, how many apps they may use, and one page of those apps (by id) with their owners."""
+    counted = aliased(App, name="a")
+    total = select(func.count()).select_from(counted).where(may_use(_u, counted)).scalar_subquery()
+    me = (_caller.with_only_columns(_u.id, _u.is_active, _u.is_superuser, total.label("total"))
+          .cte("me").prefix_with("MATERIALIZED"))
+    page = (select(_a.uuid, _a.id, _a.created, _a.updated, _a.structure, _o.username.label("owner"))
+            .join(_o, _o.id == _a.owner_id).where(may_use(me.c, _a))
+            .order_by(_a.id).limit(bindparam("limit")).offset(bindparam("offset")).lateral("p"))
+    return (select(me.c.is_active, me.c.total, page.c.uuid, page.c.id, page.c.created, page.c.updated,
+                   page.c.structure, page.c.owner)
+            .select_from(me).outerjoin(page, true()))
+
+
+APP_CONFIG = _sql(_app_config_statement())
 EXECUTE_APP_CONFIG = prepared("slipway_app_config", APP_CONFIG)
 ConfigRow = collections.namedtuple("ConfigRow", "is_active app_found allowed uuid created updated username values "
                                                 "memory cpu tags healthcheck")
 
-VISIBLE = """(u.is_superuser OR a.owner_id = u.id
-              OR EXISTS (SELECT 1 FROM collaborators k WHERE k.app_uuid = a.uuid AND k.user_id = u.id))"""
-APPS_PAGE = f"""
-WITH me AS MATERIALIZED (
-    SELECT u.id, u.is_active, u.is_superuser, (SELECT count(*) FROM apps a WHERE {VISIBLE}) AS total
-    FROM tokens t JOIN users u ON u.id = t.user_id
-    WHERE t.digest = %(digest)s)
-SELECT u.is_active, u.total, p.uuid, p.id, p.created, p.updated, p.structure, p.owner
-FROM me AS u
-LEFT JOIN LATERAL (SELECT a.uuid, a.id, a.created, a.updated, a.structure, o.username AS owner
-                   FROM apps a JOIN users o ON o.id = a.owner_id
-                   WHERE {VISIBLE}
-                   ORDER BY a.id LIMIT %(limit)s OFFSET %(offset)s) p ON true
-"""
+APPS_PAGE = _sql(_apps_page_statement())
 EXECUTE_APPS_PAGE = prepared("slipway_apps_page", APPS_PAGE)
 AppRow = collections.namedtuple("AppRow", "is_active total uuid id created updated structure owner")
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 import re
 import secrets
 
-APP_ID = re.compile(r"^[a-z]([a-z0-9-]*[a-z0-9])?$")
+from ..appid import APP_ID
+
 RESERVED = frozenset({"slipway", "deis", "controller", "builder", "registry", "router", "store", "www", "api",
                       "admin", "git", "dashboard"})
 DOMAIN = re.compile(r"^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")

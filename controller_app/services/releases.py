@@ -1,10 +1,14 @@
-"""Release rules (as Deis): v1 at creation, +1 per build/config/rollback, failed ones keep their number."""
+"""Release rules (as Deis): v1 at creation, +1 per build/config/rollback, failed ones keep their number; and
+a new release deployed (builds, config changes and rollbacks)."""
 from __future__ import annotations
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
 from ..models import App, Build, Config, Release, User
+from ..scheduler.base import SchedulerError
+from . import deploy, limits
+from .errors import Conflict, Invalid
 
 
 class ReleaseError(ValueError):
@@ -68,3 +72,24 @@ def rollback_target(db: Session, app: App, version: int | None) -> Release:
     if target.version == current.version:
         raise ReleaseError(f"v{target.version} is the current release.")
     return target
+
+
+def create_and_deploy(db: Session, app: App, user: User, build: Build | None, config: Config,
+                      summary: str) -> Release:
+    """A new release of `build` and `config`, deployed; blocks until it serves (Invalid when it failed, Conflict
+    when another deploy of the app holds it, which fails the release)."""
+    if build is not None:
+        problem = limits.problem(db, deploy.structure_for(app, build.procfile))
+        if problem:
+            raise Invalid(problem)
+    release = create(db, app, user, build, config, summary)
+    db.commit()
+    try:
+        deploy.deploy(db, app, release)
+    except deploy.Busy as exc:
+        release.failed, release.exception = True, str(exc)
+        db.commit()
+        raise Conflict(str(exc)) from None
+    except (deploy.DeployError, SchedulerError) as exc:
+        raise Invalid(f"Release failed: {exc}") from None
+    return release

@@ -44,7 +44,7 @@ MATRIX = {
     ("POST", "/v2/apps/{id}/pods/{type}/restart/"): APP,
     ("POST", "/v2/apps/{id}/pods/{type}/{name}/restart/"): APP,
     ("GET", "/v2/nodes/"): ADMIN, ("GET", "/v2/nodes/{id}/"): ADMIN, ("POST", "/v2/nodes/{id}/drain/"): ADMIN,
-    ("POST", "/v2/nodes/{id}/activate/"): ADMIN,
+    ("POST", "/v2/nodes/{id}/activate/"): ADMIN, ("POST", "/v2/nodes/{id}/labels/"): ADMIN,
     ("GET", "/v2/apps/{id}/domains/"): APP, ("POST", "/v2/apps/{id}/domains/"): APP,
     ("DELETE", "/v2/apps/{id}/domains/{domain}"): APP,
     ("GET", "/v2/apps/{id}/perms/"): APP, ("POST", "/v2/apps/{id}/perms/"): APP,
@@ -65,7 +65,8 @@ MATRIX = {
 BODIES = {"/v2/apps/{id}/config/": {"values": {"A": "1"}}, "/v2/apps/{id}/scale/": {"web": 1},
           "/v2/apps/{id}/run/": {"command": "true"}, "/v2/apps/{id}/builds/": {"image": "x/y:1"},
           "/v2/apps/{id}/domains/": {"domain": "m.example.com"}, "/v2/apps/{id}/settings/": {"maintenance": False},
-          "/v2/apps/{id}/perms/": {"username": "nobody-here"}, "/v2/certs/{name}/domain/": {"domain": "m.x.com"}}
+          "/v2/apps/{id}/perms/": {"username": "nobody-here"}, "/v2/certs/{name}/domain/": {"domain": "m.x.com"},
+          "/v2/nodes/{id}/labels/": {"labels": {"matrix": "1"}}}
 DESTRUCTIVE = {("DELETE", "/v2/apps/{id}/"), ("DELETE", "/v2/certs/{name}"), ("POST", "/v2/apps/{id}/")}
 SELF_REVOKING = {("POST", "/v2/auth/tokens/"), ("DELETE", "/v2/auth/cancel/")}
 

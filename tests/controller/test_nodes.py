@@ -75,3 +75,25 @@ def test_the_only_active_node_is_never_drained(admin, deployed_app):
     assert deployed_app in admin.get(f"/v2/nodes/{node['ID']}/").json()["apps"]  # still served here
     r = admin.post(f"/v2/nodes/{node['ID']}/activate/")
     assert r.status_code == 200 and r.json()["availability"] == "active"
+
+
+def test_labels_set_and_removed_by_an_admin(admin, new_user):
+    node = local_node()
+    key = f"slipway.test-{secrets.token_hex(3)}"
+    try:
+        r = admin.post(f"/v2/nodes/{node['Description']['Hostname']}/labels/", {"labels": {key: "a", "zz-none": None}})
+        assert r.status_code == 200, r.text
+        assert r.json()["labels"][key] == "a" and "zz-none" not in r.json()["labels"]
+        assert local_node()["Spec"]["Labels"][key] == "a"
+        assert local_node()["Spec"]["Availability"] == node["Spec"]["Availability"]  # only the labels changed
+        others = {k: v for k, v in local_node()["Spec"]["Labels"].items() if k != key}
+        assert others == node["Spec"].get("Labels", {})
+        for bad in ({key: "a b"}, {"bad key": "x"}, {key: ""}):
+            r = admin.post(f"/v2/nodes/{node['ID']}/labels/", {"labels": bad})
+            assert r.status_code == 422, r.text
+        assert new_user("labels").post(f"/v2/nodes/{node['ID']}/labels/", {"labels": {key: "b"}}).status_code == 403
+        r = admin.post(f"/v2/nodes/{node['ID']}/labels/", {"labels": {key: None}})
+        assert r.status_code == 200 and key not in r.json()["labels"]
+        assert key not in local_node()["Spec"].get("Labels", {})
+    finally:
+        admin.post(f"/v2/nodes/{node['ID']}/labels/", {"labels": {key: None}})

@@ -11,11 +11,12 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from ...models import App, AutoCert, Domain
+from ...models import App, AutoCert, Domain, User
 from ...schemas.common import Paged
 from ...services import acme
+from ...services.access import may_use
 from ...settings import get_settings
-from ..deps import DB, CurrentUser, can_use
+from ..deps import DB, CurrentUser, usable_domain
 from ..pagination import PageDep, paginate
 
 
@@ -63,12 +64,7 @@ def render(db, a: AutoCert) -> dict:
 
 
 def _domain(db, user, name: str) -> Domain:
-    domain = db.scalar(select(Domain).where(Domain.domain == name.lower().rstrip(".")))
-    if domain is None:
-        raise HTTPException(404, "No Domain matches the given query.")
-    if not can_use(db, db.get(App, domain.app_uuid), user):
-        raise HTTPException(403, "You do not have permission to perform this action.")
-    return domain
+    return usable_domain(db, user, name.lower().rstrip("."))
 
 
 def _auto(db: DB, user: CurrentUser, domain: Annotated[str, Path()]) -> AutoCert:
@@ -84,12 +80,9 @@ UsableAutoCert = Annotated[AutoCert, Depends(_auto)]
 
 @router.get("/v2/certs/auto/", response_model=Paged[AutoCertOut])
 def list_auto_certs(db: DB, request: Request, user: CurrentUser, page: PageDep):
-    query = select(AutoCert).join(Domain, AutoCert.domain_uuid == Domain.uuid).order_by(Domain.domain)
-    autos = [a for a in db.scalars(query).all()
-             if user.is_superuser or can_use(db, db.get(App, a.domain.app_uuid), user)]
-    ids = [a.uuid for a in autos]
-    query = select(AutoCert).join(Domain, AutoCert.domain_uuid == Domain.uuid).where(
-        AutoCert.uuid.in_(ids)).order_by(Domain.domain)
+    query = (select(AutoCert).join(Domain, AutoCert.domain_uuid == Domain.uuid)
+             .join(App, App.uuid == Domain.app_uuid).join(User, User.id == user.id)
+             .where(may_use(User, App)).order_by(Domain.domain))
     return paginate(db, request, page, query, lambda a: render(db, a))
 
 

@@ -11,11 +11,11 @@ from ...models import App, User
 from ...schemas.common import Paged
 from ...schemas.users import LoginIn, PasswdIn, RegisterIn, TokenOut, UserOut, UsernameIn
 from ...services import accounts, ratelimit
+from ...services.errors import FieldError
 from ...services.passwords import hash_password, password_problem, verify_password
 from ...settings import get_settings
 from .. import render
 from ..deps import DB, AdminUser, CurrentUser, TokenDigest, current_user
-from ..errors import FieldError
 from ..pagination import PageDep, paginate
 
 router = APIRouter(tags=["auth"])

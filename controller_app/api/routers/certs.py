@@ -6,12 +6,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from sqlalchemy import exists, select
 
-from ...models import App, Cert, Domain
+from ...models import Cert
 from ...schemas.common import Paged
 from ...schemas.keys import CertIn, CertOut, DomainIn
 from ...services import certs, routing
 from .. import render
-from ..deps import DB, CurrentUser, can_use
+from ..deps import DB, CurrentUser, usable_domain
 from ..pagination import PageDep, paginate
 
 router = APIRouter(tags=["certs"])
@@ -27,15 +27,6 @@ def _cert(db: DB, user: CurrentUser, name: Annotated[str, Path()]) -> Cert:
 
 
 OwnedCert = Annotated[Cert, Depends(_cert)]
-
-
-def _domain(db, user, name: str) -> Domain:
-    domain = db.scalar(select(Domain).where(Domain.domain == name.lower()))
-    if domain is None:
-        raise HTTPException(404, "No Domain matches the given query.")
-    if not can_use(db, db.get(App, domain.app_uuid), user):
-        raise HTTPException(403, "You do not have permission to perform this action.")
-    return domain
 
 
 @router.get("/v2/certs/", response_model=Paged[CertOut])
@@ -79,7 +70,7 @@ def delete_cert(db: DB, cert: OwnedCert):
 
 @router.post("/v2/certs/{name}/domain/", status_code=201, response_model=CertOut)
 def attach(body: DomainIn, db: DB, user: CurrentUser, cert: OwnedCert):
-    domain = _domain(db, user, body.domain)
+    domain = usable_domain(db, user, body.domain.lower())
     try:  # stored before the upload check got stricter (e.g. a 1024-bit RSA key): not attached anew
         info = certs.inspect(cert.certificate, cert.key)
     except certs.BadCert as exc:
@@ -96,7 +87,7 @@ def attach(body: DomainIn, db: DB, user: CurrentUser, cert: OwnedCert):
 
 @router.delete("/v2/certs/{name}/domain/{domain}", status_code=204)
 def detach(db: DB, user: CurrentUser, cert: OwnedCert, domain: str):
-    row = _domain(db, user, domain)
+    row = usable_domain(db, user, domain.lower())
     if row.cert_uuid != cert.uuid:
         raise HTTPException(404, f"Certificate {cert.name} is not attached to {domain}.")
     row.cert = None

@@ -12,7 +12,6 @@ from ...services import fastreads, releases
 from ...services.config import ConfigError, merge
 from .. import render
 from ..deps import DB, CurrentUser, TokenDigest, UsableApp, require_active, require_app
-from ._release import release_and_deploy
 
 router = APIRouter(tags=["config"])
 
@@ -39,5 +38,5 @@ def set_config(body: ConfigIn, db: DB, user: CurrentUser, app: UsableApp):
     config = Config(app_uuid=app.uuid, owner_id=user.id, **fields)
     db.add(config)
     db.flush()
-    release_and_deploy(db, app, user, base.build, config, f"{user.username} {' and '.join(changes)}")
+    releases.create_and_deploy(db, app, user, base.build, config, f"{user.username} {' and '.join(changes)}")
     return render.config(config, app.id)

@@ -9,10 +9,10 @@ from ...schemas.common import Paged
 from ...schemas.keys import DomainIn, DomainOut
 from ...services import routing
 from ...services.domainrules import claim_problem
+from ...services.errors import FieldError
 from ...settings import get_settings
 from .. import render
 from ..deps import DB, CurrentUser, UsableApp
-from ..errors import FieldError
 from ..pagination import PageDep, paginate
 
 router = APIRouter(tags=["domains"])

@@ -13,16 +13,14 @@ from fastapi import APIRouter, Depends, HTTPException
 from pydantic import Field
 from sqlalchemy import or_, select
 
-from ...models import App, Collaborator, Key, User
-from ...schemas.apps import APP_ID
+from ...models import App, Key, User
+from ...appid import APP_ID_PATTERN
 from ...schemas.common import In
-from ...schemas.releases import BuildIn
 from ...schemas.users import USERNAME
-from ...services import pushtokens, releases
+from ...services import access, builds, pushtokens, releases
 from ...settings import get_settings
-from ..deps import DB, PushHolder, builder_auth, can_use
+from ..deps import DB, PushHolder, builder_auth
 from . import registry
-from .builds import register_build
 
 router = APIRouter(tags=["hooks"])
 router.include_router(registry.router)  # the registry front's question, with the registry's own credentials
@@ -31,14 +29,14 @@ BUILDER = [Depends(builder_auth)]
 
 class PushIn(In):
     receive_user: str = Field(pattern=USERNAME)
-    receive_repo: str = Field(max_length=63, pattern=APP_ID)
+    receive_repo: str = Field(max_length=63, pattern=APP_ID_PATTERN)
     action: Literal["push", "fetch"] = "push"
 
 
 class TokenIn(In):
     """What a push token's routes take: the user and app, when given, must be the token's."""
     receive_user: str | None = Field(None, pattern=USERNAME)
-    receive_repo: str | None = Field(None, max_length=63, pattern=APP_ID)
+    receive_repo: str | None = Field(None, max_length=63, pattern=APP_ID_PATTERN)
 
 
 class BuildHookIn(TokenIn):
@@ -56,10 +54,10 @@ def _user_app(db, body: PushIn) -> tuple[User, App]:
     user = db.scalar(select(User).where(User.username == body.receive_user, User.is_active.is_(True)))
     if user is None:
         raise HTTPException(404, f"No user named {body.receive_user}.")
-    app = db.scalar(select(App).where(App.id == body.receive_repo))
+    app, allowed = access.find_app(db, user, body.receive_repo)
     if app is None:
         raise HTTPException(404, f"No app named {body.receive_repo}.")
-    if not can_use(db, app, user):
+    if not allowed:
         raise HTTPException(403, f"{user.username} may not push to {app.id}.")
     return user, app
 
@@ -79,11 +77,7 @@ def key_owner(db: DB, fingerprint: str):
                                           Key.fingerprint_sha256 == fingerprint)))
     if key is None:
         raise HTTPException(404, "No Key matches the given query.")
-    user = key.owner
-    shared = select(Collaborator.app_uuid).where(Collaborator.user_id == user.id)
-    apps = db.scalars(select(App.id).where(or_(App.owner_id == user.id, App.uuid.in_(shared)))
-                      .order_by(App.id)).all()
-    return {"username": user.username, "apps": list(apps)}
+    return {"username": key.owner.username, "apps": access.usable_app_ids(db, key.owner)}
 
 
 @router.post("/v2/hooks/push/", dependencies=BUILDER)
@@ -116,8 +110,7 @@ def build_config(body: TokenIn, db: DB, holder: PushHolder):
 @router.post("/v2/hooks/build/", status_code=201)
 def build_hook(body: BuildHookIn, db: DB, holder: PushHolder):
     user, app = _token_user_app(holder, body)
-    build = register_build(db, app, user, BuildIn(image=body.image, sha=body.sha, procfile=body.procfile,
-                                                  dockerfile=body.dockerfile), own_image_only=True)
+    build = builds.register(db, app, user, body.image, body.sha, body.procfile, body.dockerfile, own_image_only=True)
     release = releases.latest(db, app)
     return {"release": {"version": release.version}, "build": str(build.uuid),
             "url": f"{app.id}.{get_settings().platform_domain}"}

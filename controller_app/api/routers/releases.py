@@ -12,7 +12,6 @@ from ...services.releases import ReleaseError
 from .. import render
 from ..deps import DB, CurrentUser, UsableApp
 from ..pagination import PageDep, paginate
-from ._release import release_and_deploy
 
 router = APIRouter(tags=["releases"])
 
@@ -37,6 +36,6 @@ def rollback(db: DB, user: CurrentUser, app: UsableApp, body: RollbackIn = Body(
         target = releases.rollback_target(db, app, body.version)
     except ReleaseError as exc:
         raise HTTPException(400, str(exc)) from None
-    release = release_and_deploy(db, app, user, target.build, target.config,
-                                 f"{user.username} rolled back to v{target.version}")
+    release = releases.create_and_deploy(db, app, user, target.build, target.config,
+                                         f"{user.username} rolled back to v{target.version}")
     return {"version": release.version}

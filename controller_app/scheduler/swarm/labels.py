@@ -1,5 +1,5 @@
 """The labels the Swarm backend puts on services and containers: it finds its objects by these labels,
-never by parsing names (see swarm.py)."""
+never by parsing names (see scheduler.py)."""
 
 L_APP = "slipway.app"
 L_RELEASE = "slipway.release"

@@ -3,31 +3,25 @@
 from __future__ import annotations
 
 import contextlib
-import logging
 import threading
 import time
-from typing import TYPE_CHECKING
 
 import docker.errors
 import requests.exceptions
 
-from .base import RunResult, RunSession, SchedulerError
-from .names import check_app, parse_memory
-from .swarm_errors import _redact
-from .swarm_labels import L_APP, L_MANAGED, L_ONEOFF, L_SESSION_DEADLINE
-from .swarm_sockets import _raw_socket, _shutdown
-
-if TYPE_CHECKING:
-    from .swarm import SwarmScheduler
-
-log = logging.getLogger(__package__ + ".swarm")  # the Swarm backend's one logger, as before the split
+from ..base import RunResult, RunSession, SchedulerError
+from ..names import check_app, parse_memory
+from .engine import SwarmEngine
+from .errors import redact
+from .labels import L_APP, L_MANAGED, L_ONEOFF, L_SESSION_DEADLINE
+from .sockets import raw_socket, shutdown
 
 MAX_RUN_OUTPUT = 1024 * 1024
 PIDS_LIMIT = 1024  # processes of one task or one-off container: a fork bomb stays in its container
 
 
-class SwarmRunMixin:
-    """SwarmScheduler's one-off container methods (uses its client, api, _errors and default_memory)."""
+class SwarmRuns(SwarmEngine):
+    """One-off containers of an app, on the manager's engine."""
 
     def run(self, app: str, image: str, command: str, env: dict[str, str],
             memory: str | None = None, timeout: float = 300) -> RunResult:
@@ -43,43 +37,31 @@ class SwarmRunMixin:
         container = None
         try:
             # containers.run() in two steps, so that a container whose start fails is removed too
-            with self._errors(f"run a one-off container for app {app}", secrets):
+            with self.errors(f"run a one-off container for app {app}", secrets):
                 try:
                     container = self.client.containers.create(image, **options)
                 except docker.errors.ImageNotFound:
                     self.client.images.pull(image)
                     container = self.client.containers.create(image, **options)
                 container.start()
-            with self._errors(f"wait for a one-off container for app {app}", secrets):
+            with self.errors(f"wait for a one-off container for app {app}", secrets):
                 try:
                     status = container.wait(timeout=timeout)
                 except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError) as exc:
                     if isinstance(exc, requests.exceptions.ReadTimeout) or "timed out" in str(exc):
                         raise SchedulerError(f"one-off command for app {app} timed out after {timeout:g}s") from None
                     raise
-            with self._errors(f"collect the output of a one-off container for app {app}", secrets):
+            with self.errors(f"collect the output of a one-off container for app {app}", secrets):
                 output = container.logs(stdout=True, stderr=True)
             if len(output) > MAX_RUN_OUTPUT:
                 output = output[-MAX_RUN_OUTPUT:]
             error = (status.get("Error") or {}).get("Message")
             if error:
-                raise SchedulerError(f"one-off container for app {app} failed: {_redact(error, secrets)}")
+                raise SchedulerError(f"one-off container for app {app} failed: {redact(error, secrets)}")
             return RunResult(exit_code=int(status.get("StatusCode", -1)), output=output.decode(errors="replace"))
         finally:
             if container is not None:
-                self._remove_container(container.id)
-
-    def _remove_container(self, container_id: str) -> None:
-        for attempt in range(3):
-            try:
-                self.api.remove_container(container_id, force=True)
-                return
-            except docker.errors.NotFound:
-                return
-            except (docker.errors.DockerException, requests.exceptions.RequestException, OSError) as exc:
-                if attempt == 2:
-                    log.warning("could not remove one-off container %s: %s", container_id[:12], type(exc).__name__)
-                time.sleep(0.5)
+                self.remove_container(container.id)
 
     # ---- interactive one-off sessions -------------------------------------------------------------
     def attach_run(self, app: str, image: str, command: str, env: dict[str, str], memory: str | None = None,
@@ -94,7 +76,7 @@ class SwarmRunMixin:
         what = f"start an interactive one-off container for app {app}"
         container_id = None
         try:
-            with self._errors(what, secrets):
+            with self.errors(what, secrets):
                 host_config = self.api.create_host_config(init=True, cap_drop=["ALL"], mem_limit=mem,
                                                           memswap_limit=mem, privileged=False,
                                                           pids_limit=PIDS_LIMIT)
@@ -116,7 +98,7 @@ class SwarmRunMixin:
             return session
         except BaseException:
             if container_id is not None:
-                self._remove_container(container_id)
+                self.remove_container(container_id)
             raise
 
     def reap_expired_sessions(self) -> int:
@@ -133,16 +115,16 @@ class SwarmRunMixin:
             except ValueError:
                 continue
             if deadline < now:
-                self._remove_container(c["Id"])
+                self.remove_container(c["Id"])
                 removed += 1
         return removed
 
 
 class SwarmRunSession(RunSession):
-    def __init__(self, sched: SwarmScheduler, container_id: str, raw):
+    def __init__(self, sched: SwarmEngine, container_id: str, stream):
         self.sched, self.container_id = sched, container_id
-        self._raw = raw
-        self._sock = _raw_socket(raw)
+        self._stream = stream  # docker-py's attach stream: it holds the response that keeps a TLS socket open
+        self._sock = raw_socket(stream)
         if self._sock is None:
             raise SchedulerError("the Docker Engine's attach stream is not a socket")
         self._sock.settimeout(None)
@@ -167,12 +149,12 @@ class SwarmRunSession(RunSession):
 
     def resize(self, cols: int, rows: int) -> None:
         cols, rows = max(1, min(int(cols), 1000)), max(1, min(int(rows), 1000))
-        with self.sched._errors("resize the terminal"):  # noqa: SLF001
+        with self.sched.errors("resize the terminal"):
             with contextlib.suppress(docker.errors.NotFound):
                 self.sched.api.resize(self.container_id, height=rows, width=cols)
 
     def wait(self, timeout: float = 30) -> int:
-        with self.sched._errors("wait for the one-off container"):  # noqa: SLF001
+        with self.sched.errors("wait for the one-off container"):
             try:
                 status = self.sched.api.wait(self.container_id, timeout=timeout)
             except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
@@ -184,5 +166,7 @@ class SwarmRunSession(RunSession):
             if self._closed:
                 return
             self._closed = True
-        _shutdown(self._sock)
-        self.sched._remove_container(self.container_id)  # noqa: SLF001
+        shutdown(self._sock)
+        with contextlib.suppress(Exception):
+            self._stream.close()
+        self.sched.remove_container(self.container_id)

@@ -13,34 +13,22 @@ Every Docker failure becomes a SchedulerError whose message never carries enviro
 from __future__ import annotations
 
 import contextlib
-import logging
-import threading
 import time
-from typing import Iterable
 
-import docker
 import docker.errors
-import docker.tls
 import requests.exceptions
 from docker.types import (ContainerSpec, EndpointSpec, Resources, RestartPolicy, ServiceMode, TaskTemplate,
                           UpdateConfig)
 
-from . import images
-from . import placement as placing
-from .base import Endpoint, ProcessSpec, Scheduler, SchedulerError, Task
-from .names import check_app, check_deployment, check_type, parse_cpu, parse_memory, service_name
-from .swarm_errors import docker_errors
-from .swarm_labels import (L_APP, L_DEPLOYMENT, L_MANAGED, L_ONEOFF, L_RELEASE, L_SESSION_DEADLINE,
-                           L_SWARM_SERVICE, L_TYPE)
-from .swarm_logs import SwarmLogsMixin, SwarmLogStream
-from .swarm_nodes import SwarmNodesMixin
-from .swarm_run import PIDS_LIMIT, SwarmRunMixin, SwarmRunSession
-
-# the labels, the log stream and the run session were defined in this module: importable from here still
-__all__ = ["SwarmScheduler", "SwarmLogStream", "SwarmRunSession", "L_APP", "L_RELEASE", "L_DEPLOYMENT", "L_TYPE",
-           "L_MANAGED", "L_ONEOFF", "L_SESSION_DEADLINE", "L_SWARM_SERVICE"]
-
-log = logging.getLogger(__name__)
+from .. import images
+from .. import placement as placing
+from ..base import Endpoint, ProcessSpec, Scheduler, SchedulerError, Task
+from ..names import check_app, check_deployment, check_type, parse_cpu, parse_memory, service_name
+from .engine import log
+from .labels import L_APP, L_DEPLOYMENT, L_MANAGED, L_ONEOFF, L_RELEASE, L_SWARM_SERVICE, L_TYPE
+from .logs import SwarmLogs
+from .nodes import SwarmNodes
+from .runs import PIDS_LIMIT, SwarmRuns
 
 SECOND = 10 ** 9  # Swarm durations are in nanoseconds
 STOP_GRACE = 10 * SECOND
@@ -50,90 +38,17 @@ TERMINAL_STATES = {"complete", "failed", "shutdown", "rejected", "orphaned", "re
 INACTIVE_DESIRED = {"shutdown", "remove", "orphaned", "complete"}
 
 
-
 def literal(value: str) -> str:
     """A config value as Swarm passes it on verbatim: Swarm expands Go templates in a service's environment
     ({{.Node.Hostname}}, ...), so a value's "{{" is written as the template that prints "{{"."""
     return value.replace("{{", '{{"{{"}}')
 
-class SwarmScheduler(SwarmNodesMixin, SwarmLogsMixin, SwarmRunMixin, Scheduler):
-    """Services and tasks here; nodes in swarm_nodes.py, logs in swarm_logs.py, one-off containers in
-    swarm_run.py."""
 
-    api_timeout = 60  # seconds, per Docker API call
+class SwarmScheduler(SwarmNodes, SwarmLogs, SwarmRuns, Scheduler):
+    """The Scheduler on a Swarm manager: services and tasks here; nodes, logs and one-off containers in the
+    parts it is made of (nodes.py, logs.py, runs.py), all built on SwarmEngine (engine.py)."""
+
     remove_wait = 30  # seconds to wait for removed services' containers to go
-
-    def __init__(self, docker_url: str = "unix:///var/run/docker.sock", node_address: str | None = None,
-                 tls: docker.tls.TLSConfig | None = None, default_memory: str = "512M"):
-        self.docker_url = docker_url
-        self.node_address = node_address
-        self.tls = tls
-        self.default_memory = default_memory
-        parse_memory(default_memory)  # fail early on a bad platform setting
-        self._client: docker.DockerClient | None = None
-        self._lock = threading.Lock()
-
-    # ---- plumbing -------------------------------------------------------------------------------
-    @property
-    def client(self) -> docker.DockerClient:
-        """The Docker client, made on first use (so a scheduler can exist while Docker is down)."""
-        with self._lock:
-            if self._client is None:
-                try:
-                    self._client = docker.DockerClient(base_url=self.docker_url, version="auto",
-                                                       tls=self.tls or False, timeout=self.api_timeout)
-                except docker.errors.DockerException as exc:  # "auto" asks the engine for its version
-                    cause = exc.__cause__ or exc.__context__ or exc
-                    raise SchedulerError(f"cannot reach the Docker Engine at {self.docker_url} "
-                                         f"({type(cause).__name__})") from None
-            return self._client
-
-    @property
-    def api(self) -> docker.APIClient:
-        return self.client.api
-
-    def _errors(self, what: str, secrets: Iterable[str] = ()):
-        """Turn Docker SDK / transport errors into SchedulerError (values in `secrets` redacted)."""
-        return docker_errors(what, self.docker_url, secrets)
-
-    def _services(self, app: str, deployment: int | None = None, proc_type: str | None = None) -> list[dict]:
-        labels = [f"{L_MANAGED}=1", f"{L_APP}={check_app(app)}"]
-        if deployment is not None:
-            labels.append(f"{L_DEPLOYMENT}={check_deployment(deployment)}")
-        if proc_type is not None:
-            labels.append(f"{L_TYPE}={check_type(proc_type)}")
-        with self._errors(f"list services of app {app}"):
-            services = self.api.services(filters={"label": labels})
-        return sorted(services, key=lambda s: s["Spec"]["Name"])
-
-    def _service_tasks(self, services: list[dict]) -> list[dict]:
-        if not services:
-            return []
-        ids = [s["ID"] for s in services]
-        with self._errors("list tasks"):
-            try:
-                return self.api.tasks(filters={"service": ids})
-            except docker.errors.NotFound:  # one of them was removed meanwhile: ask one by one
-                found = []
-                for sid in ids:
-                    with contextlib.suppress(docker.errors.NotFound):
-                        found.extend(self.api.tasks(filters={"service": sid}))
-                return found
-
-    def _versioned(self, what: str, gone: str, apply):
-        """Run apply() (read, change, write an object), again when Swarm says its version moved on."""
-        for attempt in range(5):
-            with self._errors(what):
-                try:
-                    return apply()
-                except docker.errors.NotFound:
-                    raise SchedulerError(f"{what}: {gone}") from None
-                except docker.errors.APIError as exc:
-                    if "out of sequence" in str(exc.explanation) and attempt < 4:
-                        time.sleep(0.2)
-                        continue
-                    raise
-        raise SchedulerError(f"{what}: it kept changing")  # pragma: no cover - the loop returns or raises
 
     def _update(self, service: dict, what: str, change) -> None:
         """Apply change(spec) to a service's full spec, retrying when Swarm says the version moved on."""
@@ -147,11 +62,11 @@ class SwarmScheduler(SwarmNodesMixin, SwarmLogsMixin, SwarmRunMixin, Scheduler):
                 update_config=spec.get("UpdateConfig"), rollback_config=spec.get("RollbackConfig"),
                 endpoint_spec=spec.get("EndpointSpec"))
 
-        self._versioned(what, "the service no longer exists", apply)
+        self.versioned(what, "the service no longer exists", apply)
 
     # ---- the interface --------------------------------------------------------------------------
     def ping(self) -> None:
-        with self._errors("ping Docker"):
+        with self.errors("ping Docker"):
             self.api.ping()
             info = self.api.info()
         swarm = info.get("Swarm") or {}
@@ -172,7 +87,7 @@ class SwarmScheduler(SwarmNodesMixin, SwarmLogsMixin, SwarmRunMixin, Scheduler):
         memory = parse_memory(spec.memory or self.default_memory)
         cpu = parse_cpu(spec.cpu) if spec.cpu else None
         name = service_name(spec.app, spec.proc_type, spec.deployment)
-        if self._services(spec.app, spec.deployment, spec.proc_type):
+        if self.services(spec.app, spec.deployment, spec.proc_type):
             return  # idempotent: this deployment's process type already has its service
         labels = {L_APP: spec.app, L_RELEASE: str(spec.release), L_DEPLOYMENT: str(spec.deployment),
                   L_TYPE: spec.proc_type, L_MANAGED: "1"}
@@ -199,7 +114,7 @@ class SwarmScheduler(SwarmNodesMixin, SwarmLogsMixin, SwarmRunMixin, Scheduler):
         if ports:
             endpoint["Ports"] = ports  # no PublishedPort: a dynamic host port per task
         secrets = list(spec.env.values())
-        with self._errors(f"create service {name}", secrets):
+        with self.errors(f"create service {name}", secrets):
             try:
                 self.api.create_service(
                     template, name=name, labels=labels,
@@ -208,7 +123,7 @@ class SwarmScheduler(SwarmNodesMixin, SwarmLogsMixin, SwarmRunMixin, Scheduler):
                     endpoint_spec=endpoint)
             except docker.errors.APIError as exc:
                 if exc.status_code == 409:  # created meanwhile (a concurrent call), or a foreign service
-                    if self._services(spec.app, spec.deployment, spec.proc_type):
+                    if self.services(spec.app, spec.deployment, spec.proc_type):
                         return
                     raise SchedulerError(f"create service {name}: a service with that name exists and is "
                                          f"not this deployment's") from None
@@ -224,7 +139,7 @@ class SwarmScheduler(SwarmNodesMixin, SwarmLogsMixin, SwarmRunMixin, Scheduler):
     def scale(self, app: str, deployment: int, proc_type: str, replicas: int) -> None:
         if isinstance(replicas, bool) or not isinstance(replicas, int) or replicas < 0:
             raise SchedulerError(f"invalid replica count {replicas!r}")
-        services = self._services(app, deployment, proc_type)
+        services = self.services(app, deployment, proc_type)
         if not services:
             raise SchedulerError(f"app {app} has no {proc_type} service in deployment {deployment}")
 
@@ -235,11 +150,11 @@ class SwarmScheduler(SwarmNodesMixin, SwarmLogsMixin, SwarmRunMixin, Scheduler):
             self._update(service, f"scale service {service['Spec']['Name']}", change)
 
     def tasks(self, app: str, deployment: int | None = None) -> list[Task]:
-        services = self._services(app, deployment)
+        services = self.services(app, deployment)
         if not services:
             return []
-        raw = self._service_tasks(services)
-        nodes = self._nodes()
+        raw = self.service_tasks(services)
+        nodes = self.raw_nodes()
         by_id = {s["ID"]: s for s in services}
         slots: dict[tuple[str, int], list[dict]] = {}
         for t in raw:
@@ -266,7 +181,7 @@ class SwarmScheduler(SwarmNodesMixin, SwarmLogsMixin, SwarmRunMixin, Scheduler):
         if target and state not in TERMINAL_STATES:
             for port in (status.get("PortStatus") or {}).get("Ports") or []:
                 if port.get("TargetPort") == target and port.get("PublishedPort"):
-                    address = self._node_addr(node)
+                    address = self.node_address_of(node)
                     if address:
                         endpoint = Endpoint(address, int(port["PublishedPort"]))
                     break
@@ -297,7 +212,7 @@ class SwarmScheduler(SwarmNodesMixin, SwarmLogsMixin, SwarmRunMixin, Scheduler):
 
     def deployments(self, app: str) -> list[int]:
         found = set()
-        for service in self._services(app):
+        for service in self.services(app):
             with contextlib.suppress(ValueError, TypeError):
                 found.add(int(service["Spec"]["Labels"][L_DEPLOYMENT]))
         return sorted(found)
@@ -309,22 +224,22 @@ class SwarmScheduler(SwarmNodesMixin, SwarmLogsMixin, SwarmRunMixin, Scheduler):
         """
         if deployment is None:
             check_app(app)
-            with self._errors(f"remove one-off containers of app {app}"):
+            with self.errors(f"remove one-off containers of app {app}"):
                 for c in self.api.containers(all=True, filters={"label": [f"{L_APP}={app}", f"{L_ONEOFF}=1"]}):
                     with contextlib.suppress(docker.errors.NotFound):
                         self.api.remove_container(c["Id"], force=True)
-        services = self._services(app, deployment)
+        services = self.services(app, deployment)
         if not services:
             return
         ids = {s["ID"] for s in services}
         labels = [f"{L_MANAGED}=1", f"{L_APP}={app}"]
         for service in services:
-            with self._errors(f"remove service {service['Spec']['Name']}"):
+            with self.errors(f"remove service {service['Spec']['Name']}"):
                 with contextlib.suppress(docker.errors.NotFound):
                     self.api.remove_service(service["ID"])
         deadline = time.monotonic() + self.remove_wait
         while time.monotonic() < deadline:
-            with self._errors("wait for removed services' containers"):
+            with self.errors("wait for removed services' containers"):
                 # tasks (any node) and containers (this node) carry the service's container labels
                 left = [t for t in self.api.tasks(filters={"label": labels}) if t.get("ServiceID") in ids]
                 local = self.api.containers(all=True, filters={"label": labels})
@@ -335,7 +250,7 @@ class SwarmScheduler(SwarmNodesMixin, SwarmLogsMixin, SwarmRunMixin, Scheduler):
         log.warning("containers of removed services of app %s still present after %ss", app, self.remove_wait)
 
     def restart(self, app: str, deployment: int, proc_type: str | None = None, task: str | None = None) -> None:
-        services = self._services(app, deployment, proc_type)
+        services = self.services(app, deployment, proc_type)
         if task is not None:
             self._restart_task(app, services, task)
             return
@@ -357,7 +272,7 @@ class SwarmScheduler(SwarmNodesMixin, SwarmLogsMixin, SwarmRunMixin, Scheduler):
         if service is None or not slot_text.isdigit():
             raise SchedulerError(f"app {app} has no task {task}")
         slot = int(slot_text)
-        current = [t for t in self._service_tasks([service])
+        current = [t for t in self.service_tasks([service])
                    if t.get("Slot") == slot and t.get("DesiredState") not in INACTIVE_DESIRED]
         container_id = next((t["Status"].get("ContainerStatus", {}).get("ContainerID") for t in current
                              if t["Status"].get("ContainerStatus", {}).get("ContainerID")), None)
@@ -366,12 +281,12 @@ class SwarmScheduler(SwarmNodesMixin, SwarmLogsMixin, SwarmRunMixin, Scheduler):
         if not container_id:
             raise SchedulerError(f"task {task} has no container yet")
         node_id = current[0].get("NodeID")
-        with self._errors(f"restart task {task}"):
+        with self.errors(f"restart task {task}"):
             local_node = self.api.info().get("Swarm", {}).get("NodeID")
             if node_id == local_node:
                 engine = self.api
             else:
-                engine = self._node_engine(node_id, task)
+                engine = self.node_engine(node_id, task)
             try:  # a graceful stop (SIGTERM, then SIGKILL after the grace period), then away with it
                 engine.stop(container_id, timeout=STOP_GRACE // SECOND)
                 engine.remove_container(container_id, force=True)

@@ -5,8 +5,8 @@ Protocol (documented in docs/api.md):
                     terminal input, text frames `{"resize": {"cols": C, "rows": R}}` resize the terminal.
   server -> client  binary frames are terminal output; a final text frame `{"exit_code": N}`, or
                     `{"detail": "..."}` on an error; then the server closes.
-The container is removed on every way out: the command ended, the client went away, an error, the
-session's time limit, a controller shutdown.
+The container (services/apps.py `attach`) is removed on every way out: the command ended, the client went
+away, an error, the session's time limit, a controller shutdown.
 """
 from __future__ import annotations
 
@@ -16,17 +16,16 @@ import logging
 from typing import Callable
 
 from fastapi import HTTPException
-from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from ..api import deps
 from ..db import session_factory
-from ..models import App
-from ..scheduler.base import RunSession, SchedulerError
-from . import deploy, releases
-from .scheduling import get_scheduler
+from ..scheduler.base import RunSession
+from ..services import access, apps
+from ..services.errors import ServiceError
+from . import deps
+from .errors import status_of
 
 log = logging.getLogger("slipway.run")
 FIRST_MESSAGE_TIMEOUT = 15.0
@@ -45,18 +44,14 @@ def prepare(app_id: str, authorization: str | None) -> tuple[str, str, dict, str
     with session_factory()() as db:
         try:
             user = deps.current_user(db, authorization)
-            app = db.scalar(select(App).where(App.id == app_id))
-            if app is None:
-                raise HTTPException(404, "No App matches the given query.")
-            if not deps.can_use(db, app, user):
-                raise HTTPException(403, "You do not have permission to perform this action.")
+            app, allowed = access.find_app(db, user, app_id)
+            deps.require_app(app is not None, allowed)
+            image, env, memory = apps.one_off(db, app)
         except HTTPException as exc:
             raise Denied(exc.status_code, str(exc.detail)) from None
-        release = releases.latest(db, app)
-        if release is None or release.build is None:
-            raise Denied(400, "No build associated with this release; push the app first.")
-        return (app.id, release.build.image, deploy.environment(app, release),
-                (release.config.memory or {}).get("run"))
+        except ServiceError as exc:
+            raise Denied(status_of(exc), exc.detail) from None
+        return app.id, image, env, memory
 
 
 async def deny(websocket: WebSocket, status: int, detail: str) -> None:
@@ -94,10 +89,10 @@ async def serve(websocket: WebSocket, app_id: str, timeout: float) -> None:
     except WebSocketDisconnect:
         return
     try:
-        session = await run_in_threadpool(get_scheduler().attach_run, app, image, command, env, memory,
+        session = await run_in_threadpool(apps.attach, app, image, command, env, memory,
                                           _size(start.get("cols"), None), _size(start.get("rows"), None), timeout)
-    except SchedulerError as exc:
-        await _finish(websocket, {"detail": f"Could not run the command: {exc}"}, 1011)
+    except ServiceError as exc:
+        await _finish(websocket, {"detail": exc.detail}, 1011)
         return
     try:
         await asyncio.wait_for(_pump(websocket, session), timeout)

@@ -6,22 +6,22 @@ import contextlib
 import socket
 
 
-def _raw_socket(obj) -> socket.socket | None:
+def raw_socket(obj) -> socket.socket | None:
     """The socket under a docker-py raw stream (SocketIO, a response, a socket)."""
     if hasattr(obj, "_sock"):
         return obj._sock  # noqa: SLF001 - docker-py's SocketIO keeps it there
     return obj if isinstance(obj, socket.socket) else None
 
 
-def _response_socket(response) -> socket.socket | None:
+def response_socket(response) -> socket.socket | None:
     with contextlib.suppress(AttributeError):
         fp = response.raw._fp.fp  # noqa: SLF001 - the SDK's own CancellableStream does the same
         raw = fp.raw if hasattr(fp, "raw") else fp
-        return _raw_socket(raw)
+        return raw_socket(raw)
     return None
 
 
-def _shutdown(sock: socket.socket | None) -> None:
+def shutdown(sock: socket.socket | None) -> None:
     if sock is None:
         return
     with contextlib.suppress(OSError):

@@ -5,22 +5,17 @@ from __future__ import annotations
 import contextlib
 import datetime
 import heapq
-import logging
 import threading
 import time
-from typing import TYPE_CHECKING, Iterator
+from typing import Iterator
 
 import docker.errors
 
-from .base import LogStream, SchedulerError
-from .names import check_app, check_type
-from .swarm_labels import L_TYPE
-from .swarm_sockets import _response_socket, _shutdown
-
-if TYPE_CHECKING:
-    from .swarm import SwarmScheduler
-
-log = logging.getLogger(__package__ + ".swarm")  # the Swarm backend's one logger, as before the split
+from ..base import LogStream, SchedulerError
+from ..names import check_app, check_type
+from .engine import SwarmEngine, log
+from .labels import L_TYPE
+from .sockets import response_socket, shutdown
 
 
 def _ts_key(ts: str) -> str:
@@ -38,17 +33,17 @@ def _ts_epoch(ts: str) -> str:
     return f"{seconds}.{frac.ljust(9, '0')[:9]}"
 
 
-class SwarmLogsMixin:
-    """SwarmScheduler's log methods (uses its _services, _service_tasks, _errors and api)."""
+class SwarmLogs(SwarmEngine):
+    """The recent lines of an app's services, and live streams of them."""
 
     def _log_entries(self, services: list[dict], tail: int | str = "all", since: str | None = None):
         """(sort key, timestamp, prefix, message) of the services' log lines (not merged)."""
-        slots = {t["ID"]: t.get("Slot") for t in self._service_tasks(services)}
+        slots = {t["ID"]: t.get("Slot") for t in self.service_tasks(services)}
         entries = []
         for service in services:
             proc_type = service["Spec"].get("Labels", {}).get(L_TYPE, "?")
             kwargs = {"since": since} if since else {}
-            with self._errors(f"read logs of service {service['Spec']['Name']}"):
+            with self.errors(f"read logs of service {service['Spec']['Name']}"):
                 try:
                     chunks = self.api.service_logs(service["ID"], details=True, stdout=True, stderr=True,
                                                    timestamps=True, tail=tail, is_tty=False, **kwargs)
@@ -71,7 +66,7 @@ class SwarmLogsMixin:
         lines = max(0, int(lines))
         if lines == 0:
             return ""
-        services = self._services(app, proc_type=proc_type)
+        services = self.services(app, proc_type=proc_type)
         entries = self._log_entries(services, tail=lines)[-lines:]
         return "".join(f"{prefix}: {message}\n" for _, _, prefix, message in entries)
 
@@ -92,7 +87,7 @@ class SwarmLogsMixin:
         start = time.time()
         backlog = []
         if lines > 0:
-            services = self._services(app, proc_type=proc_type)
+            services = self.services(app, proc_type=proc_type)
             backlog = self._log_entries(services, tail=lines)[-lines:] if services else []
         return SwarmLogStream(self, app, proc_type, start, backlog, poll)
 
@@ -105,7 +100,7 @@ class SwarmLogStream(LogStream):
     reorder = 0.3
     max_pending = 20000
 
-    def __init__(self, sched: SwarmScheduler, app: str, proc_type: str | None, start: float,
+    def __init__(self, sched: SwarmEngine, app: str, proc_type: str | None, start: float,
                  backlog: list, poll: float):
         self.sched, self.app, self.proc_type, self.poll = sched, app, proc_type, max(0.2, poll)
         self.start_key = _ts_key(datetime.datetime.fromtimestamp(start, datetime.timezone.utc)
@@ -149,7 +144,7 @@ class SwarmLogStream(LogStream):
         for st in streams:
             response = st.get("response")
             if response is not None:
-                _shutdown(_response_socket(response))
+                shutdown(response_socket(response))
                 with contextlib.suppress(Exception):
                     response.close()
         with self._cond:
@@ -172,8 +167,8 @@ class SwarmLogStream(LogStream):
     def _watch(self) -> None:
         while not self._stop.is_set():
             try:
-                services = self.sched._services(self.app, proc_type=self.proc_type)  # noqa: SLF001
-                slots = {t["ID"]: t.get("Slot") for t in self.sched._service_tasks(services)}  # noqa: SLF001
+                services = self.sched.services(self.app, proc_type=self.proc_type)
+                slots = {t["ID"]: t.get("Slot") for t in self.sched.service_tasks(services)}
                 with self._lock:
                     if self._stop.is_set():
                         return

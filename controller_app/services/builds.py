@@ -1,0 +1,60 @@
+"""Builds: an image (and its Procfile) registered for an app becomes a new release, deployed."""
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from ..models import App, Build, User
+from ..settings import get_settings
+from . import access, imagerefs, releases
+from .errors import FieldError, Forbidden, Unprocessable
+from .names import PROC_TYPE
+
+
+def check_procfile(procfile: dict[str, str]) -> None:
+    for proc, command in procfile.items():
+        if not PROC_TYPE.match(proc):
+            raise Unprocessable(f"{proc!r} is not a valid process type (lowercase letters, digits, '-').")
+        if not command.strip() or len(command) > 4096:
+            raise Unprocessable(f"The command of process type {proc} is empty or too long.")
+    if "web" in procfile and "cmd" in procfile:
+        raise Unprocessable("A Procfile cannot define both web and cmd.")
+
+
+def check_image(db: Session, app: App, user: User, image: str, own_only: bool) -> None:
+    """The image rule of builds. A reference is parsed as Docker does (400 when malformed). In the platform
+    registry (SLIPWAY_REGISTRY), whose account the nodes pull with, a build may name only its app's repository
+    or, with `own_only` false, that of another app the user may use; with `own_only` (a push) the image must be
+    exactly `<registry>/<app>`. Images from other registries are the user's business."""
+    try:
+        ref = imagerefs.parse(image)
+    except imagerefs.BadReference as exc:
+        raise FieldError("image", str(exc)) from None
+    registry = get_settings().registry
+    if not registry:
+        return
+    if own_only:
+        if not (imagerefs.in_platform_registry(ref, registry) and ref.path == app.id):
+            raise Forbidden(f"A push registers only images of the platform registry's {registry}/{app.id}.")
+        return
+    if not imagerefs.on_platform_host(ref, registry) or ref.path == app.id:
+        return
+    other, allowed = access.find_app(db, user, ref.path)
+    if other is None or not allowed:
+        raise Forbidden(f"{image} is in the platform registry ({registry}) but not in the repository of "
+                        f"an app you may use; this app's repository is {registry}/{app.id}.")
+
+
+def register(db: Session, app: App, user: User, image: str, sha: str = "", procfile: dict[str, str] | None = None,
+             dockerfile: str = "", own_image_only: bool = False) -> Build:
+    """Record the build and deploy a release of it with the app's current config (see releases.create_and_deploy)."""
+    procfile = procfile or {}
+    check_procfile(procfile)
+    check_image(db, app, user, image, own_image_only)
+    build = Build(app_uuid=app.uuid, owner_id=user.id, image=image, sha=sha, procfile=procfile,
+                  dockerfile=dockerfile)
+    db.add(build)
+    db.flush()
+    base = releases.latest(db, app)
+    what = sha[:7] if sha else image
+    releases.create_and_deploy(db, app, user, build, base.config, f"{user.username} deployed {what}")
+    return build

@@ -1,0 +1,69 @@
+"""An app's processes: listing them, scaling and restarting (each a blue/green redeploy of the serving release),
+and restarting one task in place."""
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from ..models import App
+from ..scheduler.base import SchedulerError, Task
+from . import deploy, limits
+from .errors import Conflict, Invalid, NotFound, Unavailable, Unprocessable
+from .scheduling import get_scheduler
+
+
+def running(app: App, proc_type: str | None = None) -> list[Task]:
+    """The serving deployment's tasks that are meant to run (of one type, or all)."""
+    if app.current_deployment is None:
+        return []
+    try:
+        tasks = get_scheduler().tasks(app.id, app.current_deployment)
+    except SchedulerError as exc:
+        raise Unavailable(f"Could not list processes: {exc}") from None
+    return [t for t in tasks if t.desired_state == "running" and (proc_type is None or t.proc_type == proc_type)]
+
+
+def redeploy(db: Session, app: App, structure: dict[str, int]) -> None:
+    release = deploy.current_release(db, app)
+    if release is None or release.build is None:
+        raise Invalid("No build associated with this release; push the app first.")
+    try:
+        deploy.deploy(db, app, release, structure, new_release=False, retire_later=True)
+    except deploy.Busy as exc:
+        raise Conflict(str(exc)) from None
+    except (deploy.DeployError, SchedulerError) as exc:
+        raise Invalid(f"Could not scale: {exc}") from None
+
+
+def scale(db: Session, app: App, counts: dict[str, int]) -> None:
+    current = dict(app.structure or {})
+    for proc, count in counts.items():
+        if proc not in current:
+            raise Invalid(f"Container type {proc} does not exist in application "
+                          f"(types: {', '.join(sorted(current)) or 'none until the first build'}).")
+        if not 0 <= count <= 10000:
+            raise Unprocessable(f"{proc}={count}: the count must be 0 or more.")
+    structure = {**current, **counts}
+    problem = limits.problem(db, structure)
+    if problem:
+        raise Invalid(problem)
+    if structure != current:
+        redeploy(db, app, structure)
+
+
+def restart(db: Session, app: App, proc_type: str | None = None) -> list[Task]:
+    """Every process (or every process of one type) replaced by a redeploy; the new ones."""
+    if proc_type is not None and proc_type not in (app.structure or {}):
+        raise NotFound(f"No process type {proc_type}.")
+    redeploy(db, app, dict(app.structure or {}))
+    return running(app, proc_type)
+
+
+def restart_one(app: App, proc_type: str, name: str) -> list[Task]:
+    """One task stopped and replaced by Swarm in its slot; the type's tasks after that."""
+    if name not in {t.name for t in running(app, proc_type)}:
+        raise NotFound(f"No process named {name}.")
+    try:
+        get_scheduler().restart(app.id, app.current_deployment, proc_type, name)
+    except SchedulerError as exc:
+        raise Unavailable(f"Could not restart {name}: {exc}") from None
+    return running(app, proc_type)
