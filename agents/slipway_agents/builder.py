@@ -32,7 +32,7 @@ import sys
 import time
 import urllib.parse
 
-from .common import Client, HTTPError, load_config, setup_logging
+from .common import APP_ID, Client, HTTPError, load_config, setup_logging
 
 # sshd starts this program up to four times per push (two key look-ups, the forced command, the hook): what only
 # one of those needs (subprocess, tempfile, ...) is imported where it is used.
@@ -55,7 +55,6 @@ DEFAULTS = {
     "log_level": "INFO",
 }
 
-APP_ID = re.compile(r"^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$")
 USERNAME = re.compile(r"^[A-Za-z0-9@.+_-]{1,150}$")
 KEY_TYPE = re.compile(r"^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|"
                       r"sk-ecdsa-sha2-nistp256@openssh\.com|ssh-ed448)$")

@@ -9,10 +9,12 @@ import configparser
 import json
 import logging
 import os
+import re
 import sys
 from typing import Any
 
 log = logging.getLogger("slipway")
+APP_ID = re.compile(r"^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$")  # the controller's app id rule: a DNS label
 
 
 def load_config(section: str, defaults: dict[str, str], path: str | None = None,

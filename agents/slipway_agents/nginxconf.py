@@ -12,14 +12,14 @@ import logging
 import re
 from dataclasses import dataclass, field
 
+from .common import APP_ID
+
 log = logging.getLogger("slipway.routesync")
 
-APP_ID = re.compile(r"^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$")
 # host names, optionally a leading wildcard label (nginx server_name "*.example.com")
 DOMAIN = re.compile(r"^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 HOSTNAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,252})$")
 LISTEN = re.compile(r"^[A-Za-z0-9.:\[\]*]+$")
-PEM_BLOCK = re.compile(r"^[A-Za-z0-9+/=\s:,()-]+$")
 
 ERROR_LOCATION = "/__slipway/errors/"
 STATUS_LOCATION = "/__slipway/generation"

@@ -41,7 +41,7 @@ import urllib.parse
 import urllib.request
 
 from . import jobs
-from .common import Client, HTTPError
+from .common import APP_ID, Client, HTTPError
 from .jobs import timestamp, truthy
 
 log = logging.getLogger("slipway.registry_gc")
@@ -65,7 +65,6 @@ DEFAULTS = {
     "restart_timeout": "90",
     "log_level": "INFO",
 }
-APP_ID = re.compile(r"^[a-z]([a-z0-9-]*[a-z0-9])?$")
 MANIFEST_TYPES = ", ".join([
     "application/vnd.docker.distribution.manifest.v2+json",
     "application/vnd.oci.image.manifest.v1+json",

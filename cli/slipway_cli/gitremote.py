@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 DEFAULT_REMOTE = "slipway"
 DEFAULT_BUILDER_PORT = 2222
-_APP_RE = re.compile(r"[a-z]([a-z0-9-]*[a-z0-9])?\Z")
+APP_ID = re.compile(r"^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$")  # the controller's rule: a DNS label
 
 
 class GitError(Exception):
@@ -29,7 +29,7 @@ def app_from_url(url: str | None) -> str | None:
     name = path.rsplit("/", 1)[-1]
     if name.endswith(".git"):
         name = name[:-4]
-    return name if name and _APP_RE.match(name) else None
+    return name if name and APP_ID.match(name) else None
 
 
 def builder_url(host: str, app: str, port: int = DEFAULT_BUILDER_PORT) -> str:

@@ -15,6 +15,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import copy
+import re
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_text
@@ -26,6 +27,8 @@ from ansible_collections.slipway.paas.plugins.module_utils.api import (
     quote_segment,
 )
 
+# The controller's app id rule: a DNS label that starts with a letter, at most 63 characters.
+APP_ID = re.compile(r'^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$')
 MASK = '********'
 MASK_CHANGED = '******** (changed)'
 
@@ -94,12 +97,6 @@ def changed_keys(before, after):
     )
 
 
-def subset_differs(current, wanted):
-    """True when some key of ``wanted`` has another value in ``current`` (keys not in ``wanted`` are ignored)."""
-    current = current or {}
-    return any(current.get(k) != v for k, v in (wanted or {}).items())
-
-
 def pick(data, keys):
     """The ``keys`` of ``data`` (a dict or None) that it has."""
     if data is None:
@@ -120,7 +117,7 @@ class ControllerModule(object):
     @classmethod
     def full_argument_spec(cls):
         """The module's options with the connection's, and the rules between them: what AnsibleModule (or an
-        action plugin's validation, plugin_utils/controller_action.py) checks the parameters against."""
+        action plugin's validation, plugins/action/controller.py) checks the parameters against."""
         spec = controller_argument_spec()
         spec.update(copy.deepcopy(cls.argument_spec))
         return dict(argument_spec=spec, required_if=cls.required_if, required_one_of=cls.required_one_of,

@@ -77,7 +77,7 @@ app:
     updated: "2026-01-01T00:00:00Z"
 """
 
-from ansible_collections.slipway.paas.plugins.module_utils.base import ControllerModule, pick
+from ansible_collections.slipway.paas.plugins.module_utils.base import APP_ID, ControllerModule, pick
 
 
 class AppModule(ControllerModule):
@@ -95,6 +95,9 @@ class AppModule(ControllerModule):
             return None
         owner = self.params['owner']
         if before is None:
+            if not APP_ID.match(self.params['name']):
+                self.fail('%s is not a valid app id: a-z, 0-9 and hyphens, at most 63 characters, starting with a '
+                          'letter and not ending with a hyphen' % self.params['name'])
             if owner is None:
                 owner = self.client.must_get('/v2/auth/whoami/').get('username')
             return dict(id=self.params['name'], owner=owner)

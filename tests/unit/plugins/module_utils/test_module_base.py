@@ -13,7 +13,6 @@ from ansible_collections.slipway.paas.plugins.module_utils.base import (
     dict_delta,
     masked_diff,
     normalize_value,
-    subset_differs,
 )
 
 
@@ -108,12 +107,6 @@ def test_masked_diff_shows_keys_and_marks_changes():
 def test_changed_keys():
     assert changed_keys({"A": "1", "B": "2"}, {"B": "3", "C": "4"}) == \
         {"added": ["C"], "removed": ["A"], "changed": ["B"]}
-
-
-def test_subset_differs():
-    assert not subset_differs({"web": 2, "worker": 1}, {"web": 2})
-    assert subset_differs({"web": 2}, {"web": 3})
-    assert subset_differs({}, {"web": 0})
 
 
 @pytest.mark.parametrize("value,expected", [(True, "true"), (False, "false"), (4, "4"), (1.5, "1.5"),
