@@ -6,7 +6,7 @@ this tree into a temp collections path, then runs each target as a role on local
 SLIPWAY_TOKEN in the environment. A target fails the test when ansible-playbook fails (its asserts).
 
 Each target runs twice: as the modules normally run on localhost (inside ansible-playbook, through the
-collection's action plugins: plugin_utils/controller_action.py), and as separate module processes (the way
+collection's action plugin: plugins/action/controller.py), and as separate module processes (the way
 they run on a remote host, or here with a play-level `environment`).
 
     .venv/bin/pytest tests/collection/test_integration_targets.py            # all targets

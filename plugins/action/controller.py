@@ -1,22 +1,28 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) Slipway maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Run a Slipway module's logic inside ansible-playbook when its task runs on the control node itself.
+"""The action plugin of every Slipway module (meta/runtime.yml routes each module's action here).
 
 Every Slipway module is a client of the controller's HTTP API. On a remote host it runs as usual (AnsiballZ
 payload, a Python start there). When the task's connection is ``local`` (``hosts: localhost``,
 ``delegate_to: localhost``, the builder's deploy playbook), the host *is* the control node, and starting a
-second Python for the module costs a third of a second per task for nothing: the action plugin then runs
-the same module class in the worker process, with the same argument validation, check mode, diff and
-``no_log`` masking. Tasks that need the module's own process (``become``, ``environment``, ``async``) still
-get it.
+second Python for the module costs a third of a second per task for nothing: this plugin then runs the
+module's class (the ``ControllerModule`` subclass of ``plugins/modules/<name>.py``) in the worker process,
+with the same argument validation, check mode, diff and ``no_log`` masking. Tasks that need the module's own
+process (``become``, ``environment``, ``async``) still get it.
 """
 
 from __future__ import annotations
 
+import importlib
+
 from ansible.module_utils.common.parameters import remove_values
 from ansible.plugins.action import ActionBase
 from ansible.utils.vars import merge_hash
+
+from ansible_collections.slipway.paas.plugins.module_utils.base import ControllerModule
+
+MODULES = 'ansible_collections.slipway.paas.plugins.modules.'
 
 
 class _ModuleResult(Exception):
@@ -44,10 +50,26 @@ class InProcessModule:
         raise _ModuleResult(result)
 
 
-class ControllerAction(ActionBase):
-    """The action plugin of a ``ControllerModule`` (set ``module_class``)."""
+def module_class(resolved_action):
+    """The ``ControllerModule`` subclass that module ``slipway.paas.<name>`` defines."""
+    module = importlib.import_module(MODULES + resolved_action.rpartition('.')[2])
+    found = [c for c in vars(module).values() if isinstance(c, type) and issubclass(c, ControllerModule)
+             and c.__module__ == module.__name__]
+    if len(found) != 1:
+        raise AssertionError('%s defines %d module classes' % (resolved_action, len(found)))
+    return found[0]
 
-    module_class = None
+
+def run_module(cls, module):
+    """What the module class would print as its result, run against ``module`` (an InProcessModule)."""
+    try:
+        cls(module=module).run()
+    except _ModuleResult as end:
+        return end.result
+    raise AssertionError('%s ended without exit_json' % cls.__name__)
+
+
+class ActionModule(ActionBase):
     _supports_check_mode = True
     _supports_async = True
 
@@ -65,18 +87,9 @@ class ControllerAction(ActionBase):
             if not wrap_async:
                 self._remove_tmp_path(self._connection._shell.tmpdir)
             return result
-        cls = self.module_class
+        cls = module_class(self._task.resolved_action)
         validation, params = self.validate_argument_spec(**cls.full_argument_spec())
         module = InProcessModule(params, bool(self._task.check_mode), bool(self._task.diff),
                                  validation._no_log_values)
         result.update(remove_values(run_module(cls, module), module.no_log_values))
         return result
-
-
-def run_module(cls, module):
-    """What the module class would print as its result, run against ``module`` (an InProcessModule)."""
-    try:
-        cls(module=module).run()
-    except _ModuleResult as end:
-        return end.result
-    raise AssertionError('%s ended without exit_json' % cls.__name__)
