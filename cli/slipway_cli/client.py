@@ -8,26 +8,9 @@ from urllib.parse import quote, urlsplit
 import requests
 
 from slipway_cli import __version__
+from slipway_cli.errors import APIError, CLIError, NotLoggedIn, format_detail, reason
 
-API_VERSION = "2.3"
 USER_AGENT = f"slipway-cli/{__version__}"
-
-
-class CLIError(Exception):
-    """An error to show the user as `Error: <message>` (exit code 1)."""
-
-    def __init__(self, message: str, status: int | None = None, body: Any = None):
-        super().__init__(message)
-        self.status = status
-        self.body = body
-
-
-class APIError(CLIError):
-    pass
-
-
-class NotLoggedIn(CLIError):
-    pass
 
 
 def normalize_url(url: str) -> str:
@@ -51,25 +34,6 @@ def normalize_url(url: str) -> str:
 def q(segment: str) -> str:
     """Quote one path segment (an app id, a domain, a username...)."""
     return quote(str(segment), safe="@:+")
-
-
-def format_detail(detail: Any) -> str:
-    """Turn a server `detail` (a string, or FastAPI's 422 list) into one readable line."""
-    if isinstance(detail, str):
-        return detail
-    if isinstance(detail, list):
-        parts = []
-        for item in detail:
-            if isinstance(item, dict):
-                loc = [str(x) for x in item.get("loc", []) if x not in ("body", "query", "path")]
-                msg = item.get("msg") or item.get("message") or str(item)
-                parts.append(f"{'.'.join(loc)}: {msg}" if loc else msg)
-            else:
-                parts.append(str(item))
-        return "; ".join(parts) if parts else "invalid request"
-    if isinstance(detail, dict):
-        return "; ".join(f"{k}: {format_detail(v)}" for k, v in detail.items())
-    return str(detail)
 
 
 class Client:
@@ -103,14 +67,14 @@ class Client:
                                      verify=self.verify, timeout=(self.connect_timeout, self.read_timeout),
                                      allow_redirects=False)
         except requests.exceptions.SSLError as e:
-            raise CLIError(f"TLS error talking to {self.url}: {_reason(e)}. If the platform uses its own CA, "
+            raise CLIError(f"TLS error talking to {self.url}: {reason(e)}. If the platform uses its own CA, "
                            f"log in with `slipway login {self.url} --ca CA.pem`") from None
         except requests.exceptions.Timeout:
             raise CLIError(f"the controller at {self.url} did not answer in time ({method} {path})") from None
         except requests.exceptions.ConnectionError as e:
-            raise CLIError(f"cannot reach the controller at {self.url} ({method} {path}): {_reason(e)}") from None
+            raise CLIError(f"cannot reach the controller at {self.url} ({method} {path}): {reason(e)}") from None
         except requests.exceptions.RequestException as e:
-            raise CLIError(f"request to {self.url} failed: {_reason(e)}") from None
+            raise CLIError(f"request to {self.url} failed: {reason(e)}") from None
         return self._handle(r, expect_json)
 
     def _handle(self, r: requests.Response, expect_json: bool) -> Any:
@@ -251,9 +215,9 @@ class Client:
                                  verify=self.verify, timeout=(self.connect_timeout, None), stream=True,
                                  allow_redirects=False)
         except requests.exceptions.SSLError as e:
-            raise CLIError(f"TLS error talking to {self.url}: {_reason(e)}") from None
+            raise CLIError(f"TLS error talking to {self.url}: {reason(e)}") from None
         except requests.exceptions.RequestException as e:
-            raise CLIError(f"cannot reach the controller at {self.url} (GET {path}): {_reason(e)}") from None
+            raise CLIError(f"cannot reach the controller at {self.url} (GET {path}): {reason(e)}") from None
         with r:
             if r.status_code >= 300:
                 self._handle(r, True)
@@ -262,7 +226,7 @@ class Client:
                     if chunk:
                         yield chunk.decode("utf-8", errors="replace")
             except requests.exceptions.RequestException as e:
-                raise CLIError(f"the log stream from {self.url} broke: {_reason(e)}") from None
+                raise CLIError(f"the log stream from {self.url} broke: {reason(e)}") from None
 
     def attach(self, app: str):
         """Open the WebSocket of an interactive run session (the token goes in a header, never the URL)."""
@@ -407,18 +371,3 @@ class Client:
 
     def remove_admin(self, username: str) -> None:
         self.delete(f"/v2/admin/perms/{q(username)}")
-
-
-def _reason(e: Exception) -> str:
-    """A short reason from a requests exception, without the long urllib3 object reprs."""
-    inner = e.args[0] if e.args else e
-    reason = getattr(inner, "reason", None) or inner
-    text = str(reason)
-    # "<urllib3.connection.HTTPConnection object at 0x..>: Failed to establish a new connection: [Errno 111] ..."
-    if "object at 0x" in text and ": " in text:
-        text = text.split(": ", 1)[1]
-    # "HTTPConnection(host='127.0.0.1', port=1): Failed to establish ..." (the URL is already in the message)
-    if text.startswith(("HTTPConnection(", "HTTPSConnection(", "HTTPConnectionPool(", "HTTPSConnectionPool(")) \
-            and "): " in text:
-        text = text.split("): ", 1)[1]
-    return text

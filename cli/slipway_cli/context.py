@@ -6,7 +6,8 @@ import re
 import sys
 
 from slipway_cli import config, gitremote
-from slipway_cli.client import Client, CLIError, NotLoggedIn
+from slipway_cli.client import Client
+from slipway_cli.errors import CLIError, NotLoggedIn
 
 KEY_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 PROC_TYPE_RE = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?\Z")

@@ -5,7 +5,7 @@ import argparse
 import sys
 
 from slipway_cli import __version__
-from slipway_cli.client import CLIError
+from slipway_cli.errors import CLIError
 from slipway_cli.context import Context
 from slipway_cli.output import error
 

@@ -13,7 +13,7 @@ import signal
 import sys
 import threading
 
-from slipway_cli.client import CLIError
+from slipway_cli.errors import CLIError
 from slipway_cli.websocket import Closed
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 
 from slipway_cli import gitremote
-from slipway_cli.client import CLIError, format_detail, normalize_url
+from slipway_cli.client import normalize_url
+from slipway_cli.errors import CLIError, format_detail
 from slipway_cli.commands.keys import key_id_for, parse_public_key
 from slipway_cli.commands.limits import normalize_cpu, normalize_memory
 from slipway_cli.commands.settings import normalize_cidr

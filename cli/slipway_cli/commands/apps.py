@@ -5,7 +5,7 @@ import argparse
 import sys
 
 from slipway_cli import gitremote
-from slipway_cli.client import APIError, CLIError
+from slipway_cli.errors import APIError, CLIError
 from slipway_cli.commands.git import remote_url_for
 from slipway_cli.context import confirm_name, stdin_is_tty
 from slipway_cli.output import kv_block, print_json, records_table, short_date, warn

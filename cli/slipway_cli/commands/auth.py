@@ -4,7 +4,8 @@ from __future__ import annotations
 import os
 
 from slipway_cli import config, gitremote
-from slipway_cli.client import Client, CLIError, normalize_url
+from slipway_cli.client import Client, normalize_url
+from slipway_cli.errors import CLIError
 from slipway_cli.context import ask, ask_password, confirm_name
 from slipway_cli.output import print_json
 

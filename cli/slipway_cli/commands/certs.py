@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from slipway_cli.client import CLIError
+from slipway_cli.errors import CLIError
 from slipway_cli.output import kv_block, print_json, records_table, short_date
 
 GROUP = "Certificates"

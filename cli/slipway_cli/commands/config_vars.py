@@ -5,7 +5,7 @@ import os
 import sys
 
 from slipway_cli import dotenv
-from slipway_cli.client import CLIError
+from slipway_cli.errors import CLIError
 from slipway_cli.context import KEY_RE, parse_pairs
 from slipway_cli.output import cell, print_json
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from slipway_cli import gitremote
-from slipway_cli.client import CLIError
+from slipway_cli.errors import CLIError
 
 GROUP = "Git"
 

@@ -1,7 +1,7 @@
 """healthchecks:list, healthchecks:set, healthchecks:unset (HTTP health checks per process type)."""
 from __future__ import annotations
 
-from slipway_cli.client import CLIError
+from slipway_cli.errors import CLIError
 from slipway_cli.context import PROC_TYPE_RE
 from slipway_cli.output import print_json, table
 

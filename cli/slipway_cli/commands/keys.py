@@ -5,7 +5,7 @@ import glob
 import os
 import re
 
-from slipway_cli.client import CLIError
+from slipway_cli.errors import CLIError
 from slipway_cli.context import ask, stdin_is_tty
 from slipway_cli.output import print_json, records_table
 

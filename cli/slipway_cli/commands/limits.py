@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from slipway_cli.client import CLIError
+from slipway_cli.errors import CLIError
 from slipway_cli.context import PROC_TYPE_RE, parse_pairs
 from slipway_cli.output import print_json, table
 

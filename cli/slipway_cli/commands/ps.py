@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from slipway_cli.context import PROC_TYPE_RE, parse_scale
-from slipway_cli.client import CLIError
+from slipway_cli.errors import CLIError
 from slipway_cli.output import print_json, records_table, short_date
 
 GROUP = "Processes"

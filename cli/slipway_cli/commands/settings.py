@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from slipway_cli.client import CLIError
+from slipway_cli.errors import CLIError
 from slipway_cli.output import print_json
 
 GROUP = "Settings"
