@@ -7,10 +7,11 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import subprocess
 
 import pytest
 
-from tests.e2e.conftest import get, sh, wait_for
+from tests.e2e.conftest import HOST, get, sh, wait_for
 
 from . import probes
 from .tenant import hello, push_tree, stranger
@@ -79,3 +80,30 @@ def test_the_store_answers_other_hosts_on_its_s3_api_only(aio):
     assert public == {8333, 8433, 18333}, listening
     assert sh("curl -s -m 5 -o /dev/null -w '%{http_code}' http://$(hostname -I | cut -d' ' -f1):8888/buckets/",
               check=False).stdout in ("000", "")
+
+
+# What a machine that is not a platform host may open on the all-in-one host: the router, the builder's sshd and
+# the host's own sshd (operators, with their keys; Ansible reaches hosts through it).
+PUBLIC_PORTS = {22, 80, 443, 2222}
+
+
+def test_a_machine_outside_the_platform_reaches_the_router_and_sshd_only(aio, outside):
+    """From the outside container (any machine of the internet, or of the site, that is not a platform host),
+    one connection to every port the host listens on, at the host's address on this machine's Docker bridge:
+    only the router and the two sshds answer. The controller API is reached through the router alone."""
+    address = subprocess.run(["docker", "inspect", "-f", "{{.NetworkSettings.Networks.bridge.IPAddress}}", HOST],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    ports = sorted({int(line.split()[3].rsplit(":", 1)[1]) for line in sh("ss -H -ltn").stdout.splitlines()})
+    script = probes.script(outside.http, [f"{address}:{port}" for port in ports])
+    out = subprocess.run(["docker", "exec", "-i", outside.name, "bash", "-s"], input=script, text=True,
+                         capture_output=True).stdout
+    opened = {int(t.rsplit(":", 1)[1]) for t in probes.results(out)["open"]}
+    print(f"\n[from outside] listening: {ports}, open: {sorted(opened)}")
+    assert opened == PUBLIC_PORTS, out
+    ca = sh("cat /etc/slipway/tls/ca.crt").stdout
+    subprocess.run(["docker", "exec", "-i", outside.name, "sh", "-c", "cat > /srv/platform-ca.crt"], input=ca,
+                   text=True, check=True)
+    readiness = subprocess.run(["docker", "exec", outside.name, "curl", "-sS", "-m", "10", "--cacert",
+                                "/srv/platform-ca.crt", "--resolve", f"localhost:443:{address}",
+                                "https://localhost/readiness"], capture_output=True, text=True)
+    assert readiness.returncode == 0, readiness.stderr
