@@ -5,6 +5,8 @@ import secrets
 
 import pytest
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
 
 from tests.live import live_controller
 
@@ -17,6 +19,11 @@ class Api:
     def __init__(self, url: str, token: str | None = None, username: str | None = None):
         self.url, self.token, self.username = url, token, username
         self.session = requests.Session()
+        # Through the router (the platform suites), nginx closes idle keep-alive connections when it reloads for a
+        # route change; a request sent on one at that moment gets no answer. Idempotent requests are sent again
+        # on a new connection, as browsers do; no other answer is retried.
+        retry = Retry(total=2, connect=2, read=2, status=0, other=0, backoff_factor=0.1, raise_on_status=False)
+        self.session.mount("https://", HTTPAdapter(max_retries=retry))
 
     def headers(self) -> dict:
         return {"Authorization": f"token {self.token}"} if self.token else {}
