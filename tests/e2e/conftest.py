@@ -87,6 +87,9 @@ def platform(converge: bool = True) -> dict:
     }
 
 
+TLS: list[ssl.SSLContext | None] = [None]  # the API client's TLS context, made once by controller_url
+
+
 def controller_url() -> str:
     """The controller API through the router's HTTPS port published on 127.0.0.1 (the local inventory names the
     controller vhost `localhost`), with the platform CA trusted by this process and the programs it starts
@@ -98,6 +101,7 @@ def controller_url() -> str:
     ca.parent.mkdir(parents=True, exist_ok=True)
     ca.write_text(sh("cat /etc/slipway/tls/ca.crt").stdout)
     os.environ["SSL_CERT_FILE"] = os.environ["REQUESTS_CA_BUNDLE"] = str(ca)
+    TLS[:] = [ssl.create_default_context(cafile=str(ca))]
     return f"https://localhost:{port}"
 
 
@@ -121,9 +125,8 @@ class API:
             headers["Authorization"] = f"token {self.token}"
         data = json.dumps(body).encode() if body is not None else None
         req = urllib.request.Request(self.base + path, data=data, method=method, headers=headers)
-        context = ssl.create_default_context(cafile=os.environ.get("SSL_CERT_FILE"))
         try:
-            with urllib.request.urlopen(req, timeout=timeout, context=context) as r:
+            with urllib.request.urlopen(req, timeout=timeout, context=TLS[0]) as r:
                 status, raw = r.status, r.read()
         except urllib.error.HTTPError as e:
             status, raw = e.code, e.read()
