@@ -5,13 +5,14 @@
 
 It takes only the validated app, its uuid, the commit and the push's work folder, and starts nothing but the
 build: the folder's `src` (the unpacked commit) is copied, read as the git user, into a folder only root can
-enter; a symbolic link that leaves the tree is refused; then a root Dockerfile is built with the docker CLI
-(classic builder) and anything else with the buildpack driver, both in the sandbox the configuration names
-(network, memory, CPUs, processes, time, cgroup parent), and the image `<registry>/<app>:git-<sha[:8]>` is
-pushed. The docker CLI logs in to the registry with the push's token (account `push`), which reaches this app's
-repository and the shared stack images alone: a Dockerfile's FROM cannot read another app's images. Every sandbox setting comes from the root-owned configuration, none from the caller. The build's output
-goes to standard output; the image's reference to WORKDIR/image and the buildpack's process types (bin/release)
-to WORKDIR/release.yml, each a new file (a link the caller put there is not followed).
+enter; a symbolic link that leaves the tree is refused; then a root Dockerfile is built by the Docker Engine's
+classic builder (through its API, engine.py) and anything else with the buildpack driver, both in the sandbox the
+configuration names (network, memory, CPUs, processes, time, cgroup parent), and the image
+`<registry>/<app>:git-<sha[:8]>` is pushed. The build and the docker CLI log in to the registry with the push's
+token (account `push`), which reaches this app's repository and the shared stack images alone: a Dockerfile's FROM
+cannot read another app's images. Every sandbox setting comes from the root-owned configuration, none from the
+caller. The build's output goes to standard output; the image's reference to WORKDIR/image and the buildpack's
+process types (bin/release) to WORKDIR/release.yml, each a new file (a link the caller put there is not followed).
 
 Settings (ini section [sandbox], or environment SLIPWAY_<NAME> when run by root directly):
   work_root (WORKDIR must lie under it), build_user (owner of WORKDIR; builds run as its uid), registry,
@@ -33,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 
+from . import engine
 from .builder import APP_ID, SHA, TOKEN, UUID
 from .common import load_config
 
@@ -146,15 +148,17 @@ def fetched_by_the_daemon(dockerfile: str) -> str:
     return ""
 
 
-def dockerfile_argv(cfg: dict[str, str], src: str, image: str) -> list[list[str]]:
-    # --pull: every FROM image comes from its registry, with this push's rights, never from the builder's own
-    # images (other tenants' among them)
-    limits = ["--pull", "--network", cfg["network"], "--memory", cfg["memory"], "--memory-swap", cfg["memory"],
-              "--cpu-period", "100000", "--cpu-quota", str(int(float(cfg["cpus"]) * 100000))]
+def dockerfile_query(cfg: dict[str, str], image: str) -> dict[str, str]:
+    """The Engine's /build parameters of a Dockerfile build: the classic builder (version 1), the only one that
+    runs RUN steps within the sandbox's limits; pull: every FROM image comes from its registry, with this push's
+    rights, never from the builder's own images (other tenants' among them)."""
+    memory = str(engine.size_bytes(cfg["memory"]))
+    query = {"t": image, "version": "1", "pull": "1", "rm": "1", "forcerm": "1", "networkmode": cfg["network"],
+             "memory": memory, "memswap": memory, "cpuperiod": "100000",
+             "cpuquota": str(int(float(cfg["cpus"]) * 100000))}
     if cfg["cgroup_parent"]:
-        limits += ["--cgroup-parent", cfg["cgroup_parent"]]
-    return [["timeout", "--kill-after=10", cfg["timeout"], "docker", "build", *limits, "--tag", image, src],
-            ["docker", "push", "--quiet", image]]
+        query["cgroupparent"] = cfg["cgroup_parent"]
+    return query
 
 
 def buildpack_env(cfg: dict[str, str], app: str, token: str, release_out: str, owner: pwd.struct_passwd) -> dict:
@@ -164,7 +168,7 @@ def buildpack_env(cfg: dict[str, str], app: str, token: str, release_out: str, o
                 "BUILD_NETWORK": cfg["network"], "BUILD_MEMORY": cfg["memory"], "BUILD_CPUS": cfg["cpus"],
                 "BUILD_PIDS": cfg["pids"], "BUILD_TIMEOUT": cfg["timeout"], "BUILD_CGROUP_PARENT": cfg["cgroup_parent"],
                 "BUILD_CA_FILE": cfg["ca_file"], "BUILD_USER": f"{owner.pw_uid}:{owner.pw_gid}",
-                "BUILD_STREAM": "none", "CACHE_AUTH": cfg["cache_auth"]}
+                "CACHE_AUTH": cfg["cache_auth"], "IMAGE_BUILD": f"{sys.executable} -I {engine.__file__}"}
     return {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8",
             **{f"SLIPWAY_{k}": v for k, v in settings.items()}}
 
@@ -199,14 +203,15 @@ def build(cfg: dict[str, str], app: str, uuid: str, sha: str, workdir: str, toke
         docker_config = registry_login(scratch, cfg["registry"], token)
         env = dict(os.environ, DOCKER_CONFIG=docker_config)
         if dockerfile:
-            env["DOCKER_BUILDKIT"] = "0"  # the classic builder: the only one that takes the sandbox's limits
-            for argv in dockerfile_argv(cfg, src, image):
-                rc = subprocess.run(argv, env=env, stdin=subprocess.DEVNULL).returncode
-                if rc != 0:
-                    if rc >= 124:
-                        print(f" !     the build was stopped at its limits ({cfg['timeout']} s, {cfg['memory']} of "
-                              "memory)", flush=True)
-                    return rc
+            auths = {cfg["registry"]: {"username": "push", "password": token}}
+            rc = engine.build(dockerfile_query(cfg, image), src, auths, float(cfg["timeout"]))
+            if rc == 0:
+                rc = subprocess.run(["docker", "push", "--quiet", image], env=env, stdin=subprocess.DEVNULL).returncode
+            if rc != 0:
+                if rc >= 124:
+                    print(f" !     the build was stopped at its limits ({cfg['timeout']} s, {cfg['memory']} of "
+                          "memory)", flush=True)
+                return rc
             hand_over(workdir_fd, "image", image.encode())
             return 0
         print("-----> No Dockerfile at the root, building with buildpacks", flush=True)

@@ -14,6 +14,11 @@ description:
   - Registers an image (with its Procfile and source sha) as a new build of an app. The controller creates release
     vN+1 from this build and the current config and deploys it; the call returns once the release serves, or fails
     with the controller's reason (the previous release keeps serving).
+  - With O(push_token), the build is registered once through the builder hook, which answers at once with the new
+    release and its state; while the release is C(deploying) the module follows it (long polls of
+    C(/v2/hooks/releases/<version>/)) until it serves, fails (the task fails with the controller's reason) or
+    O(timeout) runs out (the task fails, saying the release is still deploying). The version reported is always the
+    release this build created.
   - Registering a build always creates a release, so this module always reports a change.
 author:
   - Slipway maintainers (@slipway)
@@ -56,6 +61,7 @@ options:
         user and one app; it expires after the controller's C(SLIPWAY_PUSH_TOKEN_TTL) (15 minutes by default).
       - The controller then registers only an image in the app's own repository of the platform registry,
         V(<registry>/<app>:<tag>), and records the build and release as the token's user's.
+      - O(timeout) is then also the most seconds the module follows the new release until it serves or fails.
     type: str
   receive_user:
     description:
@@ -98,12 +104,13 @@ build:
 release:
   description:
     - The release the build created (in check mode, only the version it would get).
-    - With O(push_token), only its C(version) (none in check mode).
+    - With O(push_token), its C(version) and C(state) (C(serving), or C(failed) when the task fails; none in check
+      mode).
   returned: success
   type: dict
   sample: {version: 4, summary: "alice deployed registry.example.com:5000/shop:git-1a2b3c4", failed: false}
 url:
-  description: The app's address as the controller gives it (with O(push_token), after a deploy).
+  description: The app's address as the controller gives it (with O(push_token)).
   returned: when O(push_token) is set and not in check mode
   type: str
   sample: shop.example.com
@@ -114,6 +121,9 @@ serving:
   sample: {url: "https://shop.example.com/", ok: true, status: 200, seconds: 1.2}
 """
 
+import time
+
+from ansible_collections.slipway.paas.plugins.module_utils.api import ControllerError
 from ansible_collections.slipway.paas.plugins.module_utils.base import (
     ControllerModule, serving_argument_spec, wait_until_serving,
 )
@@ -137,21 +147,24 @@ class BuildModule(ControllerModule):
     )
     argument_spec.update(serving_argument_spec())
 
-    def __init__(self, *args, **kwargs):
-        super(BuildModule, self).__init__(*args, **kwargs)
-        self.hook_release = None
+    def run(self):
+        if not self.params['push_token']:
+            return super(BuildModule, self).run()
+        try:
+            result = PushRegistration(self).run()
+            wait_until_serving(self, result)
+        except ControllerError as e:
+            self.module.fail_json(**e.as_dict())
+        self.module.exit_json(**result)
 
-    def hook(self, path, body):
-        body = dict(body, receive_repo=self.params['app'])
-        if self.params['receive_user']:
-            body['receive_user'] = self.params['receive_user']
-        headers = {'X-Slipway-Push-Token': self.params['push_token']}
-        return self.client.post(path, body, auth=False, headers=headers)
+    def body(self):
+        body = dict(image=self.params['image'])
+        for key in ('procfile', 'sha', 'dockerfile'):
+            if self.params[key] is not None:
+                body[key] = self.params[key]
+        return body
 
     def read(self):
-        if self.params['push_token']:
-            self.hook('/v2/hooks/config/', {})  # the token is valid, for this app (and user)
-            return dict(release=self.hook_release or {})
         self.require_app()
         return dict(release=latest_release(self.client, self.app_path()))
 
@@ -164,18 +177,7 @@ class BuildModule(ControllerModule):
         return True  # every build is a new release
 
     def write(self, before, after):
-        body = dict(image=self.params['image'])
-        for key in ('procfile', 'sha', 'dockerfile'):
-            if self.params[key] is not None:
-                body[key] = self.params[key]
-        if self.params['push_token']:
-            answer = self.hook('/v2/hooks/build/', body)
-            self.hook_release = answer.get('release') or {}
-            self.extra['build'] = dict(uuid=answer.get('build'))
-            if answer.get('url'):
-                self.extra['url'] = answer['url']
-            return
-        self.extra['build'] = self.client.post(self.app_path() + 'builds/', body)
+        self.extra['build'] = self.client.post(self.app_path() + 'builds/', self.body())
 
     def diff_view(self, state):
         return dict(release=(state.get('release') or {}).get('version'), image=state.get('image'),
@@ -186,6 +188,65 @@ class BuildModule(ControllerModule):
 
     def finish(self, result, end):
         wait_until_serving(self, result)
+
+
+class PushRegistration(object):
+    """A push's build, registered once through the builder hooks (authenticated by the push token), then its
+    release followed until it serves or fails, or O(timeout) runs out."""
+
+    def __init__(self, mod):
+        self.mod = mod
+        self.params = mod.params
+        self.headers = {'X-Slipway-Push-Token': self.params['push_token']}
+
+    def hook(self, path, body):
+        body = dict(body, receive_repo=self.params['app'])
+        if self.params['receive_user']:
+            body['receive_user'] = self.params['receive_user']
+        return self.mod.client.post(path, body, auth=False, headers=self.headers) or {}
+
+    def run(self):
+        if self.mod.check_mode:
+            self.hook('/v2/hooks/config/', {})  # the token is valid, for this app (and user)
+            return dict(changed=True, build={}, release={})
+        answer = self.hook('/v2/hooks/build/', self.mod.body())
+        release = answer.get('release') or {}
+        version = release.get('version')
+        # a controller that answers once the release serves gives no state
+        state, reason = self.follow(version, release.get('state') or 'serving')
+        result = dict(changed=True, build=dict(uuid=answer.get('build')),
+                      release=dict(version=version, state=state))
+        if answer.get('url'):
+            result['url'] = answer['url']
+        if state == 'failed':
+            self.mod.fail('%s v%s failed: %s' % (self.params['app'], version, reason or 'no reason given'), **result)
+        return result
+
+    def follow(self, version, state):
+        """The release's state once it is no longer ``deploying`` (long polls of /v2/hooks/releases/{N}/), and
+        the controller's reason."""
+        deadline = time.monotonic() + self.params['timeout']
+        reason = ''
+        while state == 'deploying':
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                self.mod.fail('%s v%s is still deploying after %ss; the deploy goes on without this push: see '
+                              '`slipway releases -a %s`' % (self.params['app'], version, self.params['timeout'],
+                                                            self.params['app']),
+                              changed=True, release=dict(version=version, state=state))
+            path = self.mod.path('/v2/hooks/releases/%s/', str(version))
+            try:
+                body = self.mod.client.get(path, query=dict(wait=min(60, int(remaining))), auth=False,
+                                           headers=self.headers)
+            except ControllerError as e:
+                if e.status is not None and e.status < 500:
+                    raise
+                time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))  # a controller restarting
+                continue
+            if not body:
+                raise ControllerError('GET', path, 404, 'release v%s of %s not found' % (version, self.params['app']))
+            state, reason = body.get('state') or 'serving', body.get('reason') or ''
+        return state, reason
 
 
 def main():

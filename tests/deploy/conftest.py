@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -14,6 +15,7 @@ import urllib.request
 from typing import Iterator
 
 import pytest
+import yaml
 
 from tests.live import ROOT, free_port
 
@@ -81,17 +83,59 @@ def push_check(url: str, builder_key: str, user: str, app: str) -> dict:
 # the sandbox's own root-owned configuration on a builder host).
 SANDBOX_VARS = {"slipway_buildpack_cache_dir": "cache_dir", "slipway_build_ca_file": "ca_file",
                 "slipway_buildpack_env_file": "buildpack_env_file"}
+# What the builder's hook passes a deploy in its environment (agents/slipway_agents/builder.py, pre_receive).
+PUSH_ENV = {"slipway_app": "SLIPWAY_APP", "slipway_sha": "SLIPWAY_SHA", "slipway_user": "SLIPWAY_USER",
+            "slipway_repo": "SLIPWAY_REPO"}
+BIN = os.path.dirname(sys.executable)
+
+
+def builder_role_vars() -> dict:
+    """roles/builder/vars/main.yml, with its templates as text (`!unsafe` included)."""
+    class Loader(yaml.SafeLoader):
+        pass
+    Loader.add_constructor("!unsafe", lambda loader, node: loader.construct_scalar(node))
+    with open(os.path.join(ROOT, "roles/builder/vars/main.yml")) as fh:
+        return yaml.load(fh, Loader=Loader)
+
+
+def runner_folder(base: str, extravars: dict) -> str:
+    """ansible-runner's private data folder as the builder role lays it out (env/envvars, env/extravars,
+    inventory, an empty project), with this tree's collection installed as the role installs it."""
+    role = builder_role_vars()
+    collections = os.path.join(base, "collections")
+    dest = os.path.join(collections, "ansible_collections", "slipway", "paas")
+    for path in role["__slipway_builder_collection_paths"]:
+        src, target = os.path.join(ROOT, path), os.path.join(dest, path)
+        if os.path.isdir(src):
+            shutil.copytree(src, target, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            shutil.copy(src, target)
+    private = os.path.join(base, "deploy")
+    for folder in ("env", "inventory", "project"):
+        os.makedirs(os.path.join(private, folder))
+    envvars = dict(role["__slipway_builder_envvars"], ANSIBLE_COLLECTIONS_PATH=collections,
+                   ANSIBLE_PYTHON_INTERPRETER=sys.executable)
+    with open(os.path.join(private, "env", "envvars"), "w") as fh:
+        yaml.safe_dump(envvars, fh)
+    values = {k: v for k, v in role["__slipway_builder_extravars"].items() if "lookup(" in v}
+    with open(os.path.join(private, "env", "extravars"), "w") as fh:
+        json.dump({**values, **extravars}, fh)
+    with open(os.path.join(private, "inventory", "hosts"), "w") as fh:
+        fh.write(f"localhost ansible_connection=local ansible_python_interpreter={sys.executable}\n")
+    return private
 
 
 @contextlib.contextmanager
 def deploy_command(extra: dict, token_app: str | None = None) -> Iterator[tuple[list[str], dict[str, str]]]:
-    """(argv, env) of playbooks/deploy.yml with these extra vars, run on this machine as the builder's hook runs
-    it: with an empty work folder of its own (slipway_workdir), removed afterwards, the push's token in the
-    environment (from the controller's push check with `slipway_builder_key`, for the pusher and `token_app`,
-    default the app deployed), and the build through the sandbox's entry point (agents/slipway_agents/sandbox.py)
-    with a configuration of the test's own: builds on this machine's host network (the registry and package
-    index of these tests listen on its loopback; the sandbox's network and walls are tested on the platform
-    host, tests/security)."""
+    """(argv, env) of the deploy as the builder's hook runs it: ansible-runner on a private data folder laid out
+    as the builder role lays it out, running slipway.paas.deploy from the collection installed there, with the
+    push's values in the environment, an empty work folder of its own (removed afterwards), and the push's token
+    (from the controller's push check with `slipway_builder_key`, for the pusher and `token_app`, default the app
+    deployed). The build goes through the sandbox's entry point (agents/slipway_agents/sandbox.py) with a
+    configuration of the test's own: builds on this machine's host network (the registry and package index of
+    these tests listen on its loopback; the sandbox's network and walls are tested on the platform host,
+    tests/security). The runner's folder is `env["SLIPWAY_TEST_RUNNER_DIR"]` (its artifacts)."""
     extra = dict(extra)
     check = push_check(extra["slipway_controller_url"], extra.pop("slipway_builder_key"), extra["slipway_user"],
                        token_app or extra["slipway_app"])
@@ -105,12 +149,14 @@ def deploy_command(extra: dict, token_app: str | None = None) -> Iterator[tuple[
         sandbox.update({key: extra.pop(var) for var, key in SANDBOX_VARS.items() if var in extra})
         with open(os.path.join(base, "sandbox.ini"), "w") as f:
             f.write("[sandbox]\n" + "".join(f"{k} = {v}\n" for k, v in sandbox.items()))
-        command = (f"env PYTHONPATH={os.path.join(ROOT, 'agents')} python3 -m slipway_agents.sandbox "
-                   f"--config {os.path.join(base, 'sandbox.ini')}")
-        values = {"slipway_build_command": command, "slipway_app_uuid": check["uuid"], **extra,
-                  "slipway_workdir": work}
-        playbook = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
-        argv = [playbook, "-i", "localhost,", "-c", "local", "-e", "ansible_python_interpreter=" + sys.executable,
-                "-e", json.dumps(values), os.path.join(ROOT, "playbooks/deploy.yml")]
-        yield argv, {**os.environ, "ANSIBLE_CONFIG": os.path.join(ROOT, "ansible.cfg"),
-                     "SLIPWAY_PUSH_TOKEN": check["push_token"]}
+        extra.setdefault("slipway_build_command", f"env PYTHONPATH={os.path.join(ROOT, 'agents')} python3 -m "
+                         f"slipway_agents.sandbox --config {os.path.join(base, 'sandbox.ini')}")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
+        env.update({name: str(extra.pop(var)) for var, name in PUSH_ENV.items()})
+        env.update(SLIPWAY_APP_UUID=check["uuid"], SLIPWAY_WORKDIR=work, SLIPWAY_PUSH_TOKEN=check["push_token"],
+                   PATH=BIN + os.pathsep + env.get("PATH", ""), PYTHONUNBUFFERED="1")
+        private = runner_folder(base, extra)
+        env["SLIPWAY_TEST_RUNNER_DIR"] = private
+        argv = [os.path.join(BIN, "ansible-runner"), "run", private, "--playbook", "slipway.paas.deploy",
+                "--ident", "test", "--rotate-artifacts", "100"]
+        yield argv, env
