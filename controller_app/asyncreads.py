@@ -31,7 +31,7 @@ def prepared(name: str, sql: str) -> str:
     with the same parameters."""
     params = list(dict.fromkeys(PARAM.findall(sql)))
     _statements[name] = f"PREPARE {name} AS " + PARAM.sub(lambda m: f"${params.index(m.group(1)) + 1}", sql)
-    return f"EXECUTE {name}({', '.join(f'%({p})s' for p in params)})"
+    return f"EXECUTE {name}" + (f"({', '.join(f'%({p})s' for p in params)})" if params else "")
 
 
 async def rows(sql: str, params: dict) -> list[tuple]:

@@ -2,12 +2,16 @@
 
 Writers `announce(db, channel)` inside their transaction (PostgreSQL delivers at commit). One listener
 thread per process holds a connection that LISTENs and bumps a counter per channel; waiters take `mark()`
-before they read the state they wait on, then `wait(channel, mark, timeout)` returns as soon as anything
-was announced since (so nothing announced in between is missed). A waiter still re-reads its state at
-its own fallback interval: while the listener reconnects, nothing is announced to it.
+before they read the state they wait on, then `wait(channel, mark, timeout)` (a thread) or
+`await wait_async(channel, mark, timeout)` (a coroutine: the long polls, which hold no thread while they wait)
+returns as soon as anything was announced since (so nothing announced in between is missed). The listener
+thread wakes coroutines through their event loop's `call_soon_threadsafe`. A waiter still re-reads its state
+at its own fallback interval: while the listener reconnects, nothing is announced to it.
 """
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import select
 import threading
@@ -22,9 +26,11 @@ log = logging.getLogger("slipway.changes")
 ROUTES = "slipway_routes"  # the routing generation moved
 ACKS = "slipway_acks"  # a router acknowledged a generation
 CHANNELS = (ROUTES, ACKS)
+RECHECK = 1.0  # seconds: a long poll re-reads its state at least this often (the wake-up is the fast path)
 
 _cond = threading.Condition()
 _counts = dict.fromkeys(CHANNELS, 0)
+_futures: dict[str, set[tuple[asyncio.AbstractEventLoop, asyncio.Future]]] = {c: set() for c in CHANNELS}
 _thread: threading.Thread | None = None
 
 
@@ -42,6 +48,27 @@ def wait(channel: str, since: int, timeout: float) -> bool:
     """True once `channel` was announced after `since` (a mark()); False after `timeout` seconds."""
     with _cond:
         return _cond.wait_for(lambda: _counts[channel] != since, timeout)
+
+
+async def wait_async(channel: str, since: int, timeout: float) -> bool:
+    """As `wait`, on the event loop."""
+    loop = asyncio.get_running_loop()
+    waiter = (loop, loop.create_future())
+    with _cond:
+        if _counts[channel] != since:
+            return True
+        _futures[channel].add(waiter)
+    try:
+        done, _ = await asyncio.wait((waiter[1],), timeout=timeout)
+        return bool(done)
+    finally:
+        with _cond:
+            _futures[channel].discard(waiter)
+
+
+def _resolve(future: asyncio.Future) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 def _listen(retry: float = 1.0) -> None:
@@ -73,6 +100,9 @@ def _wake(channels) -> None:
         for channel in channels:
             if channel in _counts:
                 _counts[channel] += 1
+                for loop, future in _futures[channel]:
+                    with contextlib.suppress(RuntimeError):  # its loop closed (the process is stopping)
+                        loop.call_soon_threadsafe(_resolve, future)
         _cond.notify_all()
 
 

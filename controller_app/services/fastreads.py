@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import aliased
 
 from ..asyncreads import prepared, rows
-from ..models import App, Config, Release, Token, User
+from ..models import App, Config, Release, RoutingState, Token, User
 from ..settings import get_settings
 from .access import may_use
 
@@ -63,6 +63,8 @@ EXECUTE_APP_CONFIG = prepared("slipway_app_config", APP_CONFIG)
 ConfigRow = collections.namedtuple("ConfigRow", "is_active app_found allowed uuid created updated username values "
                                                 "memory cpu tags healthcheck")
 
+EXECUTE_ROUTES_GENERATION = prepared("slipway_routes_generation", _sql(select(RoutingState.generation)))
+
 APPS_PAGE = _sql(_apps_page_statement())
 EXECUTE_APPS_PAGE = prepared("slipway_apps_page", APPS_PAGE)
 AppRow = collections.namedtuple("AppRow", "is_active total uuid id created updated structure owner")
@@ -103,3 +105,9 @@ async def apps_page(digest: str, limit: int, offset: int) -> tuple[Access, int, 
     return Access(True, bool(found[0].is_active)), found[0].total, [
         {"uuid": r.uuid, "created": r.created, "updated": r.updated, "id": r.id, "owner": r.owner,
          "structure": r.structure or {}, "url": f"{r.id}.{domain}"} for r in found if r.uuid is not None]
+
+
+async def routes_generation() -> int:
+    """The routing generation (as routing.generation)."""
+    found = await rows(EXECUTE_ROUTES_GENERATION, {})
+    return (found[0][0] if found else 0) or 0
