@@ -34,7 +34,7 @@ def build(b: Build, app_id: str) -> dict:
 def release(r: Release, app_id: str) -> dict:
     return {**_stamps(r), "owner": r.owner.username, "app": app_id, "version": r.version,
             "build": r.build_uuid, "config": r.config_uuid, "summary": r.summary, "failed": r.failed,
-            "exception": r.exception}
+            "exception": r.exception, "state": r.state}
 
 
 def key(k: Key) -> dict:

@@ -1,8 +1,9 @@
 """Config snapshots, builds and releases: a release is (build, config), numbered per app."""
 from __future__ import annotations
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, literal_column
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import Base
@@ -37,9 +38,14 @@ class Build(Stamped, Base):
     owner: Mapped[User] = relationship()
 
 
+DEPLOYING, SERVING, FAILED = "deploying", "serving", "failed"  # a release's states (services/releasestate.py)
+
+
 class Release(Stamped, Base):
     __tablename__ = "releases"
-    __table_args__ = (UniqueConstraint("app_uuid", "version"),)
+    __table_args__ = (UniqueConstraint("app_uuid", "version"),  # the few deploying: orphan sweeps, deploy turns
+                      Index("ix_releases_deploying", "app_uuid", "version",
+                            postgresql_where=literal_column(f"state = '{DEPLOYING}'")))
 
     app_uuid = mapped_column(ForeignKey("apps.uuid", ondelete="CASCADE"), index=True)
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
@@ -47,9 +53,18 @@ class Release(Stamped, Base):
     build_uuid = mapped_column(ForeignKey("builds.uuid"), nullable=True)
     config_uuid = mapped_column(ForeignKey("configs.uuid"))
     summary: Mapped[str] = mapped_column(String(512), default="")
-    failed: Mapped[bool] = mapped_column(Boolean, default=False)
-    exception: Mapped[str] = mapped_column(Text, default="")
+    state: Mapped[str] = mapped_column(String(16), default=DEPLOYING)
+    exception: Mapped[str] = mapped_column(Text, default="")  # why it failed (Deis's name)
 
     owner: Mapped[User] = relationship()
     build: Mapped[Build | None] = relationship()
     config: Mapped[Config] = relationship()
+
+    @hybrid_property
+    def failed(self) -> bool:
+        """Deis's flag: the release failed (it keeps its number, and is never served again)."""
+        return self.state == FAILED
+
+    @failed.expression
+    def failed(cls):  # a literal, not a parameter: the fast reads compile it into prepared statements
+        return cls.state == literal_column(f"'{FAILED}'")

@@ -51,6 +51,7 @@ class ReleaseOut(Stamped):
     summary: str
     failed: bool
     exception: str
+    state: str  # deploying, serving or failed (Slipway's; Deis clients ignore it)
 
 
 class RollbackIn(In):

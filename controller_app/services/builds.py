@@ -1,9 +1,10 @@
-"""Builds: an image (and its Procfile) registered for an app becomes a new release, deployed."""
+"""Builds: an image (and its Procfile) registered for an app becomes a new release, deployed (the caller waiting
+for it, or, for the builder's hook, in the background)."""
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from ..models import App, Build, User
+from ..models import App, Build, Release, User
 from ..settings import get_settings
 from . import access, imagerefs, releases
 from .errors import FieldError, Forbidden, Unprocessable
@@ -45,8 +46,9 @@ def check_image(db: Session, app: App, user: User, image: str, own_only: bool) -
 
 
 def register(db: Session, app: App, user: User, image: str, sha: str = "", procfile: dict[str, str] | None = None,
-             dockerfile: str = "", own_image_only: bool = False) -> Build:
-    """Record the build and deploy a release of it with the app's current config (see releases.create_and_deploy)."""
+             dockerfile: str = "", own_image_only: bool = False, background: bool = False) -> tuple[Build, Release]:
+    """Record the build and deploy a release of it with the app's current config: the release once it serves
+    (releases.create_and_deploy), or at once, `deploying`, with `background` (releases.create_and_start)."""
     procfile = procfile or {}
     check_procfile(procfile)
     check_image(db, app, user, image, own_image_only)
@@ -56,5 +58,5 @@ def register(db: Session, app: App, user: User, image: str, sha: str = "", procf
     db.flush()
     base = releases.latest(db, app)
     what = sha[:7] if sha else image
-    releases.create_and_deploy(db, app, user, build, base.config, f"{user.username} deployed {what}")
-    return build
+    deploy = releases.create_and_start if background else releases.create_and_deploy
+    return build, deploy(db, app, user, build, base.config, f"{user.username} deployed {what}")

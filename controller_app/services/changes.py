@@ -25,7 +25,8 @@ from ..db import libpq_dsn
 log = logging.getLogger("slipway.changes")
 ROUTES = "slipway_routes"  # the routing generation moved
 ACKS = "slipway_acks"  # a router acknowledged a generation
-CHANNELS = (ROUTES, ACKS)
+RELEASES = "slipway_releases"  # a release's state changed
+CHANNELS = (ROUTES, ACKS, RELEASES)
 RECHECK = 1.0  # seconds: a long poll re-reads its state at least this often (the wake-up is the fast path)
 
 _cond = threading.Condition()

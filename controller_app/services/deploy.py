@@ -3,11 +3,12 @@
 Each deployment gets its own Swarm services (blue/green). A deployment row is written before anything
 starts, so a controller restarted mid-deploy fails it cleanly (see `recover`). A per-app PostgreSQL
 advisory lock (held on its own connection) serialises deploys of one app and is released by PostgreSQL
-itself if the controller dies.
+itself if the controller dies; new releases take it in the order they were made.
 
-A deploy request returns once the new deployment serves (routers acknowledged). The deployments it
-replaced are marked `draining` in the same transaction as the switch and retired after the response
-(see retire.py).
+`deploy` returns once the new deployment serves (routers acknowledged), and settles a new release's state
+(`serving` or `failed`, see releasestate.py); the caller is a request that waits for it or, for the
+builder's hook, a background worker (background.py). The deployments it replaced are marked `draining` in the
+same transaction as the switch and retired afterwards (see retire.py).
 """
 from __future__ import annotations
 
@@ -16,14 +17,15 @@ import logging
 import time
 from typing import Iterator
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import exists, select, text, update
 from sqlalchemy.orm import Session
 
 from ..db import engine
 from ..models import App, Deployment, Release
+from ..models.release import DEPLOYING, FAILED, SERVING
 from ..scheduler.base import ProcessSpec, SchedulerError
 from ..settings import get_settings
-from . import health, retire, routing
+from . import health, releasestate, retire, routing
 from .scheduling import get_scheduler
 
 log = logging.getLogger("slipway.deploy")
@@ -45,16 +47,27 @@ def _lock_key(app: App) -> int:
     return int.from_bytes(app.uuid.bytes[:8], "big", signed=True)
 
 
+def _take(conn, key: int, turn: Release | None) -> bool:
+    """Take the app's deploy lock; with `turn` (a new release), only once no older release of the app is still
+    deploying (new releases deploy in the order they were made: an older one never replaces a newer one)."""
+    taken = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar()
+    if taken and turn is not None and conn.execute(select(exists().where(
+            Release.app_uuid == turn.app_uuid, Release.state == DEPLOYING, Release.version < turn.version))).scalar():
+        conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+        taken = False
+    conn.commit()
+    return taken
+
+
 @contextlib.contextmanager
-def app_lock(app: App, wait: float) -> Iterator[None]:
+def app_lock(app: App, wait: float, turn: Release | None = None) -> Iterator[None]:
     key = _lock_key(app)
     with engine().connect() as conn:
         deadline = time.monotonic() + wait
-        while not conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar():
+        while not _take(conn, key, turn):
             if time.monotonic() > deadline:
                 raise Busy(f"Another deploy of {app.id} is in progress; try again when it has finished.")
             time.sleep(0.2)
-        conn.commit()
         try:
             yield
         finally:
@@ -151,56 +164,73 @@ def _run_release_task(app: App, release: Release) -> None:
 
 def deploy(db: Session, app: App, release: Release, structure: dict[str, int] | None = None,
            new_release: bool = True, retire_later: bool | None = None) -> Deployment | None:
-    """Make `release` serve with `structure` and block until it does; DeployError when it cannot.
+    """Make `release` serve with `structure` and block until it does; DeployError when it cannot (Busy when
+    other deploys of the app kept it waiting past the deploy timeout).
 
-    A new release that fails is flagged failed (it keeps its number); the previous deployment keeps serving.
-    The deployments it replaces drain and go after this returns when `retire_later` (the default for new
-    releases), else before it returns (the default for redeploys of the serving release, such as moving an
-    app off a node that is about to drain).
+    A new release waits for the older ones still deploying, then ends `serving` or `failed` with the reason (it
+    keeps its number; the previous deployment keeps serving). The deployments it replaces drain and go after
+    this returns when `retire_later` (the default for new releases), else before it returns (the default for
+    redeploys of the serving release, such as moving an app off a node that is about to drain).
     """
     s = get_settings()
     if release.build is None:
         return None
     structure = structure if structure is not None else structure_for(app, release.build.procfile)
-    with app_lock(app, s.deploy_timeout):
-        started = time.monotonic()
-        db.refresh(app)
-        dep = Deployment(app_uuid=app.uuid, release_version=release.version, structure=structure)
-        db.add(dep)
-        db.commit()
+    with contextlib.ExitStack() as held:
         try:
+            held.enter_context(app_lock(app, s.deploy_timeout, turn=release if new_release else None))
+        except Busy as exc:
             if new_release:
-                _run_release_task(app, release)
-            for spec in specs(app, release, dep, structure):
-                get_scheduler().create(spec)
-            endpoints = _wait_healthy(app, dep, structure, release.config.healthcheck or {})
-        except (DeployError, SchedulerError) as exc:
-            reason = str(exc)
-            log.warning("deploy of %s v%s failed: %s", app.id, release.version, reason)
-            with contextlib.suppress(SchedulerError):
-                get_scheduler().remove(app.id, dep.id)
-            dep.status, dep.reason = "failed", reason
-            if new_release:
-                release.failed, release.exception = True, reason
-            db.commit()
-            raise DeployError(f"v{release.version} failed: {reason}") from None
-        healthy = time.monotonic()
-        app.endpoints, app.current_deployment, app.structure = endpoints, dep.id, structure
-        dep.status = "succeeded"
-        db.execute(update(Deployment).where(Deployment.app_uuid == app.uuid, Deployment.id < dep.id,
-                                            Deployment.status == "succeeded").values(status="draining"))
-        gen = routing.bump(db)
+                releasestate.settle(db, release, FAILED, str(exc))
+                db.commit()
+            raise
+        return _deploy_locked(db, app, release, structure, new_release, retire_later)
+
+
+def _deploy_locked(db: Session, app: App, release: Release, structure: dict[str, int], new_release: bool,
+                   retire_later: bool | None) -> Deployment:
+    s = get_settings()
+    started = time.monotonic()
+    db.refresh(app)
+    dep = Deployment(app_uuid=app.uuid, release_version=release.version, structure=structure)
+    db.add(dep)
+    db.commit()
+    try:
+        if new_release:
+            _run_release_task(app, release)
+        for spec in specs(app, release, dep, structure):
+            get_scheduler().create(spec)
+        endpoints = _wait_healthy(app, dep, structure, release.config.healthcheck or {})
+    except (DeployError, SchedulerError) as exc:
+        reason = str(exc)
+        log.warning("deploy of %s v%s failed: %s", app.id, release.version, reason)
+        with contextlib.suppress(SchedulerError):
+            get_scheduler().remove(app.id, dep.id)
+        dep.status, dep.reason = "failed", reason
+        if new_release:
+            releasestate.settle(db, release, FAILED, reason)
         db.commit()
-        if routable_type(structure) and not routing.wait_for_acks(gen, s.router_ack_timeout):
-            log.warning("routers did not acknowledge generation %s within %ss", gen, s.router_ack_timeout)
-        log.info("deploy of %s v%s serves: started and healthy in %.2fs, routers acknowledged in %.2fs", app.id,
-                 release.version, healthy - started, time.monotonic() - healthy)
-        if (new_release if retire_later is None else retire_later):
-            retire.later(app.id, app.uuid, dep.id, s.drain_seconds)
-        else:
-            time.sleep(s.drain_seconds)
-            retire.older_than(app.id, app.uuid, dep.id)
-        return dep
+        raise DeployError(f"v{release.version} failed: {reason}") from None
+    healthy = time.monotonic()
+    app.endpoints, app.current_deployment, app.structure = endpoints, dep.id, structure
+    dep.status = "succeeded"
+    db.execute(update(Deployment).where(Deployment.app_uuid == app.uuid, Deployment.id < dep.id,
+                                        Deployment.status == "succeeded").values(status="draining"))
+    gen = routing.bump(db)
+    db.commit()
+    if routable_type(structure) and not routing.wait_for_acks(gen, s.router_ack_timeout):
+        log.warning("routers did not acknowledge generation %s within %ss", gen, s.router_ack_timeout)
+    if new_release:
+        releasestate.settle(db, release, SERVING)
+        db.commit()
+    log.info("deploy of %s v%s serves: started and healthy in %.2fs, routers acknowledged in %.2fs", app.id,
+             release.version, healthy - started, time.monotonic() - healthy)
+    if (new_release if retire_later is None else retire_later):
+        retire.later(app.id, app.uuid, dep.id, s.drain_seconds)
+    else:
+        time.sleep(s.drain_seconds)
+        retire.older_than(app.id, app.uuid, dep.id)
+    return dep
 
 
 def current_release(db: Session, app: App) -> Release | None:
@@ -212,7 +242,8 @@ def current_release(db: Session, app: App) -> Release | None:
 
 
 def recover(db: Session) -> int:
-    """At start-up: deployments left running by a dead controller fail cleanly. Returns how many."""
+    """At start-up: deployments left running by a dead controller fail cleanly (their services go), and so do
+    the releases nobody deploys any more (releasestate.fail_orphans). Returns how many deployments failed."""
     count = 0
     for dep in db.scalars(select(Deployment).where(Deployment.status == "running")).all():
         app = db.get(App, dep.app_uuid)
@@ -221,19 +252,13 @@ def recover(db: Session) -> int:
                 db.refresh(dep)
                 if dep.status != "running":
                     continue
-                served = db.scalar(select(func.count()).select_from(Deployment).where(
-                    Deployment.app_uuid == app.uuid, Deployment.release_version == dep.release_version,
-                    Deployment.status.in_(("succeeded", "draining", "retired"))))
                 with contextlib.suppress(SchedulerError):
                     get_scheduler().remove(app.id, dep.id)
                 dep.status, dep.reason = "failed", "the controller restarted during the deploy"
-                release = db.scalar(select(Release).where(Release.app_uuid == app.uuid,
-                                                          Release.version == dep.release_version))
-                if release is not None and not served:
-                    release.failed, release.exception = True, dep.reason
                 db.commit()
                 count += 1
         except Busy:
             continue
+    releasestate.fail_orphans(db)
     retire.resume(db)
     return count

@@ -11,14 +11,15 @@ from __future__ import annotations
 import collections
 import dataclasses
 
-from sqlalchemy import bindparam, func, literal_column, select, true
+from sqlalchemy import and_, bindparam, func, literal_column, select, true
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import aliased
 
 from ..asyncreads import prepared, rows
-from ..models import App, Config, Release, RoutingState, Token, User
+from ..models import App, Config, PushToken, Release, RoutingState, Token, User
 from ..settings import get_settings
 from .access import may_use
+from .passwords import token_digest
 
 _t, _u, _a = aliased(Token, name="t"), aliased(User, name="u"), aliased(App, name="a")
 _r, _c, _o = aliased(Release, name="r"), aliased(Config, name="c"), aliased(User, name="o")
@@ -58,11 +59,23 @@ def _apps_page_statement():
             .select_from(me).outerjoin(page, true()))
 
 
+def _push_release_statement():
+    """A push token's holder (unexpired, active, still allowed to use the token's app) and the release
+    `version` of that app: no row when the token is not valid (as api/deps.push_holder), NULLs for no release."""
+    p = aliased(PushToken, name="p")
+    return (select(may_use(_u, _a).label("allowed"), _r.version, _r.state, _r.exception)
+            .select_from(p).join(_u, _u.id == p.user_id).join(_a, _a.uuid == p.app_uuid)
+            .outerjoin(_r, and_(_r.app_uuid == _a.uuid, _r.version == bindparam("version")))
+            .where(p.digest == bindparam("digest"), p.expires > func.now(), _u.is_active.is_(True)))
+
+
 APP_CONFIG = _sql(_app_config_statement())
 EXECUTE_APP_CONFIG = prepared("slipway_app_config", APP_CONFIG)
 ConfigRow = collections.namedtuple("ConfigRow", "is_active app_found allowed uuid created updated username values "
                                                 "memory cpu tags healthcheck")
 
+PUSH_RELEASE = _sql(_push_release_statement())
+EXECUTE_PUSH_RELEASE = prepared("slipway_push_release", PUSH_RELEASE)
 EXECUTE_ROUTES_GENERATION = prepared("slipway_routes_generation", _sql(select(RoutingState.generation)))
 
 APPS_PAGE = _sql(_apps_page_statement())
@@ -105,6 +118,18 @@ async def apps_page(digest: str, limit: int, offset: int) -> tuple[Access, int, 
     return Access(True, bool(found[0].is_active)), found[0].total, [
         {"uuid": r.uuid, "created": r.created, "updated": r.updated, "id": r.id, "owner": r.owner,
          "structure": r.structure or {}, "url": f"{r.id}.{domain}"} for r in found if r.uuid is not None]
+
+
+async def push_release(token: str | None, version: int) -> tuple[bool, dict | None]:
+    """Whether the push token is valid (for its app, now), and its app's release `version` as the builder's
+    hook shows it (None when there is none)."""
+    if not token:
+        return False, None
+    found = await rows(EXECUTE_PUSH_RELEASE, {"digest": token_digest(token), "version": version})
+    if not found or not found[0][0]:
+        return False, None
+    _, number, state, reason = found[0]
+    return True, None if number is None else {"version": number, "state": state, "reason": reason or ""}
 
 
 async def routes_generation() -> int:

@@ -1,5 +1,6 @@
 """Background reconciler: keeps each app's routed endpoints equal to its healthy tasks, and retires
-replaced deployments whose drain is over (when the deploying process could not: see retire.py).
+replaced deployments whose drain is over (when the deploying process could not: see retire.py), and fails
+releases left `deploying` by a process that died (see releasestate.py).
 
 Swarm replaces a dead task on its own; this loop notices the endpoint change (a killed container, a
 restarted task) and tells the router, skipping apps whose deploy holds the lock.
@@ -14,7 +15,7 @@ from sqlalchemy import select
 from ..db import session_factory
 from ..models import App, Deployment
 from ..scheduler.base import SchedulerError
-from . import deploy, health, retire, routing
+from . import deploy, health, releasestate, retire, routing
 from .scheduling import get_scheduler
 
 log = logging.getLogger("slipway.monitor")
@@ -78,6 +79,7 @@ def start(interval: float, stop: threading.Event) -> threading.Thread:
                 reconcile_once()
                 with session_factory()() as db:
                     retire.due(db)
+                    releasestate.fail_orphans(db)
             except Exception:  # noqa: BLE001 - the loop must survive a database restart
                 log.exception("monitor pass failed")
 

@@ -1,13 +1,15 @@
 """Release rules (as Deis): v1 at creation, +1 per build/config/rollback, failed ones keep their number; and
-a new release deployed (builds, config changes and rollbacks)."""
+a new release deployed (builds, config changes and rollbacks), the caller waiting for it or not."""
 from __future__ import annotations
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
+from ..db import session_factory
 from ..models import App, Build, Config, Release, User
+from ..models.release import DEPLOYING, SERVING
 from ..scheduler.base import SchedulerError
-from . import deploy, limits
+from . import background, deploy, limits, releasestate
 from .errors import Conflict, Invalid
 
 
@@ -40,7 +42,7 @@ def create(db: Session, app: App, user: User, build: Build | None, config: Confi
     if len(summary) > SUMMARY_MAX:  # "alice deployed <image>": an image may be as long as the column itself
         summary = summary[:SUMMARY_MAX - 1] + "…"
     release = Release(app_uuid=app.uuid, owner_id=user.id, version=_next_version(db, app), build=build,
-                      config=config, summary=summary)
+                      config=config, summary=summary, state=DEPLOYING if build is not None else SERVING)
     db.add(release)
     db.flush()
     return release
@@ -74,22 +76,54 @@ def rollback_target(db: Session, app: App, version: int | None) -> Release:
     return target
 
 
-def create_and_deploy(db: Session, app: App, user: User, build: Build | None, config: Config,
-                      summary: str) -> Release:
-    """A new release of `build` and `config`, deployed; blocks until it serves (Invalid when it failed, Conflict
-    when another deploy of the app holds it, which fails the release)."""
+def _create_claimed(db: Session, app: App, user: User, build: Build | None, config: Config,
+                    summary: str) -> tuple[Release, releasestate.Claim]:
+    """A new release, committed with its claim held (the caller deploys it, then drops the claim)."""
     if build is not None:
         problem = limits.problem(db, deploy.structure_for(app, build.procfile))
         if problem:
             raise Invalid(problem)
     release = create(db, app, user, build, config, summary)
-    db.commit()
+    claim = releasestate.Claim(release)
+    try:
+        db.commit()
+    except BaseException:
+        claim.drop()
+        raise
+    return release, claim
+
+
+def create_and_deploy(db: Session, app: App, user: User, build: Build | None, config: Config,
+                      summary: str) -> Release:
+    """A new release of `build` and `config`, deployed; blocks until it serves (Invalid when it failed, Conflict
+    when other deploys of the app kept it waiting too long, which fails the release)."""
+    release, claim = _create_claimed(db, app, user, build, config, summary)
     try:
         deploy.deploy(db, app, release)
     except deploy.Busy as exc:
-        release.failed, release.exception = True, str(exc)
-        db.commit()
         raise Conflict(str(exc)) from None
     except (deploy.DeployError, SchedulerError) as exc:
         raise Invalid(f"Release failed: {exc}") from None
+    finally:
+        claim.drop()
     return release
+
+
+def create_and_start(db: Session, app: App, user: User, build: Build, config: Config, summary: str) -> Release:
+    """A new release of `build` and `config`, `deploying`: its deploy goes on in the background (background.py)
+    and settles its state, which the caller follows (GET /v2/hooks/releases/{version}/)."""
+    release, claim = _create_claimed(db, app, user, build, config, summary)
+    background.submit(lambda: _deploy_apart(app.uuid, release.uuid, claim), f"deploy of {app.id} v{release.version}")
+    return release
+
+
+def _deploy_apart(app_uuid, release_uuid, claim: releasestate.Claim) -> None:
+    try:
+        with session_factory()() as db:
+            app, release = db.get(App, app_uuid), db.get(Release, release_uuid)
+            if app is not None and release is not None:  # else the app was destroyed meanwhile
+                deploy.deploy(db, app, release)
+    except (deploy.DeployError, SchedulerError):
+        pass  # the release is failed with the reason, and the deploy logged it
+    finally:
+        claim.drop()

@@ -3,13 +3,18 @@
 The builder key (X-Deis-Builder-Auth) answers the key look-up, the push check and which apps still exist. The
 push check hands out a push token bound to the user and the app; that token (X-Slipway-Push-Token) alone reads
 the app's config and registers its build, of an image in the app's own repository of the platform registry.
+
+Registering a build answers at once with the release it made, `deploying`; the deploy goes on in the controller
+(services/background.py), and the builder follows that release's state with a long poll on the event loop
+(GET /v2/hooks/releases/{version}/?wait=) until it is `serving` or `failed` (with the reason).
 """
 from __future__ import annotations
 
+import asyncio
 import uuid
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query
 from pydantic import Field
 from sqlalchemy import or_, select
 
@@ -17,9 +22,10 @@ from ...models import App, Key, User
 from ...appid import APP_ID_PATTERN
 from ...schemas.common import In
 from ...schemas.users import USERNAME
-from ...services import access, builds, pushtokens, releases
+from ...models.release import DEPLOYING
+from ...services import access, builds, changes, fastreads, pushtokens, releases
 from ...settings import get_settings
-from ..deps import DB, PushHolder, builder_auth
+from ..deps import DB, PushHolder, builder_auth, unauthorized
 from . import registry
 
 router = APIRouter(tags=["hooks"])
@@ -109,8 +115,30 @@ def build_config(body: TokenIn, db: DB, holder: PushHolder):
 
 @router.post("/v2/hooks/build/", status_code=201)
 def build_hook(body: BuildHookIn, db: DB, holder: PushHolder):
+    """Register the build: answers with the release it made, `deploying` (follow it at /v2/hooks/releases/)."""
     user, app = _token_user_app(holder, body)
-    build = builds.register(db, app, user, body.image, body.sha, body.procfile, body.dockerfile, own_image_only=True)
-    release = releases.latest(db, app)
-    return {"release": {"version": release.version}, "build": str(build.uuid),
+    build, release = builds.register(db, app, user, body.image, body.sha, body.procfile, body.dockerfile,
+                                     own_image_only=True, background=True)
+    return {"release": {"version": release.version, "state": release.state}, "build": str(build.uuid),
             "url": f"{app.id}.{get_settings().platform_domain}"}
+
+
+@router.get("/v2/hooks/releases/{version}/")
+async def release_state(version: Annotated[int, Path(ge=1, le=2**31 - 1)],
+                        wait: Annotated[float, Query(ge=0, le=60)] = 0,
+                        x_slipway_push_token: Annotated[str | None, Header()] = None):
+    """The state of the push token's app's release `version`: at once unless it is `deploying` and `wait` > 0,
+    else when it changes or after `wait` seconds (then still `deploying`). Waits on the event loop."""
+    deadline = asyncio.get_running_loop().time() + wait
+    while True:
+        mark = changes.mark(changes.RELEASES)
+        valid, found = await fastreads.push_release(x_slipway_push_token, version)
+        if not valid:
+            raise unauthorized("Invalid or expired push token.")
+        if found is None:
+            raise HTTPException(404, "No Release matches the given query.")
+        left = deadline - asyncio.get_running_loop().time()
+        if found["state"] != DEPLOYING or left <= 0:
+            return found
+        # woken by the commit that changes a release's state; re-read at least every changes.RECHECK seconds anyway
+        await changes.wait_async(changes.RELEASES, mark, min(left, changes.RECHECK))
