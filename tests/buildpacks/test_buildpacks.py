@@ -9,7 +9,7 @@ import tarfile
 import time
 
 from tests.controller.conftest import register
-from tests.deploy.conftest import commit, deploy_command, git
+from tests.deploy.conftest import commit, deploy_command, git, run_deploy
 from tests.controller.deployhelp import endpoints, fetch
 from tests.live import ROOT
 
@@ -30,30 +30,15 @@ PY_APP = {
 }
 
 
-def deploy(ctl, registry, app, sha, user, bare, cache_root, stream=None, wait_stream=None, **playbook_vars):
+def deploy(ctl, registry, app, sha, user, bare, cache_root, wait_stream=None, **playbook_vars):
     extra = {"slipway_app": app, "slipway_sha": sha, "slipway_user": user, "slipway_repo": str(bare),
              "slipway_registry": registry, "slipway_controller_url": ctl.url, "slipway_builder_key": ctl.builder_key,
              "slipway_buildpack_cache_dir": str(cache_root)}
-    if stream:
-        extra["slipway_build_stream"] = str(stream)
     extra.update(playbook_vars)
-    started = time.monotonic()
     with deploy_command(extra) as (argv, env):
-        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=ROOT,
-                                start_new_session=True)
-        streamed_early = None
-        if wait_stream:  # the build's output shows up while the deploy still runs
-            deadline = time.monotonic() + 300
-            while time.monotonic() < deadline and proc.poll() is None:
-                if stream.exists() and wait_stream in stream.read_text():
-                    streamed_early = True
-                    break
-                time.sleep(0.2)
-            streamed_early = bool(streamed_early and proc.poll() is None)
-        out, _ = proc.communicate(timeout=900)
-    r = subprocess.CompletedProcess(proc.args, proc.returncode, out, "")
-    r.seconds = time.monotonic() - started
-    r.streamed_early = streamed_early
+        # the build's output shows up while the deploy still runs
+        r = run_deploy(argv, env, when_seen={wait_stream: lambda: None} if wait_stream else None)
+    r.streamed_early = bool(wait_stream) and wait_stream in r.seen_running
     return r
 
 
@@ -100,11 +85,10 @@ def test_python_app_cache_worker_and_rejected_pushes(ctl, registry, repo, index,
     user.post(f"/v2/apps/{app}/config/", {"values": {"PIP_INDEX_URL": index + "/simple", "SECRET_TOKEN": SECRET}})
 
     sha = commit(work, PY_APP)
-    stream = tmp_path / "stream.log"
-    cold = deploy(ctl, registry, app, sha, "pydev", bare, cache_root, stream=stream, wait_stream="Python app detected")
+    cold = deploy(ctl, registry, app, sha, "pydev", bare, cache_root, wait_stream="Python app detected")
     assert cold.returncode == 0, cold.stdout[-4000:]
     assert cold.streamed_early, "the build output did not stream while the deploy ran"
-    streamed = stream.read_text()
+    streamed = cold.stdout
     assert "Installing dependencies with pip" in streamed and "slipway-greeting" in streamed
     assert f"{app} v3 is serving" in cold.stdout
     assert fetch(endpoints(ctl, app)[0]).strip() == "hello from the index v=1"

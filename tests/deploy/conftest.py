@@ -127,7 +127,8 @@ def runner_folder(base: str, extravars: dict) -> str:
 
 
 @contextlib.contextmanager
-def deploy_command(extra: dict, token_app: str | None = None) -> Iterator[tuple[list[str], dict[str, str]]]:
+def deploy_command(extra: dict, token_app: str | None = None,
+                   build_prefix: str = "") -> Iterator[tuple[list[str], dict[str, str]]]:
     """(argv, env) of the deploy as the builder's hook runs it: ansible-runner on a private data folder laid out
     as the builder role lays it out, running slipway.paas.deploy from the collection installed there, with the
     push's values in the environment, an empty work folder of its own (removed afterwards), and the push's token
@@ -135,7 +136,8 @@ def deploy_command(extra: dict, token_app: str | None = None) -> Iterator[tuple[
     deployed). The build goes through the sandbox's entry point (agents/slipway_agents/sandbox.py) with a
     configuration of the test's own: builds on this machine's host network (the registry and package index of
     these tests listen on its loopback; the sandbox's network and walls are tested on the platform host,
-    tests/security). The runner's folder is `env["SLIPWAY_TEST_RUNNER_DIR"]` (its artifacts)."""
+    tests/security), started through `build_prefix` when given. The runner's folder is
+    `env["SLIPWAY_TEST_RUNNER_DIR"]` (its artifacts)."""
     extra = dict(extra)
     check = push_check(extra["slipway_controller_url"], extra.pop("slipway_builder_key"), extra["slipway_user"],
                        token_app or extra["slipway_app"])
@@ -149,7 +151,7 @@ def deploy_command(extra: dict, token_app: str | None = None) -> Iterator[tuple[
         sandbox.update({key: extra.pop(var) for var, key in SANDBOX_VARS.items() if var in extra})
         with open(os.path.join(base, "sandbox.ini"), "w") as f:
             f.write("[sandbox]\n" + "".join(f"{k} = {v}\n" for k, v in sandbox.items()))
-        extra.setdefault("slipway_build_command", f"env PYTHONPATH={os.path.join(ROOT, 'agents')} python3 -m "
+        extra.setdefault("slipway_build_command", f"{build_prefix} env PYTHONPATH={os.path.join(ROOT, 'agents')} python3 -m "
                          f"slipway_agents.sandbox --config {os.path.join(base, 'sandbox.ini')}")
         env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
         env.update({name: str(extra.pop(var)) for var, name in PUSH_ENV.items()})
@@ -160,3 +162,28 @@ def deploy_command(extra: dict, token_app: str | None = None) -> Iterator[tuple[
         argv = [os.path.join(BIN, "ansible-runner"), "run", private, "--playbook", "slipway.paas.deploy",
                 "--ident", "test", "--rotate-artifacts", "100"]
         yield argv, env
+
+
+def run_deploy(argv: list[str], env: dict[str, str], when_seen: dict | None = None,
+               timeout: float = 900) -> subprocess.CompletedProcess:
+    """Run the deploy, reading its output as it comes. `when_seen` maps a text to a function called (once) when a
+    line holding it shows up; the result's `seen_running` holds the texts seen while the deploy still ran."""
+    when_seen = dict(when_seen or {})
+    started = time.monotonic()
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=ROOT,
+                            start_new_session=True)
+    lines, seen_running = [], set()
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        lines.append(line)
+        for text in [t for t in when_seen if t in line]:
+            if proc.poll() is None:
+                seen_running.add(text)
+            when_seen.pop(text)()
+        if time.monotonic() - started > timeout:
+            proc.kill()
+    proc.wait(timeout=60)
+    r = subprocess.CompletedProcess(argv, proc.returncode, "".join(lines), "")
+    r.seconds = time.monotonic() - started
+    r.seen_running = seen_running
+    return r
