@@ -2,6 +2,8 @@
 a new release deployed (builds, config changes and rollbacks), the caller waiting for it or not."""
 from __future__ import annotations
 
+import functools
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
@@ -113,7 +115,8 @@ def create_and_start(db: Session, app: App, user: User, build: Build, config: Co
     """A new release of `build` and `config`, `deploying`: its deploy goes on in the background (background.py)
     and settles its state, which the caller follows (GET /v2/hooks/releases/{version}/)."""
     release, claim = _create_claimed(db, app, user, build, config, summary)
-    background.submit(lambda: _deploy_apart(app.uuid, release.uuid, claim), f"deploy of {app.id} v{release.version}")
+    background.submit(functools.partial(_deploy_apart, app.uuid, release.uuid, claim),
+                      f"deploy of {app.id} v{release.version}")
     return release
 
 
