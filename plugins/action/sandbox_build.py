@@ -31,7 +31,8 @@ class BuildFailed(Exception):
 
 
 def git(repo, *args):
-    return subprocess.run(['git', '--git-dir=' + repo, *args], stdin=subprocess.DEVNULL, capture_output=True)
+    return subprocess.run(['git', '--git-dir=' + repo, *args], stdin=subprocess.DEVNULL, capture_output=True,
+                          check=False)
 
 
 def read_procfile(repo, sha):
@@ -51,7 +52,7 @@ def unpack(repo, sha, dest):
     archive = subprocess.Popen(['git', '--git-dir=' + repo, 'archive', '--format=tar', sha],
                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     tar = subprocess.run(['tar', '-x', '-C', dest, '--no-same-owner', '--no-same-permissions'],
-                         stdin=archive.stdout, capture_output=True)
+                         stdin=archive.stdout, capture_output=True, check=False)
     archive.stdout.close()
     err = archive.stderr.read()
     if archive.wait() != 0 or tar.returncode != 0:
@@ -93,7 +94,7 @@ class ActionModule(ActionBase):
         if self._connection.transport != 'local':
             return dict(result, failed=True, msg='slipway.paas.sandbox_build runs on the builder itself: '
                                                  'use the local connection')
-        _, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)[1]
         try:
             procfile = read_procfile(args['repo'], args['sha'])
             if self._task.check_mode:

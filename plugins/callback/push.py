@@ -5,13 +5,11 @@
 ansible-runner, which wraps it (``ORIGINAL_STDOUT_CALLBACK``) so job events and artifacts are written as usual."""
 from __future__ import annotations
 
-from ansible.plugins.callback import CallbackBase
-
 DOCUMENTATION = r"""
 name: push
 type: stdout
 short_description: Heroku-style output of the Slipway deploy playbook
-version_added: 0.2.0
+version_added: 0.1.0
 author:
   - Slipway maintainers (@slipway)
 description:
@@ -24,6 +22,8 @@ description:
     nothing; a headline task whose output streams should have no condition.
   - The builder's C(git push) hook indents every line that is neither a headline nor a failure.
 """
+
+from ansible.plugins.callback import CallbackBase  # noqa: E402 (after the documentation, as ansible-test asks)
 
 HEADLINE = "----->"
 FAILED = " !"

@@ -25,14 +25,19 @@ author:
   - Slipway maintainers (@slipway)
 attributes:
   action:
+    description: Runs as an action plugin, in ansible-playbook's worker on the builder.
     support: full
   check_mode:
+    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
     details:
       - In check mode the Procfile is read and nothing is unpacked or built.
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: none
   platform:
+    description: Target OS/families that can be operated against.
+    support: N/A
     platforms: posix
 options:
   app:
