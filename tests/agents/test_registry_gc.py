@@ -170,11 +170,11 @@ def release(ctl, app: str, image: str, failed: bool = False) -> int:
         INSERT INTO builds (uuid, created, updated, app_uuid, owner_id, image, sha, procfile, dockerfile)
           SELECT '{build}', now(), now(), uuid, owner_id, '{image}', '', '{{}}', '' FROM apps WHERE id = '{app}';
         INSERT INTO releases (uuid, created, updated, app_uuid, owner_id, version, build_uuid, config_uuid,
-                              summary, failed, exception)
+                              summary, state, exception)
           SELECT '{uuid.uuid4()}', now(), now(), a.uuid, a.owner_id,
                  (SELECT max(version) + 1 FROM releases WHERE app_uuid = a.uuid), '{build}',
                  (SELECT config_uuid FROM releases WHERE app_uuid = a.uuid ORDER BY version DESC LIMIT 1),
-                 'test', {str(failed).lower()}, ''
+                 'test', '{'failed' if failed else 'serving'}', ''
           FROM apps a WHERE a.id = '{app}'
           RETURNING version;"""))
 
