@@ -107,3 +107,29 @@ def test_a_machine_outside_the_platform_reaches_the_router_and_sshd_only(aio, ou
                                 "/srv/platform-ca.crt", "--resolve", f"localhost:443:{address}",
                                 "https://localhost/readiness"], capture_output=True, text=True)
     assert readiness.returncode == 0, readiness.stderr
+
+
+def dropped(chain: str, proto: str) -> int:
+    """Packets the IPv4 drop rule for `proto` of the firewall's chain `chain` counted so far."""
+    rules = json.loads(sh(f"nft -j list chain inet slipway {chain}").stdout)["nftables"]
+    for item in rules:
+        expr = item.get("rule", {}).get("expr", [])
+        text = json.dumps(expr)
+        if f'"protocol": "{proto}"' in text and "@platform" in text and '"drop"' in text:
+            return next(e["counter"]["packets"] for e in expr if "counter" in e)
+    raise AssertionError(f"no {proto} drop rule with a counter in {chain}: {rules}")
+
+
+def test_swarm_udp_ports_drop_what_a_machine_outside_the_platform_sends(aio, outside):
+    """Swarm's gossip (7946) and its overlay networks' VXLAN (4789) are UDP: nothing answers either way, so the
+    wall's own count shows that datagrams from outside the platform were dropped before dockerd saw them, and
+    that the host's own datagrams to the same ports were not."""
+    address = subprocess.run(["docker", "inspect", "-f", "{{.NetworkSettings.Networks.bridge.IPAddress}}", HOST],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    before = dropped("platform_nodes", "udp")
+    send = "for port in 7946 4789; do for i in 1 2 3 4 5; do printf probe > /dev/udp/%s/$port; done; done"
+    subprocess.run(["docker", "exec", outside.name, "bash", "-c", send % address], check=True)
+    sh(send % address)  # the host itself is a platform host
+    wait_for(lambda: dropped("platform_nodes", "udp") - before >= 10, timeout=10,
+             message="the wall to count the outside's 10 datagrams")
+    assert dropped("platform_nodes", "udp") - before == 10
