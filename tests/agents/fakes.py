@@ -21,7 +21,7 @@ def app_uuid(app: str) -> str:
 
 
 class FakeController:
-    """`/v2/routes` (long poll + ack) and `/v2/hooks/key|push` with the documented auth headers."""
+    """`/v2/routes` (long poll + ack) and `/v2/hooks/key|push|config` with the documented auth headers."""
 
     def __init__(self, router_key: str = "router-secret", builder_key: str = "builder-secret"):
         self.router_key = router_key
@@ -32,6 +32,7 @@ class FakeController:
         self.on_ack = None  # callable(body) run inside the ack request, before it answers
         self.keys: dict[str, str] = {}  # SHA256 fingerprint -> username
         self.perms: dict[str, set[str]] = {}  # app -> usernames
+        self.push_tokens: dict[str, str] = {}  # push token -> app (what /v2/hooks/push/ issued)
         self.requests: list[tuple[str, str]] = []
         self.fail_hooks = False
         self.cond = threading.Condition()
@@ -112,7 +113,15 @@ class FakeController:
                     answer = {"username": user, "app": app, "uuid": app_uuid(app)}
                     if body.get("action", "push") == "push":
                         answer.update(push_token=secrets.token_urlsafe(32), expires_in=900)
+                        fake.push_tokens[answer["push_token"]] = app
                     return self.reply(200, answer)
+                if u.path == "/v2/hooks/config/":  # the build's own config, read with its push token
+                    app = fake.push_tokens.get(self.headers.get("X-Slipway-Push-Token") or "")
+                    if app is None:
+                        return self.reply(401, {"detail": "Invalid or expired push token."})
+                    if body.get("receive_repo") not in (None, app):
+                        return self.reply(403, {"detail": f"This push token is for {app}."})
+                    return self.reply(200, {"values": {}, "tags": {}, "app": app, "uuid": app_uuid(app)})
                 return self.reply(404, {"detail": "not found"})
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
