@@ -58,9 +58,9 @@ def seed(db_url: str, apps: int) -> str:
         cur.executemany("INSERT INTO configs (uuid, app_uuid, owner_id, values, memory, cpu, tags, healthcheck, "
                         "created, updated) VALUES (%s, %s, %s, '{\"FOO\": \"bar\", \"DEBUG\": \"0\"}', '{}', "
                         "'{}', '{}', '{}', now(), now())", [(r[2], r[0], uid) for r in rows])
-        cur.executemany("INSERT INTO releases (uuid, app_uuid, owner_id, version, config_uuid, summary, failed, "
+        cur.executemany("INSERT INTO releases (uuid, app_uuid, owner_id, version, config_uuid, summary, state, "
                         "exception, created, updated) VALUES (%s, %s, %s, 1, %s, 'bench created initial release', "
-                        "false, '', now(), now())", [(r[3], r[0], uid, r[2]) for r in rows])
+                        "'serving', '', now(), now())", [(r[3], r[0], uid, r[2]) for r in rows])
         cur.execute("ANALYZE")
     conn.close()
     return token

@@ -55,7 +55,7 @@ def _converged() -> str:
     if p.stdout.strip() != "true":
         return f"{HOST} is not running"
     p = sh("systemctl is-active " + " ".join(UNITS) + " && test -s /var/lib/slipway/deploy/env/extravars"
-           " && test -d /usr/share/ansible/collections/ansible_collections/community/docker"
+           " && test -f /usr/share/ansible/collections/ansible_collections/slipway/paas/playbooks/deploy.yml"
            " && curl -fsS http://127.0.0.1:8000/readiness", check=False)
     return "" if p.returncode == 0 else f"{HOST} is not converged:\n{p.stdout}"
 
