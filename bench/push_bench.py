@@ -145,8 +145,9 @@ def breakdown(push: dict, app: str, sha: str, image: str, version: int) -> dict:
     ctl = controller_times(app, version)
     hook = first_line(push, "-----> Deploying")
     play = ts(next(e["created"] for e in ev if e["event"] == "playbook_on_start"))
-    unpack = task_time(ev, "-----> Unpacking", "playbook_on_task_start")
     build = task_time(ev, "-----> Building", "playbook_on_task_start")
+    # the build step unpacks the commit itself (slipway.paas.sandbox_build): its phase includes the unpack
+    unpack = task_time(ev, "-----> Unpacking", "playbook_on_task_start") or build
     release = task_time(ev, "-----> Releasing", "playbook_on_task_start")
     release_end = task_time(ev, "-----> Releasing", "runner_on_ok")
     tagged, pushed = imgs.get("tag"), imgs.get("push")

@@ -22,8 +22,9 @@ class Deployment(Base):
     status: Mapped[str] = mapped_column(String(16), default="running")  # running|succeeded|draining|failed|retired
     reason: Mapped[str] = mapped_column(Text, default="")
     created: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # the time of the change itself (now() is its transaction's start, which a deploy's session may open early)
     updated: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
-                                                 onupdate=func.now())
+                                                 onupdate=func.clock_timestamp())
 
 
 class RoutingState(Base):
