@@ -66,6 +66,11 @@ class Refused(Exception):
     """Exit 2 with this message."""
 
 
+def printable(name: str) -> str:
+    """A tenant's file name as shown to them: their own bytes, control characters as '?'."""
+    return "".join(c if c.isprintable() else "?" for c in name)
+
+
 def escaping_link(root: str) -> str:
     """The first symbolic link under `root` (relative name) whose target lies outside it, or the first entry that
     is neither a file, a folder nor a link (a device, a FIFO), else ""."""
@@ -190,7 +195,8 @@ def build(cfg: dict[str, str], app: str, uuid: str, sha: str, workdir: str, toke
         copy_tree(workdir_fd, owner, src)
         link = escaping_link(src)
         if link:
-            raise Refused(f"{link!r} is a symbolic link that points outside the repository, or not a file")
+            raise Refused(f"{printable(link)} is a symbolic link that points outside the repository, or not a "
+                          "regular file. Commit the file itself.")
         dockerfile = os.path.isfile(os.path.join(src, "Dockerfile"))
         if dockerfile:
             with open(os.path.join(src, "Dockerfile"), encoding="utf-8", errors="replace") as fh:
