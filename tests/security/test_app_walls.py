@@ -126,10 +126,10 @@ def test_swarm_udp_ports_drop_what_a_machine_outside_the_platform_sends(aio, out
     that the host's own datagrams to the same ports were not."""
     address = subprocess.run(["docker", "inspect", "-f", "{{.NetworkSettings.Networks.bridge.IPAddress}}", HOST],
                              capture_output=True, text=True, check=True).stdout.strip()
-    before = dropped("platform_nodes", "udp")
+    before = dropped("platform_nodes_input", "udp")
     send = "for port in 7946 4789; do for i in 1 2 3 4 5; do printf probe > /dev/udp/%s/$port; done; done"
     subprocess.run(["docker", "exec", outside.name, "bash", "-c", send % address], check=True)
     sh(send % address)  # the host itself is a platform host
-    wait_for(lambda: dropped("platform_nodes", "udp") - before >= 10, timeout=10,
+    wait_for(lambda: dropped("platform_nodes_input", "udp") - before >= 10, timeout=10,
              message="the wall to count the outside's 10 datagrams")
-    assert dropped("platform_nodes", "udp") - before == 10
+    assert dropped("platform_nodes_input", "udp") - before == 10
