@@ -2,7 +2,8 @@
 
 The sandbox builds with the Engine's classic builder, the one that runs each RUN step in a container with the
 build's limits (memory, CPUs, cgroup parent, network). It asks the Engine for it directly, as the docker CLI's
-own `build` no longer does without a deprecation notice; the output is the Engine's, printed line by line.
+own `build` no longer does without a deprecation notice; the output is the Engine's, printed line by line. The
+request is made here rather than through the docker SDK's `APIClient.build`, which has no cgroup parent.
 """
 from __future__ import annotations
 
