@@ -77,7 +77,9 @@ echo "$out" | grep -q "You may not push to other" || { echo "$out"; fail "403 me
 out=$($GIT_SSH_COMMAND -T git@127.0.0.1 2>&1) && fail "shell"
 echo "$out" | grep -q "Interactive shells are not available" || fail "shell message"
 echo "refusals: ok"
-[ "$(stat -c %U /var/lib/slipway/repos/hello.git)" = git ] || fail "repo owner"
+# repositories are kept per app uuid (the stand-in controller's: uuid5 of the app's name)
+repo=/var/lib/slipway/repos/$(python3 -c 'import uuid; print(uuid.uuid5(uuid.NAMESPACE_DNS, "hello"))').git
+[ "$(stat -c %U "$repo")" = git ] || fail "repo owner"
 
 # the stack image, pushed to the (plain, local) registry
 curl -fsS -u builder:unused http://127.0.0.1:5000/v2/slipway/stack/tags/list | grep -q trixie || fail "stack image not in the registry"
