@@ -15,6 +15,7 @@ import contextlib
 import logging
 import select
 import threading
+from typing import Awaitable, Callable, TypeVar
 
 import psycopg2
 from sqlalchemy import text
@@ -23,6 +24,7 @@ from sqlalchemy.orm import Session
 from ..db import libpq_dsn
 
 log = logging.getLogger("slipway.changes")
+T = TypeVar("T")
 ROUTES = "slipway_routes"  # the routing generation moved
 ACKS = "slipway_acks"  # a router acknowledged a generation
 RELEASES = "slipway_releases"  # a release's state changed
@@ -65,6 +67,20 @@ async def wait_async(channel: str, since: int, timeout: float) -> bool:
     finally:
         with _cond:
             _futures[channel].discard(waiter)
+
+
+async def until(channel: str, read: Callable[[], Awaitable[T]], settled: Callable[[T], bool], wait: float) -> T:
+    """A long poll: `read()` until `settled(value)` or `wait` seconds have passed, woken by `channel`'s
+    announcements and re-reading at least every RECHECK seconds anyway; the last value read."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait
+    while True:
+        since = mark(channel)
+        value = await read()
+        left = deadline - loop.time()
+        if settled(value) or left <= 0:
+            return value
+        await wait_async(channel, since, min(left, RECHECK))
 
 
 def _resolve(future: asyncio.Future) -> None:

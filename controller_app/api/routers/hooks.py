@@ -10,7 +10,6 @@ Registering a build answers at once with the release it made, `deploying`; the d
 """
 from __future__ import annotations
 
-import asyncio
 import uuid
 from typing import Annotated, Literal
 
@@ -129,16 +128,11 @@ async def release_state(version: Annotated[int, Path(ge=1, le=2**31 - 1)],
                         x_slipway_push_token: Annotated[str | None, Header()] = None):
     """The state of the push token's app's release `version`: at once unless it is `deploying` and `wait` > 0,
     else when it changes or after `wait` seconds (then still `deploying`). Waits on the event loop."""
-    deadline = asyncio.get_running_loop().time() + wait
-    while True:
-        mark = changes.mark(changes.RELEASES)
-        valid, found = await fastreads.push_release(x_slipway_push_token, version)
-        if not valid:
-            raise unauthorized("Invalid or expired push token.")
-        if found is None:
-            raise HTTPException(404, "No Release matches the given query.")
-        left = deadline - asyncio.get_running_loop().time()
-        if found["state"] != DEPLOYING or left <= 0:
-            return found
-        # woken by the commit that changes a release's state; re-read at least every changes.RECHECK seconds anyway
-        await changes.wait_async(changes.RELEASES, mark, min(left, changes.RECHECK))
+    valid, found = await changes.until(
+        changes.RELEASES, lambda: fastreads.push_release(x_slipway_push_token, version),
+        lambda read: not read[0] or read[1] is None or read[1]["state"] != DEPLOYING, wait)
+    if not valid:
+        raise unauthorized("Invalid or expired push token.")
+    if found is None:
+        raise HTTPException(404, "No Release matches the given query.")
+    return found

@@ -5,8 +5,6 @@ only the brief ORM work (marking the router alive, rendering the routes) goes to
 """
 from __future__ import annotations
 
-import time
-
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import Field
 from starlette.concurrency import run_in_threadpool
@@ -43,19 +41,13 @@ async def routes(response: Response, generation: int | None = Query(None, ge=0, 
     A router that names itself stays counted as live while it polls (deploys wait for its ack)."""
     if router:
         await run_in_threadpool(_touch, router)
-    deadline = time.monotonic() + wait
-    while True:
-        mark = changes.mark(changes.ROUTES)
-        current = await fastreads.routes_generation()
-        if generation is None or current != generation or time.monotonic() >= deadline:
-            if generation is not None and current == generation:
-                return Response(status_code=304, headers={"ETag": f'"{current}"'})
-            body = await run_in_threadpool(_view)
-            response.headers["ETag"] = f'"{body["generation"]}"'
-            return body
-        # woken by the commit that bumps the generation; re-read at least every changes.RECHECK seconds anyway
-        await changes.wait_async(changes.ROUTES, mark, max(0.0, min(deadline - time.monotonic(), changes.RECHECK)))
-
+    current = await changes.until(changes.ROUTES, fastreads.routes_generation,
+                                  lambda now: generation is None or now != generation, wait)
+    if generation is not None and current == generation:
+        return Response(status_code=304, headers={"ETag": f'"{current}"'})
+    body = await run_in_threadpool(_view)
+    response.headers["ETag"] = f'"{body["generation"]}"'
+    return body
 
 @router.post("/v2/routes/ack/", status_code=204)
 def ack(body: AckIn, db: DB):
