@@ -110,7 +110,7 @@ def _wait_healthy(app: App, dep: Deployment, structure: dict[str, int], checks: 
     sched = get_scheduler()
     deadline = time.monotonic() + s.health_timeout
     healthy: dict[str, dict] = {}
-    last = "no task started"
+    last = not_started = "no task started"
     while True:
         tasks = sched.tasks(app.id, dep.id)
         live = {t.name for t in tasks if t.state == "running"}
@@ -122,6 +122,9 @@ def _wait_healthy(app: App, dep: Deployment, structure: dict[str, int], checks: 
             mine = [t for t in tasks if t.proc_type == proc]
             dead = [t for t in mine if t.state in FAILED_STATES]
             retrying = next((t for t in mine if t.failed_tries and t.error), None)  # after a failed try
+            waiting = next((t for t in mine if t.state != "running"), None)
+            if waiting:  # e.g. pending: no node has the memory it reserves
+                not_started = f"{proc} task {waiting.state}" + (f": {waiting.error}" if waiting.error else "")
             if dead:
                 last = f"{proc} task {dead[0].state}: {dead[0].error or 'exited'}"
             elif retrying:
@@ -147,7 +150,8 @@ def _wait_healthy(app: App, dep: Deployment, structure: dict[str, int], checks: 
         if done:
             return sorted(healthy.values(), key=lambda e: (e["address"], e["port"]))
         if time.monotonic() > deadline:
-            raise DeployError(f"processes did not become healthy within {s.health_timeout:.0f}s ({last})")
+            reason = not_started if last == "no task started" else last
+            raise DeployError(f"processes did not become healthy within {s.health_timeout:.0f}s ({reason})")
         time.sleep(POLL)
 
 

@@ -1,7 +1,7 @@
-"""The router and builder roles on a Debian 13 systemd host (tests/agents/roles/run.sh): converged, idempotent, a real
-push end to end; then the Docker Engine's systemd cgroup driver (Docker's default on cgroup v2 hosts), under which
-real builds run in slipway-build.slice, a fork bomb is stopped by its TasksMax and a build over its memory is
-killed (tests/agents/roles/verify_sandbox_cgroups.sh)."""
+"""The router and builder roles on a Debian 13 systemd host whose Docker Engine runs the systemd cgroup driver
+(Docker's default on cgroup v2 hosts; tests/agents/roles/run.sh): converged, a real push end to end, and real builds
+in slipway-build.slice, where a fork bomb is stopped by its TasksMax and a build over its memory is killed
+(tests/agents/roles/verify_sandbox_cgroups.sh)."""
 from __future__ import annotations
 
 import os

@@ -54,7 +54,7 @@ def register(ctl, username: str, password: str = "secret-pw") -> Api:
 
 @pytest.fixture(scope="session")
 def ctl():
-    with live_controller(SLIPWAY_HEALTH_TIMEOUT="10", SLIPWAY_DRAIN_SECONDS="0.5",
+    with live_controller(SLIPWAY_HEALTH_TIMEOUT="30", SLIPWAY_DRAIN_SECONDS="0.5",
                          SLIPWAY_MONITOR_INTERVAL="1", SLIPWAY_ROUTER_ALIVE_SECONDS="3",
                          SLIPWAY_REGISTRY=REGISTRY, SLIPWAY_PUSH_TOKEN_TTL="3600") as controller:
         yield controller

@@ -115,7 +115,7 @@ def acme_ctl(tmp_path_factory):
         with fresh_database() as db_url:
             env = controller_env(db_url, SLIPWAY_ACME_DIRECTORY=f"https://127.0.0.1:{pebble_port}/dir",
                                  SLIPWAY_ACME_CA_FILE=ca, SLIPWAY_ACME_CHECK_INTERVAL="1",
-                                 SLIPWAY_ACME_TIMEOUT="30", SLIPWAY_HEALTH_TIMEOUT="10",
+                                 SLIPWAY_ACME_TIMEOUT="30", SLIPWAY_HEALTH_TIMEOUT="30",
                                  SLIPWAY_DRAIN_SECONDS="0.5", SLIPWAY_MONITOR_INTERVAL="1")
             migrate(env)
             _, admin_token = bootstrap_admin(env)

@@ -77,14 +77,24 @@ def test_failed_build_keeps_the_previous_release_serving(ctl, owner, served):
 
 def test_an_image_no_node_can_pull_fails_after_a_few_tries(ctl, owner, served):
     """Swarm rejects the task ("No such image") and retries it in the same slot: the deploy fails after two
-    rejections, not at the health timeout (10 s in this suite), and the previous release serves."""
+    rejections, not at the health timeout (30 s in this suite), and the previous release serves."""
     started = time.monotonic()
     r = build(owner, served, image="slipway-test/not-there:1")
     seconds = time.monotonic() - started
     assert r.status_code == 400, r.text
     detail = r.json()["detail"]
     assert "keep failing" in detail and "No such image" in detail, detail
-    assert seconds < 10, (seconds, detail)
+    assert seconds < 20, (seconds, detail)
+    assert fetch(endpoints(ctl, served)[0]).startswith("hello release=v2")
+
+
+def test_tags_no_node_has_fail_the_deploy_saying_why_and_the_old_release_serves(ctl, owner, served):
+    """Swarm keeps a task no node may run pending, never failed: at the health timeout the deploy says so, with
+    Swarm's reason, rather than "no task started"."""
+    r = owner.post(f"/v2/apps/{served}/config/", {"tags": {"zone": "nowhere"}})
+    assert r.status_code == 400, r.text
+    detail = r.json()["detail"]
+    assert "cmd task pending" in detail and "no suitable node" in detail, detail
     assert fetch(endpoints(ctl, served)[0]).startswith("hello release=v2")
 
 
