@@ -35,6 +35,7 @@ class _Reader:
         self.sock, self.deadline = sock, deadline
         self.buf = b""
         self.eof = False
+        self.received = 0
         self.body_read = 0
 
     def more(self) -> bool:
@@ -50,6 +51,7 @@ class _Reader:
             self.eof = True
             return False
         self.buf += data
+        self.received += len(data)
         return True
 
     def line(self, limit: int) -> bytes:
@@ -57,7 +59,7 @@ class _Reader:
             if len(self.buf) > limit:
                 raise ProbeError("line too long")
             if not self.more():
-                raise ProbeError("connection closed mid-response")
+                raise ProbeError("connection closed mid-response" if self.received else "closed without an answer")
         line, _, self.buf = self.buf.partition(b"\n")
         return line.rstrip(b"\r")
 

@@ -179,3 +179,18 @@ def test_the_sample_app_logs_nothing():
         proc.terminate()
         _, err = proc.communicate(timeout=10)
     assert b"Traceback" not in err and b"ConnectionResetError" not in err, err.decode()
+
+
+def test_a_port_that_closes_at_once_fails():
+    """What a userland proxy does while the app in the container does not listen yet."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+
+        def close():
+            conn, _ = listener.accept()
+            conn.close()
+
+        threading.Thread(target=close, daemon=True).start()
+        ok, message = probe("127.0.0.1", listener.getsockname()[1], "/", timeout=2)
+    assert not ok and message.endswith("closed without an answer")
