@@ -107,6 +107,8 @@ class NodeAgent:
         try:
             if not self.node_id:
                 self.node_id = self.engine.node_id()
+                if not self.node_id:
+                    log.warning("the Engine is in no Swarm and node_id is not set: nothing is reported")
             ids = self.engine.container_ids()
         except (OSError, ValueError) as e:
             log.warning("listing the Engine's containers failed: %s", e)

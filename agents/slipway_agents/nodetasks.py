@@ -30,6 +30,7 @@ L_NODE = "com.docker.swarm.node.id"
 TYPE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,28}[a-z0-9])?$")  # the scheduler's process type rule (names.py)
 PATH = re.compile(r"^/[\x21-\x7e]{0,1023}$")  # printable ASCII, no space, no CR/LF
 SWARM_ID = re.compile(r"^[a-z0-9]{1,64}$")
+NUMBER = re.compile(r"^[0-9]{1,9}$")  # deployments (from 1) and releases: what the controller's columns hold
 STOP_SIGNALS = {"2", "9", "15", "SIGINT", "SIGKILL", "SIGTERM"}
 STOPPING_FOR = 30.0  # a task sent a stop signal counts as stopping this long, unless it dies first
 
@@ -163,8 +164,9 @@ def from_inspect(info: dict, default_timeout: float, probe_address: str = "") ->
         return None
     task, app, kind = labels.get(L_TASK, ""), labels.get(L_APP, ""), labels.get(L_TYPE, "")
     deployment, release = labels.get(L_DEPLOYMENT, ""), labels.get(L_RELEASE, "")
-    if not (SWARM_ID.match(task) and APP_ID.match(app) and TYPE.match(kind) and deployment.isdigit()
-            and release.isdigit()):
+    # as strict as the controller's check of a report, which refuses a report wrong anywhere as a whole
+    if not (SWARM_ID.match(task) and APP_ID.match(app) and TYPE.match(kind) and NUMBER.match(deployment)
+            and int(deployment) > 0 and NUMBER.match(release)):
         log.debug("container %s: not a Slipway task (labels %s)", str(info.get("Id"))[:12], sorted(labels))
         return None
     host = info.get("HostConfig") or {}

@@ -66,7 +66,8 @@ def test_what_a_task_is():
     assert (task.memory_limit, task.cpu_limit, task.healthy, task.failures) == (268435456, 0.5, False, 0)
     assert nodetasks.from_inspect(info({}), 1.0).routable is False
     for labels in ({"slipway.oneoff": "1"}, {"slipway.managed": "0"}, {"com.docker.swarm.task.id": ""},
-                   {"slipway.app": "Not_An_App"}, {"slipway.deployment": "x"}, {"slipway.type": "a_b"}):
+                   {"slipway.app": "Not_An_App"}, {"slipway.deployment": "x"}, {"slipway.deployment": "0"},
+                   {"slipway.release": "9" * 12}, {"slipway.type": "a_b"}, {"slipway.type": "w" * 31}):
         assert nodetasks.from_inspect(info(ports, labels=labels), 1.0) is None, labels
     assert nodetasks.from_inspect(info(ports, running=False), 1.0) is None
 

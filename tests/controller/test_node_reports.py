@@ -4,13 +4,24 @@ Each task's latest report is one row of task_reports; a change the routing depen
 slipway_tasks (LISTEN here sees it), usage figures alone are stored quietly."""
 from __future__ import annotations
 
+import os
 import secrets
 import select
+import sys
+import threading
 import time
 
 import psycopg2
 import pytest
 import requests
+
+from controller_app.api.routers.nodereports import ReportIn
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                                "agents"))
+from slipway_agents import cgroupstats, nodetasks  # noqa: E402
+from slipway_agents.common import Client  # noqa: E402
+from slipway_agents.nodereport import Reporter  # noqa: E402
 
 PATH = "/v2/hooks/nodes/report/"
 
@@ -134,3 +145,25 @@ def test_a_report_is_checked_whole(ctl):
                           timeout=30)
         assert r.status_code == 422, (body, r.text)
     assert rows(ctl, node) == {}
+
+
+def test_what_the_agent_writes_passes():
+    """The agent's own report (nodereport.py) of a routable task, a worker and an ended task passes the check."""
+    labels = {"slipway.managed": "1", "slipway.app": "shop", "slipway.deployment": "7", "slipway.release": "12",
+              "com.docker.swarm.task.id": "abc123", "com.docker.swarm.node.id": "node1"}
+    web = nodetasks.from_inspect({
+        "Id": "c" * 64, "Config": {"Labels": {**labels, "slipway.type": "web"}},
+        "State": {"Running": True, "Pid": os.getpid(), "StartedAt": "2026-12-01T10:00:00.123456789Z"},
+        "HostConfig": {"PortBindings": {"5000/tcp": [{}]}, "Memory": 0, "NanoCpus": 0},
+        "NetworkSettings": {"Ports": {"5000/tcp": [{"HostIp": "0.0.0.0", "HostPort": "30512"}]}}}, 1.0)
+    worker = nodetasks.from_inspect({
+        "Id": "d" * 64, "Config": {"Labels": {**labels, "slipway.type": "worker", "com.docker.swarm.task.id": "w1"}},
+        "State": {"Running": True, "Pid": 0, "StartedAt": ""}, "HostConfig": {}, "NetworkSettings": {}}, 1.0)
+    web.probed(False, "127.0.0.1:30512 TimeoutError", time.time())
+    worker.probed(True, "running (publishes no port)", time.time())
+    reporter = Reporter(Client("http://127.0.0.1:9", {}), lambda: "node1", lambda: [
+        (web.entry(), web.pid), (worker.entry(), worker.pid)], 2.0, 30.0, threading.Event(), cgroupstats.Cgroups())
+    full = reporter.body(True, [])
+    assert ReportIn.model_validate(full).tasks[0].port == 30512
+    web.gone("exited with 137")
+    ReportIn.model_validate(reporter.body(False, [(web.entry(), web.pid)]))
