@@ -12,8 +12,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from . import __version__
-from .api.routers import (acme, apps, auth, builds, certs, config, domains, health, hooks, images, keys, nodes,
-                          perms, pods, releases, routes, settings)
+from .api.routers import (acme, apps, auth, builds, certs, config, domains, health, hooks, images, keys,
+                          nodereports, nodes, perms, pods, releases, routes, settings)
 from .api.clientaddr import RealClient
 from .api.errors import service_error_handler
 from .db import session_factory
@@ -48,7 +48,7 @@ async def lifespan(_: FastAPI):
 app = FastAPI(title="Slipway controller", version=__version__, lifespan=lifespan,
               description="Deis Workflow v2 compatible controller API.")
 for module in (health, auth, apps, config, builds, releases, pods, domains, acme, certs, keys, perms, settings,
-               hooks, routes, images, nodes):
+               hooks, routes, images, nodes, nodereports):
     app.include_router(module.router, responses=ERRORS)
 
 

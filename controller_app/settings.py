@@ -62,6 +62,7 @@ class Settings:
     registry_builder_password: str | None = None
     registry_ca_file: str | None = None
     registry_api: str | None = None  # the registry's base URL for the controller's own calls (image removal)
+    node_key: str | None = None  # the node agents' reports (X-Slipway-Node-Auth); none: reports are refused
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -110,6 +111,7 @@ class Settings:
             registry_builder_password=_env("SLIPWAY_REGISTRY_BUILDER_PASSWORD") or None,
             registry_ca_file=_env("SLIPWAY_REGISTRY_CA_FILE") or None,
             registry_api=(_env("SLIPWAY_REGISTRY_API") or "").rstrip("/") or None,
+            node_key=_env("SLIPWAY_NODE_KEY") or None,
         )
 
 

@@ -1,7 +1,8 @@
 """Start a real controller (uvicorn + a fresh PostgreSQL database + the real Swarm scheduler) for tests.
 
 Usage:
-    with live_controller() as ctl:   # ctl.url, ctl.builder_key, ctl.router_key, ctl.env (all the settings)
+    with live_controller() as ctl:   # ctl.url, ctl.builder_key, ctl.router_key, ctl.env (all the settings:
+        ...                          # SLIPWAY_NODE_KEY for the node agents' reports)
         requests.get(ctl.url + "/healthz")
 
 Needs scripts/dev-services.sh to have run (the test command does it).
@@ -73,6 +74,7 @@ def controller_env(database_url: str, **extra: str) -> dict:
         "SLIPWAY_PLATFORM_DOMAIN": "slipway.test",
         "SLIPWAY_BUILDER_KEY": "builder-" + secrets.token_hex(16),
         "SLIPWAY_ROUTER_KEY": "router-" + secrets.token_hex(16),
+        "SLIPWAY_NODE_KEY": "node-" + secrets.token_hex(16),
         "SLIPWAY_REGISTRY_GC_KEY": "gc-" + secrets.token_hex(16),
         "SLIPWAY_REGISTRY_PULL_PASSWORD": "pull-" + secrets.token_hex(16),
         "SLIPWAY_REGISTRY_BUILDER_PASSWORD": "builder-" + secrets.token_hex(16),

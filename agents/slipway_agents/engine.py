@@ -22,14 +22,16 @@ SIZE = re.compile(r"^([0-9]+(?:\.[0-9]+)?)\s*([bkmg]?)b?$", re.I)
 
 
 class EngineConnection(http.client.HTTPConnection):
-    """HTTP to the Engine's UNIX socket."""
+    """HTTP to the Engine's UNIX socket (`timeout`: seconds for each socket operation, None waits forever)."""
 
-    def __init__(self, path: str = SOCKET):
+    def __init__(self, path: str = SOCKET, timeout: float | None = None):
         super().__init__("localhost")
         self.socket_path = path
+        self.io_timeout = timeout
 
     def connect(self) -> None:
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.io_timeout)
         self.sock.connect(self.socket_path)
 
 

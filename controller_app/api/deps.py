@@ -104,6 +104,11 @@ def router_auth(x_slipway_router_auth: Annotated[str | None, Header()] = None) -
         raise unauthorized("Invalid router key.")
 
 
+def node_auth(x_slipway_node_auth: Annotated[str | None, Header()] = None) -> None:
+    if not same_secret(x_slipway_node_auth, get_settings().node_key):
+        raise unauthorized("Invalid node key.")
+
+
 def gc_auth(x_slipway_gc_auth: Annotated[str | None, Header()] = None) -> None:
     if not same_secret(x_slipway_gc_auth, get_settings().registry_gc_key):
         raise unauthorized("Invalid registry GC key.")

@@ -31,6 +31,7 @@ class ProcessSpec:
     memory: str | None = None  # e.g. "256M" (docker-style); None = platform default
     cpu: str | None = None  # e.g. "500m" or "1.5" cores
     constraints: tuple[str, ...] = ()  # Swarm placement constraints, e.g. "node.labels.tier==fast"
+    healthcheck: dict | None = None  # the release's health check of this type ({"path", "timeout", ...})
 
 
 @dataclasses.dataclass(frozen=True)

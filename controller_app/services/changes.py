@@ -28,7 +28,8 @@ T = TypeVar("T")
 ROUTES = "slipway_routes"  # the routing generation moved
 ACKS = "slipway_acks"  # a router acknowledged a generation
 RELEASES = "slipway_releases"  # a release's state changed
-CHANNELS = (ROUTES, ACKS, RELEASES)
+TASKS = "slipway_tasks"  # a node agent reported a task's change (services/taskreports.py)
+CHANNELS = (ROUTES, ACKS, RELEASES, TASKS)
 RECHECK = 1.0  # seconds: a long poll re-reads its state at least this often (the wake-up is the fast path)
 
 _cond = threading.Condition()

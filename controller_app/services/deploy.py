@@ -101,7 +101,8 @@ def specs(app: App, release: Release, dep: Deployment, structure: dict[str, int]
     return [ProcessSpec(app=app.id, release=release.version, deployment=dep.id, proc_type=t,
                         image=release.build.image, command=procfile.get(t), replicas=n, env=env,
                         port=int(env["PORT"]), routable=t in ROUTABLE, memory=(cfg.memory or {}).get(t),
-                        cpu=(cfg.cpu or {}).get(t), constraints=constraints)
+                        cpu=(cfg.cpu or {}).get(t), constraints=constraints,
+                        healthcheck=(cfg.healthcheck or {}).get(t))
             for t, n in sorted(structure.items()) if n > 0]
 
 

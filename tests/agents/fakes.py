@@ -21,11 +21,16 @@ def app_uuid(app: str) -> str:
 
 
 class FakeController:
-    """`/v2/routes` (long poll + ack) and `/v2/hooks/key|push|config` with the documented auth headers."""
+    """`/v2/routes` (long poll + ack), `/v2/hooks/key|push|config` and the node agents' `/v2/hooks/nodes/report/`
+    with the documented auth headers. `port` 0 picks a free one; a stand-in started again on the port of one
+    that stopped is the same controller back from an outage."""
 
-    def __init__(self, router_key: str = "router-secret", builder_key: str = "builder-secret"):
+    def __init__(self, router_key: str = "router-secret", builder_key: str = "builder-secret",
+                 node_key: str = "node-secret", port: int = 0):
         self.router_key = router_key
         self.builder_key = builder_key
+        self.node_key = node_key
+        self.reports: list[dict] = []  # node reports as received, each with `received` (monotonic)
         self.generation = 1
         self.apps: list[dict] = []
         self.acks: list[dict] = []
@@ -102,6 +107,13 @@ class FakeController:
                         entry["observed"] = fake.on_ack(body)
                     fake.acks.append(entry)
                     return self.reply(200, {})
+                if u.path == "/v2/hooks/nodes/report/":
+                    if self.headers.get("X-Slipway-Node-Auth") != fake.node_key:
+                        return self.reply(401, {"detail": "bad node key"})
+                    with fake.cond:
+                        fake.reports.append(dict(body, received=time.monotonic()))
+                        fake.cond.notify_all()
+                    return self.reply(200, {})
                 if u.path == "/v2/hooks/push/":
                     if self.headers.get("X-Deis-Builder-Auth") != fake.builder_key:
                         return self.reply(401, {"detail": "bad builder key"})
@@ -124,7 +136,7 @@ class FakeController:
                     return self.reply(200, {"values": {}, "tags": {}, "app": app, "uuid": app_uuid(app)})
                 return self.reply(404, {"detail": "not found"})
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)

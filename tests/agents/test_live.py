@@ -1,4 +1,5 @@
-"""The agents against the real controller (tests/live.py): route sync -> real nginx, builder -> real sshd.
+"""The agents against the real controller (tests/live.py): route sync -> real nginx, builder -> real sshd, node
+agent -> this machine's Docker Engine.
 
 No stand-ins here. Needs scripts/dev-services.sh (PostgreSQL on 127.0.0.1:55432, Docker); the fixture runs it.
 """
@@ -15,6 +16,7 @@ import pytest
 
 from conftest import ROOT, http_request, wait_for
 from test_builder import Builder, Client, keygen
+from test_node_agent import LABEL, Agent, Services, docker
 
 from tests.live import live_controller
 
@@ -138,3 +140,30 @@ def test_builder_with_live_controller(ctl, workdir):
         assert r.returncode != 0 and "Permission denied (publickey)" in r.stderr
     finally:
         b.stop()
+
+
+def test_node_agent_with_live_controller(ctl, tmp_path):
+    """The agent's reports as the controller stores them: a task's row while it runs, none once it is killed."""
+    subprocess.run([os.path.join(ROOT, "scripts", "build-test-image.sh"), "web"], check=True)
+    run = "live" + os.urandom(4).hex()
+    services = Services(run)
+    agent = Agent(run, ctl.url, str(tmp_path / "agent.log"), node_key=ctl.env["SLIPWAY_NODE_KEY"])
+
+    def row(container: str) -> str:
+        return subprocess.run(["psql", ctl.database_url, "-tAc",
+                               "select app_id, deployment, proc_type, release, port, state, healthy, failures, "
+                               f"cpu_seconds > 0 from task_reports where container = '{container}'"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+
+    try:
+        container = services.container(services.create("live-node"))
+        port = docker("port", container, "8080/tcp").splitlines()[0].rsplit(":", 1)[1]
+        assert wait_for(lambda: row(container) == f"live-node|3|web|5|{port}|running|t|0|t", timeout=20,
+                        what="the task's row")
+        docker("kill", container)
+        wait_for(lambda: row(container) == "", timeout=5, what="the killed task's row gone")
+    finally:
+        agent.stop()
+        services.remove()
+        for leftover in docker("ps", "-aq", "--filter", f"label={LABEL}={run}").split():
+            docker("rm", "-f", leftover, check=False)

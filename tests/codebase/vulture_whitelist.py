@@ -16,3 +16,8 @@ _.autocommit  # services/changes.py
 _.threads  # scheduler/swarm/logs.py
 # the pre-receive hook unpacks git's "old new ref" lines (builder agent, the push path's own rework)
 old  # agents/slipway_agents/builder.py
+# the node agents' reports: fields and columns filled by name (api/routers/nodereports.py's model_dump, the row dict
+# of services/taskreports.py), read by the monitor and the dashboards to come
+checked  # models/node.py TaskReport
+memory_limit_bytes  # api/routers/nodereports.py TaskIn, models/node.py TaskReport
+reported  # models/node.py TaskReport

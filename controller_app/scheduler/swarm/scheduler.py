@@ -25,7 +25,8 @@ from .. import placement as placing
 from ..base import Endpoint, ProcessSpec, Scheduler, SchedulerError, Task
 from ..names import check_app, check_deployment, check_type, parse_cpu, parse_memory, service_name
 from .engine import log
-from .labels import L_APP, L_DEPLOYMENT, L_MANAGED, L_ONEOFF, L_RELEASE, L_SWARM_SERVICE, L_TYPE
+from .labels import (L_APP, L_DEPLOYMENT, L_HEALTHCHECK, L_MANAGED, L_ONEOFF, L_RELEASE, L_SWARM_SERVICE, L_TYPE,
+                     healthcheck_label)
 from .logs import SwarmLogs
 from .nodes import SwarmNodes
 from .runs import PIDS_LIMIT, SwarmRuns
@@ -91,12 +92,13 @@ class SwarmScheduler(SwarmNodes, SwarmLogs, SwarmRuns, Scheduler):
             return  # idempotent: this deployment's process type already has its service
         labels = {L_APP: spec.app, L_RELEASE: str(spec.release), L_DEPLOYMENT: str(spec.deployment),
                   L_TYPE: spec.proc_type, L_MANAGED: "1"}
+        check = healthcheck_label(spec.healthcheck) if spec.routable else None
         container = ContainerSpec(
             image=self._pinned(spec.image),
             command=["/bin/sh", "-c"] if spec.command else None,
             args=[spec.command] if spec.command else None,
             env=[f"{k}={literal(v)}" for k, v in spec.env.items()],
-            labels=labels,
+            labels={**labels, L_HEALTHCHECK: check} if check else labels,
             stop_grace_period=STOP_GRACE,
             init=True,  # signals reach `sh -c` children; zombies reaped
             cap_drop=["ALL"],

@@ -1,0 +1,141 @@
+"""The node agent's reports to the controller: `POST /v2/hooks/nodes/report/` (header X-Slipway-Node-Auth).
+
+    {"node": "<swarm node id>", "full": false, "at": 1767225600.5, "interval": 2.0, "heartbeat": 30.0,
+     "tasks": [{"task": "<swarm task id>", "container": "<id>", "app": "shop", "deployment": 7, "type": "web",
+                "release": 12, "port": 30512, "state": "running", "healthy": true, "failures": 0,
+                "message": "127.0.0.1:30512 answered 200", "checked_at": 1767225600.1,
+                "started_at": "2026-01-01T00:00:00.0Z", "cpu_seconds": 12.5, "memory_bytes": 73400320,
+                "memory_limit_bytes": 536870912, "cpu_limit": 0.5}]}
+
+- A change (a task appears, passes or fails a probe, is being stopped, ends) goes out at once, batched over
+  a few milliseconds: `full` false, only the changed tasks. An ended task is sent once with state `gone`.
+- The whole table goes out every `heartbeat` seconds, as the first report, and as the first report after
+  one failed (the controller was away, or answered an error): `full` true, and a task of this node that a
+  full report leaves out is no longer here.
+- `state`: running | stopping (sent a stop signal) | gone. `healthy` is false and `failures` 0 until the
+  first probe answered (`checked_at` null); a task that publishes no port is healthy while it runs.
+- Usage, read when the report is made: `cpu_seconds` is a counter (seconds of CPU since the container
+  started; a rate is the difference between two reports over the difference of their `at`), `memory_bytes`
+  the working set; limits are 0 when none is set. Figures a report could not read are null.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Callable
+
+from . import cgroupstats
+from .common import Client, HTTPError
+
+log = logging.getLogger("slipway.nodeagent")
+PATH = "/v2/hooks/nodes/report/"
+BATCH = 0.02  # seconds a change waits for others to go out with it
+
+
+class Reporter:
+    def __init__(self, client: Client, node: Callable[[], str], snapshot: Callable[[], list[tuple[dict, int]]],
+                 interval: float, heartbeat: float, stop: threading.Event, cgroups: cgroupstats.Cgroups):
+        self.client, self.node, self.snapshot = client, node, snapshot
+        self.interval, self.heartbeat, self.stop = interval, heartbeat, stop
+        self.cgroups = cgroups
+        self.cond = threading.Condition()
+        self.pending: dict[str, tuple[dict, int]] = {}  # container -> (entry, pid): changes not yet sent
+        self.need_full = True
+        self.ready = False  # the table has been read from the Engine once: a full report may go out
+        self.last_full = 0.0
+        self.places: dict[str, cgroupstats.Place] = {}
+        self.failing_since: float | None = None
+
+    # ---- called by the agent's loop ----------------------------------------------------------------
+    def changed(self, entry: dict, pid: int) -> None:
+        with self.cond:
+            self.pending[entry["container"]] = (entry, pid)
+            self.cond.notify()
+
+    def table_read(self) -> None:
+        with self.cond:
+            self.ready = True
+            self.cond.notify()
+
+    def wake(self) -> None:
+        with self.cond:
+            self.cond.notify()
+
+    # ---- the reporting thread -------------------------------------------------------------------------
+    def start(self) -> threading.Thread:
+        thread = threading.Thread(target=self.run, name="slipway-node-report", daemon=True)
+        thread.start()
+        return thread
+
+    def _next(self) -> tuple[bool, list[tuple[dict, int]]] | None:
+        """Wait for something to send: (full, tasks), or None when the agent stops."""
+        with self.cond:
+            while not self.stop.is_set():
+                if self.ready and self.node():
+                    left = self.last_full + self.heartbeat - time.monotonic()
+                    if self.need_full or left <= 0:
+                        self.need_full = False
+                        self.pending.clear()
+                        return True, []
+                    if self.pending:
+                        break
+                    self.cond.wait(left)
+                else:
+                    self.cond.wait(0.5)
+            else:
+                return None
+        self.stop.wait(BATCH)
+        with self.cond:
+            batch, self.pending = list(self.pending.values()), {}
+        return False, batch
+
+    def usage(self, entry: dict, pid: int) -> dict:
+        container = entry["container"]
+        if entry["state"] == "gone":
+            self.places.pop(container, None)
+            return dict(entry, cpu_seconds=None, memory_bytes=None)
+        place = self.places.get(container)
+        if place is None or place.cpu is None or place.memory is None:
+            place = self.places[container] = self.cgroups.locate(pid, container)
+        return dict(entry, cpu_seconds=cgroupstats.cpu_seconds(place), memory_bytes=cgroupstats.memory_bytes(place))
+
+    def body(self, full: bool, tasks: list[tuple[dict, int]]) -> dict:
+        if full:
+            tasks = self.snapshot()
+            live = {entry["container"] for entry, _ in tasks}
+            for gone in set(self.places) - live:
+                del self.places[gone]
+        return {"node": self.node(), "full": full, "at": round(time.time(), 3), "interval": self.interval,
+                "heartbeat": self.heartbeat, "tasks": [self.usage(entry, pid) for entry, pid in tasks]}
+
+    def run(self) -> None:
+        pause = 0.5
+        while True:
+            job = self._next()
+            if job is None:
+                return
+            full, tasks = job
+            body = self.body(full, tasks)
+            try:
+                self.client.request("POST", PATH, body)
+            except (OSError, HTTPError, ValueError) as e:
+                with self.cond:
+                    self.need_full = True  # what was in this report, and what changes meanwhile, goes in full
+                if self.failing_since is None:
+                    self.failing_since = time.monotonic()
+                    log.warning("report failed, sending the full table once the controller answers: %s", e)
+                else:
+                    log.debug("report failed again: %s", e)
+                if self.stop.wait(pause):
+                    return
+                pause = min(pause * 2, 5.0)
+                continue
+            if self.failing_since is not None:
+                log.info("controller answers again after %.0fs; full table sent",
+                         time.monotonic() - self.failing_since)
+                self.failing_since = None
+            pause = 0.5
+            if full:
+                self.last_full = time.monotonic()
+            log.debug("reported %s %d task(s)", "all" if full else "changes of", len(body["tasks"]))

@@ -1,0 +1,138 @@
+"""The node agent's pure parts: the health check label, the published port, what a task container is, and the
+cgroup figures (v1 and v2, cgroupfs and systemd layouts in folders of their own, and this host's real cgroups)."""
+from __future__ import annotations
+
+import os
+import subprocess
+
+import pytest
+from conftest import AGENTS, SYSTEM_PYTHON
+
+from slipway_agents import cgroupstats, nodetasks
+from slipway_agents.nodetasks import Check, parse_check, published
+
+
+@pytest.mark.parametrize("label, check", [
+    (None, Check("/", 1.0, False)),
+    ('{"path": "/health", "timeout": 2}', Check("/health", 2.0, True)),
+    ('{"path": "/a?b=c%20d"}', Check("/a?b=c%20d", 1.0, True)),
+    ('{"timeout": 0.5}', Check("/", 0.5, False)),
+    ('{"path": "/x", "timeout": 3, "interval": 9, "port": 22}', Check("/x", 3.0, True)),  # unknown keys aside
+    ('{"path": "health"}', Check()),                       # not starting with /
+    ('{"path": "/a\\r\\nX-Evil: 1"}', Check()),            # CR/LF
+    ('{"path": "/a b"}', Check()),                          # a space would end the request target
+    ('{"path": "/caf\\u00e9"}', Check()),                   # not ASCII
+    ('{"path": "/' + "a" * 1024 + '"}', Check()),          # over 1024 characters
+    ('{"path": 5}', Check()),
+    ('{"path": "/", "timeout": 0.05}', Check()),
+    ('{"path": "/", "timeout": 31}', Check()),
+    ('{"path": "/", "timeout": true}', Check()),
+    ('{"path": "/", "timeout": "2"}', Check()),
+    ('["/"]', Check()),
+    ("not json", Check()),
+])
+def test_health_check_label(label, check):
+    assert parse_check(label, 1.0) == check
+
+
+def info(ports: dict, bindings: dict | None = None, labels: dict | None = None, running: bool = True) -> dict:
+    base = {"slipway.managed": "1", "slipway.app": "shop", "slipway.deployment": "7", "slipway.type": "web",
+            "slipway.release": "12", "com.docker.swarm.task.id": "abc123", "com.docker.swarm.node.id": "node1"}
+    return {"Id": "c" * 64, "Config": {"Labels": {**base, **(labels or {})}},
+            "State": {"Running": running, "Pid": 42, "StartedAt": "2026-01-01T00:00:00Z"},
+            "HostConfig": {"PortBindings": bindings if bindings is not None else {k: [{}] for k in ports},
+                           "Memory": 268435456, "NanoCpus": 500000000},
+            "NetworkSettings": {"Ports": ports}}
+
+
+def test_published_port():
+    # the Engine may publish IPv4 and IPv6 on different ports: the first is Swarm's first PortStatus entry
+    both = {"5000/tcp": [{"HostIp": "0.0.0.0", "HostPort": "32836"}, {"HostIp": "::", "HostPort": "32834"}],
+            "8080/tcp": None}
+    assert published(info(both, {"5000/tcp": [{}]})) == ("127.0.0.1", 32836)
+    assert published(info(both, {"5000/tcp": [{}]}), "10.0.0.5") == ("10.0.0.5", 32836)
+    # a port the image EXPOSEs but the scheduler did not publish is not probed
+    assert published(info({"8080/tcp": [{"HostIp": "0.0.0.0", "HostPort": "31000"}]}, {})) is None
+    assert published(info({"5000/tcp": [{"HostIp": "::", "HostPort": "31001"}]})) == ("::1", 31001)
+    assert published(info({"5000/tcp": [{"HostIp": "192.0.2.7", "HostPort": "31002"}]})) == ("192.0.2.7", 31002)
+    assert published(info({"5000/tcp": [{"HostIp": "", "HostPort": "0"}]})) is None
+
+
+def test_what_a_task_is():
+    ports = {"5000/tcp": [{"HostIp": "0.0.0.0", "HostPort": "32836"}]}
+    task = nodetasks.from_inspect(info(ports), 1.0)
+    assert (task.task, task.app, task.deployment, task.type, task.release, task.node, task.port) == (
+        "abc123", "shop", 7, "web", 12, "node1", 32836)
+    assert (task.memory_limit, task.cpu_limit, task.healthy, task.failures) == (268435456, 0.5, False, 0)
+    assert nodetasks.from_inspect(info({}), 1.0).routable is False
+    for labels in ({"slipway.oneoff": "1"}, {"slipway.managed": "0"}, {"com.docker.swarm.task.id": ""},
+                   {"slipway.app": "Not_An_App"}, {"slipway.deployment": "x"}, {"slipway.deployment": "0"},
+                   {"slipway.release": "9" * 12}, {"slipway.type": "a_b"}, {"slipway.type": "w" * 31}):
+        assert nodetasks.from_inspect(info(ports, labels=labels), 1.0) is None, labels
+    assert nodetasks.from_inspect(info(ports, running=False), 1.0) is None
+
+
+def test_failures_and_stopping():
+    task = nodetasks.from_inspect(info({"5000/tcp": [{"HostIp": "", "HostPort": "30000"}]}), 1.0)
+    task.probed(False, "refused", 1.0)
+    task.probed(False, "refused", 2.0)
+    assert (task.healthy, task.failures) == (False, 2)
+    task.probed(True, "answered 200", 3.0)
+    assert (task.healthy, task.failures, task.checked_at) == (True, 0, 3.0)
+    task.stopping("15")
+    task.probed(True, "answered 200", 4.0)  # a graceful stop still answers: it stays out
+    assert (task.state, task.healthy) == ("stopping", False)
+    assert nodetasks.end_message("die", {"exitCode": "137"}, True) == "exited with 137 (out of memory)"
+
+
+def write(path: str, text: str) -> None:
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as fh:
+        fh.write(text)
+
+
+@pytest.mark.parametrize("layout", ["v2-systemd", "v2-cgroupfs", "v1-systemd", "v1-cgroupfs-parent"])
+def test_cgroup_layouts(tmp_path, layout):
+    cid = "f" * 64
+    proc, sys_fs = str(tmp_path / "proc"), str(tmp_path / "sys")
+    version, driver = layout.split("-", 1)
+    rel = f"/system.slice/docker-{cid}.scope" if driver == "systemd" else f"/docker/{cid}"
+    if driver == "cgroupfs-parent":
+        rel = f"/slipway-tasks/{cid}"
+    if version == "v2":
+        write(f"{proc}/self/mountinfo", f"30 23 0:26 / {sys_fs} rw - cgroup2 cgroup2 rw,nsdelegate\n")
+        write(f"{proc}/42/cgroup", f"0::{rel}\n")
+        write(f"{sys_fs}{rel}/cpu.stat", "usage_usec 2500000\nuser_usec 2000000\nsystem_usec 500000\n")
+        write(f"{sys_fs}{rel}/memory.current", "10485760\n")
+        write(f"{sys_fs}{rel}/memory.stat", "anon 6291456\nfile 4194304\ninactive_file 2097152\n")
+    else:
+        write(f"{proc}/self/mountinfo",
+              f"32 31 0:29 / {sys_fs}/cpu,cpuacct rw - cgroup cgroup rw,cpu,cpuacct\n"
+              f"35 31 0:32 / {sys_fs}/memory rw - cgroup cgroup rw,memory\n"
+              f"41 31 0:38 / {sys_fs}/unified rw - cgroup2 cgroup2 rw\n")
+        write(f"{proc}/42/cgroup", f"4:memory:{rel}\n2:cpu,cpuacct:{rel}\n0::{rel}\n")
+        write(f"{sys_fs}/cpu,cpuacct{rel}/cpuacct.usage", "2500000000\n")
+        write(f"{sys_fs}/memory{rel}/memory.usage_in_bytes", "10485760\n")
+        write(f"{sys_fs}/memory{rel}/memory.stat", "cache 4194304\ntotal_inactive_file 2097152\n")
+    cgroups = cgroupstats.Cgroups(proc)
+    for pid in (42, 0):  # from the process, then from the drivers' usual places
+        place = cgroups.locate(pid, cid)
+        if pid == 0 and driver == "cgroupfs-parent":
+            assert place.cpu is None and cgroupstats.cpu_seconds(place) is None
+            continue
+        assert cgroupstats.cpu_seconds(place) == 2.5, place
+        assert cgroupstats.memory_bytes(place) == 8388608, place
+
+
+def test_this_hosts_cgroups():
+    """The real thing: a process of this host's (this test's own) read through its cgroup."""
+    cgroups = cgroupstats.Cgroups()
+    place = cgroups.locate(os.getpid(), "")
+    assert place.cpu is not None and place.memory is not None, (cgroups.v1, cgroups.v2)
+    assert cgroupstats.cpu_seconds(place) > 0 and cgroupstats.memory_bytes(place) > 0
+
+
+def test_runs_on_the_hosts_python():
+    p = subprocess.run([SYSTEM_PYTHON, "-m", "slipway_agents.nodeagent", "--help"], capture_output=True, text=True,
+                       env={"PYTHONPATH": AGENTS})
+    assert p.returncode == 0 and "--config" in p.stdout, p.stderr
