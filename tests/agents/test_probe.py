@@ -193,4 +193,6 @@ def test_a_port_that_closes_at_once_fails():
 
         threading.Thread(target=close, daemon=True).start()
         ok, message = probe("127.0.0.1", listener.getsockname()[1], "/", timeout=2)
-    assert not ok and message.endswith("closed without an answer")
+    # closed before the request went out (a reset) or after (no answer), as the scheduling of the two threads has it
+    assert not ok and message.endswith(("closed without an answer", "ConnectionResetError", "BrokenPipeError")), \
+        message

@@ -2,7 +2,7 @@
 
 Revision ID: task_reports
 Revises: release_state
-Create Date: 2026-12-20 12:00:00
+Create Date: 2026-12-02 12:00:00
 """
 from alembic import op
 import sqlalchemy as sa
