@@ -1,6 +1,6 @@
-"""Every route × every caller: anonymous, each credential that is not a user's (builder key, router key, a push
-token of this app and one of another app, registry GC key, registry pull password), and the users (other user,
-collaborator, owner, admin).
+"""Every route × every caller: anonymous, each credential that is not a user's (builder key, router key, node key,
+a push token of this app and one of another app, registry GC key, registry pull password), and the users (other
+user, collaborator, owner, admin).
 
 The table below must name every route the controller serves: a new route without an entry fails
 `test_every_route_is_in_the_matrix`, so nobody adds an endpoint without deciding who may call it.
@@ -21,7 +21,7 @@ from .conftest import REGISTRY, Api
 
 PUBLIC, USER, ADMIN, APP, OWNER, CERT, BUILDER, ROUTER = ("public", "user", "admin", "app", "owner", "cert",
                                                           "builder", "router")
-PUSH, GC, REGISTRY_FRONT = "push token", "gc key", "registry front"
+PUSH, GC, REGISTRY_FRONT, NODE = "push token", "gc key", "registry front", "node key"
 PUSH_OWN = "push token, of its own app"  # the route names no app: each token reads its own app's releases
 MATRIX = {
     ("GET", "/healthz"): PUBLIC, ("GET", "/readiness"): PUBLIC,
@@ -59,6 +59,7 @@ MATRIX = {
     ("GET", "/v2/hooks/releases/{version}/"): PUSH_OWN,
     ("GET", "/v2/hooks/images/"): GC, ("GET", "/v2/hooks/registry/"): REGISTRY_FRONT,
     ("GET", "/v2/routes"): ROUTER, ("POST", "/v2/routes/ack/"): ROUTER,
+    ("POST", "/v2/hooks/nodes/report/"): NODE,
     ("GET", "/.well-known/acme-challenge/{token}"): PUBLIC,
     ("GET", "/v2/certs/auto/"): USER, ("POST", "/v2/certs/auto/"): USER,
     ("GET", "/v2/certs/auto/{domain}"): APP, ("DELETE", "/v2/certs/auto/{domain}"): APP,
@@ -68,7 +69,8 @@ BODIES = {"/v2/apps/{id}/config/": {"values": {"A": "1"}}, "/v2/apps/{id}/scale/
           "/v2/apps/{id}/run/": {"command": "true"}, "/v2/apps/{id}/builds/": {"image": "x/y:1"},
           "/v2/apps/{id}/domains/": {"domain": "m.example.com"}, "/v2/apps/{id}/settings/": {"maintenance": False},
           "/v2/apps/{id}/perms/": {"username": "nobody-here"}, "/v2/certs/{name}/domain/": {"domain": "m.x.com"},
-          "/v2/nodes/{id}/labels/": {"labels": {"matrix": "1"}}}
+          "/v2/nodes/{id}/labels/": {"labels": {"matrix": "1"}},
+          "/v2/hooks/nodes/report/": {"node": "matrixnode", "full": False, "tasks": []}}
 DESTRUCTIVE = {("DELETE", "/v2/apps/{id}/"), ("DELETE", "/v2/certs/{name}"), ("POST", "/v2/apps/{id}/")}
 SELF_REVOKING = {("POST", "/v2/auth/tokens/"), ("DELETE", "/v2/auth/cancel/")}
 
@@ -139,6 +141,7 @@ def key_holders(ctl, cast: dict) -> dict:
     gc, pull = ctl.env["SLIPWAY_REGISTRY_GC_KEY"], ctl.env["SLIPWAY_REGISTRY_PULL_PASSWORD"]
     return {"builder": KeyHolder(ctl.url, {"X-Deis-Builder-Auth": ctl.builder_key}),
             "router": KeyHolder(ctl.url, {"X-Slipway-Router-Auth": ctl.router_key}),
+            "node": KeyHolder(ctl.url, {"X-Slipway-Node-Auth": ctl.env["SLIPWAY_NODE_KEY"]}),
             "push": _push_holder(ctl, cast["owner"].username, cast["app"]),
             "push_other": _push_holder(ctl, cast["other"].username, cast["other_app"]),
             "gc": KeyHolder(ctl.url, {"X-Slipway-GC-Auth": gc, "Authorization": _basic("gc", gc)}),
@@ -167,7 +170,7 @@ def shared_cast(ctl, admin):
     return make_cast(ctl, admin, lambda prefix: register(ctl, f"{prefix}-{secrets.token_hex(3)}"))
 
 
-KEYS = ("builder", "router", "push", "push_other", "gc", "pull")  # credentials that are not a user's
+KEYS = ("builder", "router", "node", "push", "push_other", "gc", "pull")  # credentials that are not a user's
 USERS = ("other", "collaborator", "owner", "admin")
 CALLERS = ("anonymous", *KEYS, *USERS)  # the refused first: a destructive call that succeeds ends the round
 NOT_USERS = {who: 401 for who in ("anonymous", *KEYS)}
@@ -186,6 +189,7 @@ EXPECT = {  # who is refused, and how; everyone else must get past authorization
     USER: NOT_USERS,
     BUILDER: only("builder"),
     ROUTER: only("router"),
+    NODE: only("node"),
     PUSH: only("push", push_other=403),  # another app's token names this app: refused
     PUSH_OWN: only("push", "push_other"),  # v1 of its own app, whichever the token is (a test_hook_* shows it)
     GC: only("gc"),
