@@ -8,9 +8,7 @@ import sys
 import time
 
 from controller_app.services import health
-from tests.live import free_port
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from tests.live import ROOT, free_port
 
 
 def test_probes_leave_no_reset_in_the_apps_log():
@@ -23,13 +21,13 @@ def test_probes_leave_no_reset_in_the_apps_log():
         while not health.check("127.0.0.1", port, None)[0]:
             assert time.monotonic() < deadline, "the sample app did not start"
             time.sleep(0.1)
-        for _ in range(50):
+        for probe in range(50):
             ok, message = health.check("127.0.0.1", port, None)
-            assert ok, message
+            assert ok, (probe, message)
         ok, message = health.check("127.0.0.1", port, {"path": "/"})
         assert ok, message
         time.sleep(0.3)
     finally:
         app.terminate()
-        _, err = app.communicate(timeout=10)
+        err = app.communicate(timeout=10)[1]
     assert b"Traceback" not in err and b"ConnectionResetError" not in err, err.decode()[-2000:]
