@@ -20,7 +20,6 @@ Settings (ini section [builder], or environment SLIPWAY_<NAME>):
 """
 from __future__ import annotations
 
-import argparse
 import base64
 import binascii
 import fcntl
@@ -31,6 +30,7 @@ import re
 import sys
 import time
 import urllib.parse
+from types import SimpleNamespace
 
 from .common import APP_ID, Client, HTTPError, load_config, setup_logging
 
@@ -329,19 +329,34 @@ def pre_receive(cfg: dict[str, str], lines: list[str]) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
+SHAPES = {"authorized-keys": ("user", "fingerprint", "type", "key"), "serve": ("username",), "pre-receive": ()}
+
+
+def parse_args(argv: list[str]) -> SimpleNamespace:
+    """sshd and git call this up to four times per push: their fixed argument shapes skip building an argparse
+    parser (a tenth of the start-up); anything else gets argparse's usage and errors."""
+    config = None
+    if len(argv) >= 2 and argv[0] == "--config":
+        config, argv = argv[1], argv[2:]
+    if argv and argv[0] in SHAPES and len(argv) == 1 + len(SHAPES[argv[0]]):
+        return SimpleNamespace(config=config, cmd=argv[0], **dict(zip(SHAPES[argv[0]], argv[1:])))
+    return _argument_parser().parse_args(([] if config is None else ["--config", config]) + argv)
+
+
+def _argument_parser():
+    import argparse
     ap = argparse.ArgumentParser(prog="slipway-builder", description=__doc__.split("\n")[0])
     ap.add_argument("--config", help="ini file with a [builder] section")
     sub = ap.add_subparsers(dest="cmd", required=True)
-    k = sub.add_parser("authorized-keys")
-    k.add_argument("user")
-    k.add_argument("fingerprint")
-    k.add_argument("type")
-    k.add_argument("key")
-    s = sub.add_parser("serve")
-    s.add_argument("username")
-    sub.add_parser("pre-receive")
-    args = ap.parse_args(argv)
+    for name, fields in SHAPES.items():
+        command = sub.add_parser(name)
+        for field in fields:
+            command.add_argument(field)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
 
     try:
         cfg = load_config("builder", DEFAULTS, args.config)

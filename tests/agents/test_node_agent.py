@@ -182,7 +182,7 @@ def test_a_task_that_stops_answering_counts_failures(controller, agent, services
     docker("pause", container)  # the server takes connections and never answers
     try:
         for n in (1, 2, 3):
-            _, task = reported(controller, "hung", failures=n, timeout=5)
+            _, task = reported(controller, "hung", failures=n, timeout=15)
             assert not task["healthy"] and "TimeoutError" in task["message"]
     finally:
         docker("unpause", container)

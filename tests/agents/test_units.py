@@ -109,3 +109,20 @@ def test_agents_compile_on_every_supported_python():
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert found >= 1
+
+
+@pytest.mark.parametrize("argv", [
+    ["--config", "/etc/b.ini", "authorized-keys", "git", "SHA256:abc", "ssh-ed25519", "AAAA"],
+    ["authorized-keys", "git", "", "ssh-ed25519", "AAAA"],
+    ["--config", "/etc/b.ini", "serve", "alice"],
+    ["pre-receive"],
+])
+def test_builder_arguments_read_as_argparse_reads_them(argv):
+    assert vars(builder.parse_args(argv)) == vars(builder._argument_parser().parse_args(argv))
+
+
+@pytest.mark.parametrize("argv", [[], ["serve"], ["serve", "a", "b"], ["deploy"], ["--config"]])
+def test_builder_arguments_out_of_shape_get_argparse_usage(argv, capsys):
+    with pytest.raises(SystemExit) as exited:
+        builder.parse_args(argv)
+    assert exited.value.code == 2 and "usage: slipway-builder" in capsys.readouterr().err

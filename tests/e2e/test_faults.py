@@ -3,6 +3,7 @@
   counted; the router retries the next upstream);
 - the controller restarted in the middle of a deploy → that deploy is finished or marked failed, the app is
   not left locked, the next push works and the app kept serving meanwhile;
+- the builder's warm-start server restarted in the middle of a push → the push finishes, the next starts warm;
 - schemathesis against the platform's own /openapi.json, authenticated as a user, the builder and the router:
   no server error, every answer matching its schema."""
 from __future__ import annotations
@@ -86,6 +87,28 @@ def test_controller_restarted_mid_deploy(world):
     assert result["failures"] == 0, result
     states = user.api("GET", f"/v2/apps/{app}/releases/")[1]["results"]
     assert states[0]["version"] > states[-1]["version"]
+
+
+def test_warm_start_restarted_mid_push(world):
+    """slipway-warmstart restarted while a push deploys: the push finishes, and the next one starts warm again."""
+    app, domain, user, src = world["app"], world["domain"], world["user"], world["src"]
+    git_repo(src, {"app.py": hello_source("v4:")}, message="v4")
+    outcome = {}
+    pusher = threading.Thread(target=lambda: outcome.update(zip(("rc", "out", "s"), push(user, app, src))))
+    serving = newest_deployment(app)
+    pusher.start()
+    wait_for(lambda: newest_deployment(app) not in ("", serving), timeout=300, interval=0.2,
+             message="the deploy to start")
+    sh("systemctl restart slipway-warmstart")
+    pusher.join(900)
+    assert outcome.get("rc") == 0, outcome.get("out", "")[-3000:]
+    wait_for(lambda: get(domain)[1].startswith("v4:"), timeout=30, message="v4 serving")
+    since = sh("date +%s").stdout.strip()
+    git_repo(src, {"app.py": hello_source("v5:")}, message="v5")
+    rc, out, _ = push(user, app, src)
+    assert rc == 0, out[-3000:]
+    journal = sh(f"journalctl -u slipway-warmstart --since @{since} -o cat").stdout
+    assert "template" in journal, journal  # the new server forked that deploy's ansible-playbook
 
 
 @pytest.mark.parametrize("who", ["user", "builder", "router"])
