@@ -38,6 +38,8 @@ sys.path.insert(0, str(ROOT))
 from tests.e2e import conftest as e2e  # noqa: E402  (host helpers shared with the end-to-end tests)
 
 TARGETS = {"warm push": 3.0, "config:set": 1.5}
+# the work a push exists for; everything else of the time to serving is plumbing (at most a third of a warm push)
+REAL_WORK = ("build", "registry push", "task start", "health", "router switch")
 PHASES = ["ssh + git receive", "runner + ansible start", "unpack + read", "build", "registry push",
           "register build → release", "task start", "health", "router switch", "drain + retire",
           "wrap-up (cleanup, exit, ref update)"]
@@ -172,6 +174,14 @@ def breakdown(push: dict, app: str, sha: str, image: str, version: int) -> dict:
                            "release_end", "end"], points) if v is None]}
 
 
+def plumbing_share(run: dict) -> float | None:
+    """The part of a push's time to serving that is not REAL_WORK; None when a phase went unseen."""
+    work = [run["phases"].get(name) for name in REAL_WORK]
+    if None in work or not run["total"]:
+        return None
+    return round((run["total"] - sum(work)) / run["total"], 3)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rounds", type=int, default=3, help="warm pushes and config changes (default 3)")
@@ -254,6 +264,9 @@ def main() -> int:
         returned = [r["returned"] for r in results["runs"] if r["kind"] == kind and "returned" in r]
         if returned:
             summary[kind]["returned_median"] = round(statistics.median(returned), 3)
+        shares = [plumbing_share(r) for r in results["runs"] if r["kind"] == kind and "returned" in r]
+        if shares and None not in shares:
+            summary[kind]["plumbing_share_median"] = round(statistics.median(shares), 3)
     results["summary"] = summary
     pathlib.Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     pathlib.Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
@@ -264,6 +277,10 @@ def main() -> int:
         target = f"≤ {s['target']}" if s["target"] else "–"
         returned = f"{s['returned_median']:.2f}" if "returned_median" in s else "–"
         print(f"| {kind} | {s['n']} | {s['median']:.2f} | {s['min']:.2f} | {s['max']:.2f} | {target} | {returned} |")
+    for kind, s in summary.items():
+        if "plumbing_share_median" in s:
+            print(f"{kind}: plumbing (time to serving but {', '.join(REAL_WORK)}) "
+                  f"{100 * s['plumbing_share_median']:.1f} % (median of the runs)")
     for kind in ("cold push", "warm push", "config:set"):
         runs = [r for r in results["runs"] if r["kind"] == kind]
         names = [n for n in (PHASES if kind != "config:set" else runs[0]["phases"]) if not n.startswith("_")]

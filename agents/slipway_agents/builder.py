@@ -4,10 +4,11 @@
     slipway-builder [--config ...] serve <username>          (forced command; reads SSH_ORIGINAL_COMMAND)
     slipway-builder [--config ...] pre-receive               (git hook; reads "old new ref" lines)
 
-sshd (its own instance on port 2222 for the user `git`) runs `authorized-keys %u %f %t %k`; we ask the
-controller who owns that key (GET /v2/hooks/key/{fingerprint}) and answer a single authorized_keys line
+sshd (its own instance on port 2222 for the user `git`) runs `authorized-keys %u %f %t %k` (through
+bin/slipway-builder-keys, which answers sshd's second question of a connection from the first: keycache.py); we
+ask the controller who owns that key (GET /v2/hooks/key/{fingerprint}) and answer a single authorized_keys line
 that forces `serve <username>`, so no authorized_keys file is ever synced and a deleted key stops working at
-once. `serve` accepts only git-receive-pack / git-upload-pack of `<app>.git`, asks the controller whether
+the next connection. `serve` accepts only git-receive-pack / git-upload-pack of `<app>.git`, asks the controller whether
 the user may push (POST /v2/hooks/push/), creates the bare repo on first push with our pre-receive hook,
 takes a per-app lock, and execs git. The hook deploys refs/heads/main (or master) by running the configured
 deploy command, streaming its output to the pusher; a failing deploy rejects the push.
@@ -16,7 +17,8 @@ Settings (ini section [builder], or environment SLIPWAY_<NAME>):
   controller_url, builder_key (or builder_key_file), ca_file, timeout, git_user, repos_dir, lock_dir,
   agent (command line of this program as sshd and hooks run it), deploy_command (placeholders {app},
   {sha}, {user}, {repo}, {ident}), deploy_timeout, work_dir (where each push gets a scratch folder, given to
-  the deploy as SLIPWAY_WORKDIR and removed afterwards; default the system's temporary folder), log_level.
+  the deploy as SLIPWAY_WORKDIR and removed afterwards; default the system's temporary folder), key_cache_dir
+  (where a connection's key look-up is kept for sshd's second question: keycache.py), log_level.
 """
 from __future__ import annotations
 
@@ -32,6 +34,7 @@ import time
 import urllib.parse
 from types import SimpleNamespace
 
+from . import keycache
 from .common import APP_ID, Client, HTTPError, load_config, setup_logging
 
 # sshd starts this program up to four times per push (two key look-ups, the forced command, the hook): what only
@@ -52,6 +55,7 @@ DEFAULTS = {
     "deploy_command": "",
     "deploy_timeout": "3600",
     "work_dir": "",
+    "key_cache_dir": "",
     "log_level": "INFO",
 }
 
@@ -117,7 +121,9 @@ def authorized_keys(cfg: dict[str, str], user: str, fingerprint: str, key_type: 
     if '"' in command or "\\" in command:
         log.error("agent command line must not contain quotes or backslashes")
         return ""
-    return f'command="{command}",restrict {key_type} {key}\n'
+    line = f'command="{command}",restrict {key_type} {key}\n'
+    keycache.remember(cfg["key_cache_dir"], user, fingerprint, line)
+    return line
 
 
 # -- forced command ---------------------------------------------------------------------------------------------

@@ -40,6 +40,7 @@ class FakeController:
         self.push_tokens: dict[str, str] = {}  # push token -> app (what /v2/hooks/push/ issued)
         self.requests: list[tuple[str, str]] = []
         self.fail_hooks = False
+        self.key_lookups = 0  # GET /v2/hooks/key/... answered
         self.cond = threading.Condition()
         fake = self
 
@@ -83,6 +84,7 @@ class FakeController:
                                 fake.cond.wait(left)
                     return self.reply(200, fake.snapshot(), {"ETag": f'"{fake.generation}"'})
                 if u.path.startswith("/v2/hooks/key/"):
+                    fake.key_lookups += 1
                     if self.headers.get("X-Deis-Builder-Auth") != fake.builder_key:
                         return self.reply(401, {"detail": "bad builder key"})
                     if fake.fail_hooks:

@@ -75,7 +75,8 @@ def keygen(path: str) -> str:
 class Builder:
     """A private sshd + agent config in a temp dir."""
 
-    def __init__(self, wd: str, controller_url: str, builder_key: str):
+    def __init__(self, wd: str, controller_url: str, builder_key: str, key_cache: str | None = None):
+        """key_cache: sshd asks through slipway-builder-keys, keeping a connection's answer there."""
         self.wd = wd
         self.user = ensure_git_user()
         self.port = free_port()
@@ -115,7 +116,7 @@ PasswordAuthentication no
 KbdInteractiveAuthentication no
 PermitRootLogin no
 AuthorizedKeysFile none
-AuthorizedKeysCommand {AGENT} --config {self.ini} authorized-keys %u %f %t %k
+AuthorizedKeysCommand {self.key_command(key_cache)}
 AuthorizedKeysCommandUser {GIT_USER}
 UsePAM no
 PermitTTY no
@@ -134,6 +135,11 @@ LogLevel VERBOSE
         self.proc = subprocess.Popen([SSHD, "-D", "-e", "-f", self.sshd_config], stdout=self.logfh,
                                      stderr=subprocess.STDOUT)
         wait_for(lambda: self._listening(), what="sshd")
+
+    def key_command(self, key_cache: str | None) -> str:
+        if key_cache is None:
+            return f"{AGENT} --config {self.ini} authorized-keys %u %f %t %k"
+        return f"{os.path.dirname(AGENT)}/slipway-builder-keys {self.ini} {key_cache} %u %f %t %k"
 
     def _listening(self) -> bool:
         import socket
