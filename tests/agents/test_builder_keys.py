@@ -9,16 +9,9 @@ import subprocess
 
 import pytest
 
-from test_builder import AGENT, GIT_USER, Builder, Client, ensure_git_user, keygen
-from fakes import FakeController
+from test_builder import AGENT, GIT_USER, Builder, Client, ensure_git_user, fc, keygen  # noqa: F401 (fixture)
 
 KEYS = os.path.join(os.path.dirname(AGENT), "slipway-builder-keys")
-
-
-@pytest.fixture
-def fc():
-    with FakeController() as fake:
-        yield fake
 
 
 @pytest.fixture

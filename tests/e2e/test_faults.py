@@ -59,17 +59,24 @@ def newest_deployment(app: str) -> str:
                 f"WHERE a.id = '{app}'", check=False)
 
 
-def test_controller_restarted_mid_deploy(world):
-    app, domain, user, src = world["app"], world["domain"], world["user"], world["src"]
-    git_repo(src, {"app.py": hello_source("v2:")}, message="v2")
-    load = Load(domain, f"restart-{app}")
+def push_until_deploying(world, banner: str) -> tuple[threading.Thread, dict]:
+    """Push a new version in the background; return once its release is being deployed (a deployment newer than
+    the serving one). The outcome (rc, out, s) fills in when the push ends."""
+    app, user, src = world["app"], world["user"], world["src"]
+    git_repo(src, {"app.py": hello_source(banner)}, message=banner)
     outcome = {}
     pusher = threading.Thread(target=lambda: outcome.update(zip(("rc", "out", "s"), push(user, app, src))))
-    # restart the controller once this push's release is being deployed (a deployment newer than the serving one)
     serving = newest_deployment(app)
     pusher.start()
     wait_for(lambda: newest_deployment(app) not in ("", serving), timeout=300, interval=0.2,
              message="the deploy to start")
+    return pusher, outcome
+
+
+def test_controller_restarted_mid_deploy(world):
+    app, domain, user, src = world["app"], world["domain"], world["user"], world["src"]
+    load = Load(domain, f"restart-{app}")
+    pusher, outcome = push_until_deploying(world, "v2:")
     sh("systemctl restart slipway-controller")
     pusher.join(900)
     wait_for(lambda: sh("curl -fsS http://127.0.0.1:8000/readiness", check=False).returncode == 0, timeout=90,
@@ -92,13 +99,7 @@ def test_controller_restarted_mid_deploy(world):
 def test_warm_start_restarted_mid_push(world):
     """slipway-warmstart restarted while a push deploys: the push finishes, and the next one starts warm again."""
     app, domain, user, src = world["app"], world["domain"], world["user"], world["src"]
-    git_repo(src, {"app.py": hello_source("v4:")}, message="v4")
-    outcome = {}
-    pusher = threading.Thread(target=lambda: outcome.update(zip(("rc", "out", "s"), push(user, app, src))))
-    serving = newest_deployment(app)
-    pusher.start()
-    wait_for(lambda: newest_deployment(app) not in ("", serving), timeout=300, interval=0.2,
-             message="the deploy to start")
+    pusher, outcome = push_until_deploying(world, "v4:")
     sh("systemctl restart slipway-warmstart")
     pusher.join(900)
     assert outcome.get("rc") == 0, outcome.get("out", "")[-3000:]
