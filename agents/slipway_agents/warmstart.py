@@ -22,6 +22,7 @@ itself) and exits, and systemd starts it again on the new code.
 from __future__ import annotations
 
 import array
+import importlib.util
 import json
 import os
 import select
@@ -51,36 +52,33 @@ def send_message(sock: socket.socket, obj: dict, fds: list[int] = ()) -> None:
 def recv_message(sock: socket.socket, max_fds: int = 0) -> tuple[dict | None, list[int]]:
     """One length-prefixed JSON message and the descriptors sent with it; (None, []) at end of stream."""
     fds: list[int] = []
-    space = socket.CMSG_SPACE(max_fds * 4) if max_fds else 0
-    head, ancdata, _flags, _addr = sock.recvmsg(4, space)
+    head, ancdata, _flags, _addr = sock.recvmsg(4, socket.CMSG_SPACE(max_fds * 4) if max_fds else 0)
     for level, kind, data in ancdata:
         if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
             fds.extend(array.array("i", data[: len(data) - len(data) % 4]))
-    if len(head) < 4:
-        if head:
-            while len(head) < 4:
-                more = sock.recv(4 - len(head))
-                if not more:
-                    break
-                head += more
-        if len(head) < 4:
-            _close_all(fds)
-            return None, []
-    (size,) = struct.unpack("!I", head)
-    if size > MAX_HEADER:
-        _close_all(fds)
-        raise ValueError(f"message of {size} bytes")
-    body = b""
-    while len(body) < size:
-        chunk = sock.recv(size - len(body))
-        if not chunk:
-            _close_all(fds)
-            return None, []
-        body += chunk
+    head += _read_exact(sock, 4 - len(head)) if head else b""
+    size = struct.unpack("!I", head)[0] if len(head) == 4 else None
+    body = _read_exact(sock, size) if size is not None and size <= MAX_HEADER else b""
+    if size is None or len(body) != size:
+        close_all(fds)
+        if size is not None and size > MAX_HEADER:
+            raise ValueError(f"message of {size} bytes")
+        return None, []
     return json.loads(body), fds
 
 
-def _close_all(fds) -> None:
+def _read_exact(sock: socket.socket, size: int) -> bytes:
+    """`size` bytes, or fewer when the stream ends first."""
+    data = b""
+    while len(data) < size:
+        chunk = sock.recv(size - len(data))
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def close_all(fds) -> None:
     for fd in fds:
         try:
             os.close(fd)
@@ -88,24 +86,25 @@ def _close_all(fds) -> None:
             pass
 
 
-def code_fingerprint() -> str:
-    """What the imported programs were loaded from: changes when Ansible or ansible-runner is upgraded."""
-    parts = []
-    for name in ("ansible", "ansible_runner"):
-        module = sys.modules.get(name)
-        path = getattr(module, "__file__", None) or ""
+def code_files() -> list[str]:
+    """The files whose change means Ansible or ansible-runner was upgraded, found without importing them (the
+    server itself never imports Ansible: its templates do)."""
+    files = []
+    for package, name in (("ansible", "release.py"), ("ansible_runner", "__init__.py")):
+        spec = importlib.util.find_spec(package)
+        if spec is not None and spec.origin:
+            files.append(os.path.join(os.path.dirname(spec.origin), name))
+    return files
+
+
+def code_fingerprint(files: list[str]) -> list[int]:
+    stamps = []
+    for path in files:
         try:
-            st = os.stat(os.path.join(os.path.dirname(path), "__init__.py")) if path else None
+            stamps.append(os.stat(path).st_mtime_ns)
         except OSError:
-            st = None
-        parts.append(f"{name}:{st.st_mtime_ns if st else 0}")
-        if name == "ansible" and module is not None:
-            try:
-                st = os.stat(os.path.join(os.path.dirname(path), "release.py"))
-                parts.append(str(st.st_mtime_ns))
-            except OSError:
-                pass
-    return ",".join(parts)
+            stamps.append(0)
+    return stamps
 
 
 def template_key(env: dict[str, str], cwd: str) -> str:
@@ -118,7 +117,7 @@ def _take_request(request: dict, fds: list[int]) -> None:
     """In the run's process: the caller's descriptors, environment, folder and arguments."""
     for target, fd in enumerate(fds[:3]):
         os.dup2(fd, target)
-    _close_all(fd for fd in fds if fd > 2)
+    close_all(fd for fd in fds if fd > 2)
     os.chdir(request["cwd"])
     os.environ.clear()
     os.environ.update(request["env"])
@@ -174,7 +173,7 @@ def start_run(conn: socket.socket, request: dict, fds: list[int]) -> None:
     if os.fork():
         return
     try:
-        _close_all(SERVER_FDS - {conn.fileno(), *fds})
+        close_all(SERVER_FDS - {conn.fileno(), *fds})
         os.setsid()
         for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGCHLD):
             signal.signal(signum, signal.SIG_DFL)
@@ -182,7 +181,7 @@ def start_run(conn: socket.socket, request: dict, fds: list[int]) -> None:
         if child == 0:
             conn.close()
             _program(request, fds)
-        _close_all(fds)
+        close_all(fds)
         os._exit(_watch(conn, child))
     except BaseException:  # noqa: BLE001 - never return into the server's loop from a fork
         os._exit(1)

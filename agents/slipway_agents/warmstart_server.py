@@ -13,8 +13,8 @@ import socket
 import struct
 import sys
 
-from .warmstart import (MAX_TEMPLATES, PROGRAMS, SERVER_FDS, code_fingerprint, recv_message, send_message,
-                        start_run, template_key, _close_all)
+from .warmstart import (MAX_TEMPLATES, PROGRAMS, SERVER_FDS, close_all, code_files, code_fingerprint,
+                        recv_message, send_message, start_run, template_key)
 
 log = logging.getLogger("slipway-warmstart")
 
@@ -28,7 +28,7 @@ class Template:
         pid = os.fork()
         if pid == 0:
             parent.close()
-            _close_all([*SERVER_FDS, *inherited])
+            close_all([*SERVER_FDS, *inherited])
             SERVER_FDS.clear()
             try:
                 _template_main(child, request)
@@ -69,7 +69,7 @@ def _template_main(sock: socket.socket, request: dict) -> None:
             return
         conn = socket.socket(fileno=fds.pop())
         start_run(conn, message, fds)
-        _close_all(fds)
+        close_all(fds)
         conn.close()
 
 
@@ -77,7 +77,8 @@ class Server:
     def __init__(self, path: str):
         self.path = path
         self.templates: dict[str, Template] = {}
-        self.fingerprint = code_fingerprint()
+        self.code = code_files()
+        self.fingerprint = code_fingerprint(self.code)
         if os.path.exists(path):
             os.unlink(path)
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -131,7 +132,7 @@ class Server:
                     and isinstance(request.get("cwd"), str)):
                 send_message(conn, {"error": "malformed request"})
                 return True
-            if code_fingerprint() != self.fingerprint:
+            if code_fingerprint(self.code) != self.fingerprint:
                 log.info("Ansible or ansible-runner changed on disk: restarting on the new code")
                 send_message(conn, {"cold": True})
                 return False
@@ -142,7 +143,7 @@ class Server:
                 template.start(conn, request, fds) or send_message(conn, {"cold": True})
             return True
         finally:
-            _close_all(fds)
+            close_all(fds)
 
     def template_for(self, request: dict, inherited: list[int]) -> Template:
         key = template_key(request["env"], request["cwd"])

@@ -193,3 +193,20 @@ def _alive(pid: int) -> bool:
             return fh.read().split()[2] != "Z"
     except OSError:
         return False
+
+
+def test_an_upgraded_ansible_is_run_cold_and_the_server_restarts_on_it(warm):
+    """Ansible replaced on disk (a package upgrade): the next caller runs the new code, not the imported one,
+    and the server exits for systemd to start it again."""
+    import ansible
+    release = os.path.join(os.path.dirname(ansible.__file__), "release.py")
+    assert warm.playbook(WHO="before").returncode == 0
+    stat = os.stat(release)
+    os.utime(release, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    try:
+        run = warm.playbook(WHO="after")
+        assert run.returncode == 0 and "hello after" in run.stdout
+        warm.process.wait(10)  # gone: it answered "cold" and ended
+        assert "changed on disk" in warm.log()
+    finally:
+        os.utime(release, ns=(stat.st_atime_ns, stat.st_mtime_ns))
