@@ -31,9 +31,13 @@ def run(program: str, argv: list[str]) -> int:
         sock.connect(SOCKET)
         send_message(sock, {"program": program, "argv": [program, *argv], "env": dict(os.environ),
                             "cwd": os.getcwd()}, [0, 1, 2])
+    except OSError:  # no server, or it went before taking the request: nothing ran yet
+        sock.close()
+        run_cold(program, argv)
+    try:
         answer, _ = recv_message(sock)
-    except (OSError, ValueError):
-        answer = {"cold": True}
+    except (OSError, ValueError):  # the run may have started: never start it a second time
+        answer = None
     finally:
         sock.close()
     if answer is None:

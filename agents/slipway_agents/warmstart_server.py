@@ -115,16 +115,17 @@ class Server:
 
     def handle(self, conn: socket.socket) -> bool:
         """One caller; False when the server must restart on new code."""
-        creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-        _pid, uid, _gid = struct.unpack("3i", creds)
-        if uid != os.getuid():
-            log.warning("refused a caller of uid %d", uid)
-            send_message(conn, {"error": "refused: only the deploy's own user may run deploys here"})
-            return True
+        # the request is read before the caller is judged: refused, it reads why instead of a broken pipe
         request, fds = recv_message(conn, max_fds=3)
         if request is None:
             return True
         try:
+            _pid, uid, _gid = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED,
+                                                                  struct.calcsize("3i")))
+            if uid != os.getuid():
+                log.warning("refused a caller of uid %d", uid)
+                send_message(conn, {"error": "refused: only the deploy's own user may run deploys here"})
+                return True
             if len(fds) != 3 or request.get("program") not in PROGRAMS:
                 send_message(conn, {"error": "expected a program of " + ", ".join(PROGRAMS) + " and 3 descriptors"})
                 return True
