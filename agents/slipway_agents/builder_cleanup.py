@@ -14,8 +14,6 @@ Settings: the [builder] section (controller_url, builder_key, ca_file, repos_dir
 """
 from __future__ import annotations
 
-import argparse
-import json
 import logging
 import os
 import re
@@ -25,7 +23,8 @@ import sys
 
 from .builder import DEFAULTS as BUILDER_DEFAULTS
 from .builder import UUID, client
-from .common import HTTPError, load_config, setup_logging
+from . import jobs
+from .common import HTTPError
 
 log = logging.getLogger("slipway.builder.cleanup")
 CLEANUP_DEFAULTS = {"cache_dir": "", "cache_url": "", "cache_auth": ""}
@@ -86,20 +85,8 @@ def cleanup(cfg: dict[str, str], dry_run: bool = False) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="slipway-builder-cleanup", description=__doc__.split("\n")[0])
-    ap.add_argument("--config", help="the builder's ini file ([builder] and [cleanup] sections)")
-    ap.add_argument("--dry-run", action="store_true", help="say what would go, remove nothing")
-    args = ap.parse_args(argv)
-    cfg = load_config("builder", BUILDER_DEFAULTS, args.config)
-    cfg.update(load_config("cleanup", CLEANUP_DEFAULTS, args.config))
-    setup_logging("slipway-builder-cleanup", cfg["log_level"])
-    try:
-        result = cleanup(cfg, args.dry_run)
-    except (HTTPError, OSError, ValueError) as e:
-        log.error("cleanup failed: %s", e)
-        return 1
-    print(json.dumps(result), flush=True)
-    return 1 if result["errors"] else 0
+    return jobs.main("slipway-builder-cleanup", __doc__, "cleanup", CLEANUP_DEFAULTS, cleanup, (HTTPError,), argv,
+                     base={"builder": BUILDER_DEFAULTS})
 
 
 if __name__ == "__main__":

@@ -142,3 +142,34 @@ class Client:
         if resp.status not in ok:
             raise HTTPError(resp.status, resp.body.decode("utf-8", "replace"), self.base_url + target)
         return resp
+
+
+def run_service(prog: str, doc: str, section: str, defaults: dict[str, str], make: Any,
+                argv: list[str] | None = None, flags: tuple[tuple[str, str], ...] = ()) -> int:
+    """The command line of the long-running agents (route sync, node agent): --config and the agent's own
+    switches (flags: (option, help)), logging, the agent made from its settings (exit 2 when they are wrong),
+    then its run(**switches) until SIGTERM or Ctrl-C (exit 0)."""
+    import argparse
+    import signal
+    ap = argparse.ArgumentParser(prog=prog, description=doc.split("\n")[0])
+    ap.add_argument("--config", help=f"ini file with a [{section}] section")
+    for option, text in flags:
+        ap.add_argument(option, action="store_true", help=text)
+    switches = vars(ap.parse_args(argv))
+    cfg = load_config(section, defaults, switches.pop("config"))
+    name = prog.removeprefix("slipway-")
+    setup_logging(name, cfg["log_level"])
+    try:
+        agent = make(cfg)
+    except (ValueError, OSError) as e:
+        logging.getLogger("slipway." + name).error("bad configuration: %s", e)
+        return 2
+
+    def stop(*_):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        return agent.run(**switches)
+    except KeyboardInterrupt:
+        return 0

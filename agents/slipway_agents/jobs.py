@@ -1,5 +1,6 @@
-"""The command line of the scheduled jobs (registry garbage collection, Docker pruning): settings, a run, a
-JSON summary on stdout (the journal keeps it), exit 1 with the reason on stderr when the run fails."""
+"""The command line of the scheduled jobs (registry garbage collection, Docker pruning, the builder's cleanup):
+settings, a run, a JSON summary on stdout (the journal keeps it), exit 1 with the reason on stderr when the run
+fails."""
 from __future__ import annotations
 
 import argparse
@@ -27,17 +28,22 @@ def timestamp(text: str) -> float:
 
 
 def main(prog: str, doc: str, section: str, defaults: dict[str, str], run: Callable[..., dict],
-         errors: tuple[type[BaseException], ...], argv: list[str] | None = None) -> int:
+         errors: tuple[type[BaseException], ...], argv: list[str] | None = None,
+         base: dict[str, dict[str, str]] | None = None) -> int:
+    """base: sections read first, which the job's own section completes (a job run beside another agent).
+    A summary listing errors ("errors": a count) exits 1 too."""
     ap = argparse.ArgumentParser(prog=prog, description=doc.split("\n")[0])
     ap.add_argument("--config", help=f"ini file with a [{section}] section")
     ap.add_argument("--dry-run", action="store_true", help="say what would go, remove nothing")
     args = ap.parse_args(argv)
-    cfg = load_config(section, defaults, args.config)
+    cfg: dict[str, str] = {}
+    for name, its_defaults in {**(base or {}), section: defaults}.items():
+        cfg.update(load_config(name, its_defaults, args.config))
     setup_logging(prog.removeprefix("slipway-"), cfg["log_level"])
     try:
-        summary = run(cfg, dry_run=args.dry_run or truthy(cfg["dry_run"]))
+        summary = run(cfg, dry_run=args.dry_run or truthy(cfg.get("dry_run", "")))
     except (*errors, ValueError, OSError, subprocess.SubprocessError) as e:
         print(f"{prog}: {e}", file=sys.stderr, flush=True)
         return 1
     print(json.dumps(summary), flush=True)
-    return 0
+    return 1 if summary.get("errors") else 0

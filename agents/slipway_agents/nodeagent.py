@@ -25,10 +25,8 @@ Settings (ini section [node_agent], or environment SLIPWAY_<NAME>):
 """
 from __future__ import annotations
 
-import argparse
 import logging
 import queue
-import signal
 import sys
 import threading
 import time
@@ -36,7 +34,7 @@ import zlib
 from concurrent.futures import ThreadPoolExecutor
 
 from . import cgroupstats
-from .common import Client, load_config, setup_logging
+from .common import Client, run_service
 from .nodeengine import CONNECTED, EVENT, Engine, Watcher
 from .nodereport import Reporter
 from .nodetasks import L_ONEOFF, STOP_SIGNALS, Task, end_message, from_inspect
@@ -261,25 +259,7 @@ class NodeAgent:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="slipway-node-agent", description=__doc__.split("\n")[0])
-    ap.add_argument("--config", help="ini file with a [node_agent] section")
-    args = ap.parse_args(argv)
-    cfg = load_config("node_agent", DEFAULTS, args.config)
-    setup_logging("node-agent", cfg["log_level"])
-    try:
-        agent = NodeAgent(cfg)
-    except (ValueError, OSError) as e:
-        log.error("bad configuration: %s", e)
-        return 2
-
-    def stop(*_):
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, stop)
-    try:
-        return agent.run()
-    except KeyboardInterrupt:
-        return 0
+    return run_service("slipway-node-agent", __doc__, "node_agent", DEFAULTS, NodeAgent, argv)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,6 @@ Settings (ini section [routesync], or environment SLIPWAY_<NAME>):
 """
 from __future__ import annotations
 
-import argparse
 import logging
 import os
 import re
@@ -40,7 +39,7 @@ import time
 import urllib.error
 import urllib.request
 
-from .common import Client, HTTPError, load_config, setup_logging
+from .common import Client, HTTPError, run_service
 from .nginxconf import STATUS_LOCATION, Renderer, Settings, listen_ok
 
 log = logging.getLogger("slipway.routesync")
@@ -366,21 +365,8 @@ def _gen_value(g: str) -> int | str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="slipway-routesync", description=__doc__.split("\n")[0])
-    ap.add_argument("--config", help="ini file with a [routesync] section")
-    ap.add_argument("--once", action="store_true", help="sync one generation and exit")
-    args = ap.parse_args(argv)
-    cfg = load_config("routesync", DEFAULTS, args.config)
-    setup_logging("routesync", cfg["log_level"])
-    try:
-        sync = RouteSync(cfg)
-    except (ValueError, OSError) as e:
-        log.error("bad configuration: %s", e)
-        return 2
-    try:
-        return sync.run(once=args.once)
-    except KeyboardInterrupt:
-        return 0
+    return run_service("slipway-routesync", __doc__, "routesync", DEFAULTS, RouteSync, argv,
+                       flags=(("--once", "sync one generation and exit"),))
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from ..db import get_db
 from ..models import App, Domain, Token, User
 from ..services import access, pushtokens
 from ..services.passwords import same_secret, token_digest
-from ..settings import get_settings
+from ..settings import Settings, get_settings
 
 DB = Annotated[Session, Depends(get_db)]
 
@@ -22,6 +22,13 @@ def unauthorized(detail: str = "Authentication credentials were not provided.") 
 
 NO_APP = "No App matches the given query."
 FORBIDDEN = "You do not have permission to perform this action."
+
+
+def found(value, kind: str):
+    """`value`, or the 404 Deis answers for a missing `kind` ("No Build matches the given query.")."""
+    if value is None:
+        raise HTTPException(404, f"No {kind} matches the given query.")
+    return value
 
 
 def header_digest(authorization: str | None) -> str:
@@ -87,31 +94,25 @@ OwnedApp = Annotated[App, Depends(_app_access(owner_only=True))]
 def usable_domain(db: Session, user: User, name: str) -> Domain:
     """The app domain `name`, when `user` may use its app (404, 403 otherwise)."""
     domain, allowed = access.find_domain(db, user, name)
-    if domain is None:
-        raise HTTPException(404, "No Domain matches the given query.")
+    found(domain, "Domain")
     if not allowed:
         raise HTTPException(403, FORBIDDEN)
     return domain
 
 
-def builder_auth(x_deis_builder_auth: Annotated[str | None, Header()] = None) -> None:
-    if not same_secret(x_deis_builder_auth, get_settings().builder_key):
-        raise unauthorized("Invalid builder key.")
+def _service_key(header: str, key: Callable[[Settings], str], what: str):
+    """A platform service's key: the header `header` must hold `key(settings)` (401 otherwise). The header is
+    given as a default, not in the annotation, which FastAPI reads as a string outside this closure."""
+    def check(value: str | None = Header(default=None, alias=header)) -> None:
+        if not same_secret(value, key(get_settings())):
+            raise unauthorized(f"Invalid {what}.")
+    return check
 
 
-def router_auth(x_slipway_router_auth: Annotated[str | None, Header()] = None) -> None:
-    if not same_secret(x_slipway_router_auth, get_settings().router_key):
-        raise unauthorized("Invalid router key.")
-
-
-def node_auth(x_slipway_node_auth: Annotated[str | None, Header()] = None) -> None:
-    if not same_secret(x_slipway_node_auth, get_settings().node_key):
-        raise unauthorized("Invalid node key.")
-
-
-def gc_auth(x_slipway_gc_auth: Annotated[str | None, Header()] = None) -> None:
-    if not same_secret(x_slipway_gc_auth, get_settings().registry_gc_key):
-        raise unauthorized("Invalid registry GC key.")
+builder_auth = _service_key("X-Deis-Builder-Auth", lambda s: s.builder_key, "builder key")
+router_auth = _service_key("X-Slipway-Router-Auth", lambda s: s.router_key, "router key")
+node_auth = _service_key("X-Slipway-Node-Auth", lambda s: s.node_key, "node key")
+gc_auth = _service_key("X-Slipway-GC-Auth", lambda s: s.registry_gc_key, "registry GC key")
 
 
 def push_holder(db: Session, token: str | None) -> tuple[User, App] | None:

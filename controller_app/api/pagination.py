@@ -37,6 +37,14 @@ def paginate(db: Session, request: Request, page: Page, query: Select, render: C
     return body(request, page, count, [render(r) for r in rows])
 
 
+def app_rows(db: Session, request: Request, page: Page, app: Any, model: Any, order: Any,
+             render: Callable[[Any, str], dict]) -> dict:
+    """One page of an app's rows of `model` (builds, releases, domains) in `order`, each rendered with the app's
+    id."""
+    query = select(model).where(model.app_uuid == app.uuid).order_by(order)
+    return paginate(db, request, page, query, lambda row: render(row, app.id))
+
+
 def listing(items: list[dict]) -> dict:
     """A list that is not backed by a query (pods, perms): one page holding everything."""
     return {"count": len(items), "next": None, "previous": None, "results": items}

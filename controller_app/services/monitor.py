@@ -3,29 +3,38 @@ replaced deployments whose drain is over (when the deploying process could not: 
 releases left `deploying` by a process that died (see releasestate.py).
 
 Swarm replaces a dead task on its own; this loop notices the endpoint change (a killed container, a
-restarted task) and tells the router, skipping apps whose deploy holds the lock.
+restarted task) and tells the router, skipping apps whose deploy holds the lock. Where the endpoints come from:
+
+- **The node agents' reports** (agentview.py), when every ready Swarm node has an agent that reports. The loop
+  wakes when an agent reports a change (PostgreSQL NOTIFY on changes.TASKS) and when a node's state in Swarm
+  changes (one node listing per tick), and reads every report again each `full_every` seconds as a safety net
+  under the notifications: two queries, however many apps there are. The agents list their Engine's containers
+  every minute and send their whole table every heartbeat, which is their own safety net.
+- **Its own look-ups** otherwise (a node without an agent, or an agent gone silent): each tick lists each
+  serving app's tasks through Swarm and probes each routed endpoint over HTTP from here.
 """
 from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from sqlalchemy import select
 
 from ..db import session_factory
 from ..models import App, Deployment
 from ..scheduler.base import SchedulerError
-from . import deploy, health, releasestate, retire, routing
+from . import agentview, changes, deploy, health, releasestate, retire, routing
+from .agentview import FAILURES_TO_DROP
 from .scheduling import get_scheduler
 
 log = logging.getLogger("slipway.monitor")
+FULL_EVERY = 30.0  # seconds between two full reads of the agents' reports
 
-
-# A routed endpoint leaves the router after this many failed checks in a row (one per pass): a task that is
+# A routed endpoint leaves the router after FAILURES_TO_DROP failed checks in a row (one per pass): a task that is
 # merely slow under load (a check timing out) must not be taken out of rotation, which would turn an
 # overloaded app into one that answers nothing but 503s. A task Swarm reports as no longer running leaves at
 # once; an endpoint joins only once its check passes.
-FAILURES_TO_DROP = 3
 _failures: dict[tuple[str, str, int], int] = {}
 
 
@@ -47,39 +56,107 @@ def healthy_endpoints(app: App, dep: Deployment, checks: dict) -> list[dict]:
     return sorted(out, key=lambda e: (e["address"], e["port"]))
 
 
+def _probe(checks: dict, proc: str, address: str, port: int) -> bool:
+    return health.check(address, port, {**checks.get(proc, {}), "timeout": 1})[0]
+
+
+def _settle(db, app: App, want) -> bool:
+    """Give `app` the endpoints `want(app, deployment, release)` computes under its deploy lock (a deploy in
+    progress: left alone); True when they changed."""
+    try:
+        with deploy.app_lock(app, 0):
+            db.refresh(app)
+            dep = db.get(Deployment, app.current_deployment) if app.current_deployment else None
+            release = deploy.current_release(db, app)
+            if dep is None or release is None:
+                return False
+            endpoints = want(app, dep, release)
+            if endpoints == (app.endpoints or []):
+                return False
+            app.endpoints = endpoints
+            routing.bump(db)
+            db.commit()
+            return True
+    except deploy.Busy:
+        return False
+    except SchedulerError as exc:
+        log.warning("monitor: %s: %s", app.id, exc)
+        return False
+
+
 def reconcile_once() -> int:
-    """One pass over every serving app; returns how many apps changed endpoints."""
+    """One pass over every serving app from the controller's own look-ups; returns how many apps changed."""
+    with session_factory()() as db:
+        apps = db.scalars(select(App).where(App.current_deployment.isnot(None))).all()
+        return sum(_settle(db, app, lambda a, dep, release: healthy_endpoints(a, dep, release.config.healthcheck
+                                                                                or {})) for app in apps)
+
+
+def reconcile_reports(addresses: dict[str, str]) -> int:
+    """One pass over every serving app from the agents' reports (`addresses`: ready node id -> address). An app
+    is locked and probed only when the reports alone would change its endpoints. Returns how many changed."""
     changed = 0
     with session_factory()() as db:
-        for app in db.scalars(select(App).where(App.current_deployment.isnot(None))).all():
-            try:
-                with deploy.app_lock(app, 0):
-                    db.refresh(app)
-                    dep = db.get(Deployment, app.current_deployment)
-                    release = deploy.current_release(db, app)
-                    if dep is None or release is None:
-                        continue
-                    endpoints = healthy_endpoints(app, dep, release.config.healthcheck or {})
-                    if endpoints != (app.endpoints or []):
-                        app.endpoints = endpoints
-                        routing.bump(db)
-                        db.commit()
-                        changed += 1
-            except deploy.Busy:
-                continue
-            except SchedulerError as exc:
-                log.warning("monitor: %s: %s", app.id, exc)
+        reports = agentview.reports_by_deployment(db)
+
+        def want(app: App, dep: Deployment, confirm) -> list[dict]:
+            return agentview.endpoints(app.endpoints or [], reports.get((app.id, dep.id), []),
+                                       deploy.routable_type(dep.structure or {}), addresses, confirm)
+
+        def settled(app: App, dep: Deployment, release) -> list[dict]:
+            checks, proc = release.config.healthcheck or {}, deploy.routable_type(dep.structure or {})
+            return want(app, dep, lambda address, port: _probe(checks, proc, address, port))
+
+        serving = db.execute(select(App, Deployment).join(Deployment, Deployment.id == App.current_deployment))
+        for app, dep in serving.all():
+            if want(app, dep, lambda *_: False) != (app.endpoints or []):
+                changed += _settle(db, app, settled)
     return changed
 
 
+class Loop:
+    """The monitor's ticks (every `interval` seconds) and wake-ups (an agent's report of a change)."""
+
+    def __init__(self, interval: float, full_every: float = FULL_EVERY):
+        self.interval, self.full_every = interval, full_every
+        self.nodes: dict[str, str] | None = None  # ready node id -> address, at the last reports pass
+        self.next_full = 0.0
+        self.agents = None  # whether the agents' reports were used at the last tick
+
+    def tick(self, woken: bool) -> None:
+        addresses = {n.id: n.address for n in get_scheduler().nodes() if n.state == "ready" and n.address}
+        with session_factory()() as db:
+            covered = set(addresses) <= agentview.reporting_nodes(db)
+        if covered != self.agents:
+            log.info("monitor: endpoints from %s", "the node agents' reports" if covered else "its own probes")
+            self.agents = covered
+        if not covered:
+            reconcile_once()
+        elif woken or addresses != self.nodes or time.monotonic() >= self.next_full:
+            self.nodes, self.next_full = addresses, time.monotonic() + self.full_every
+            reconcile_reports(addresses)
+        if not woken:
+            with session_factory()() as db:
+                retire.due(db)
+                releasestate.fail_orphans(db)
+
+
 def start(interval: float, stop: threading.Event) -> threading.Thread:
+    ticks = Loop(interval)
+
     def loop() -> None:
-        while not stop.wait(interval):
+        since, next_tick = changes.mark(changes.TASKS), time.monotonic() + interval
+        while not stop.is_set():
+            woken = changes.wait(changes.TASKS, since, max(0.0, next_tick - time.monotonic()))
+            if stop.is_set():
+                break
+            if woken:
+                stop.wait(0.05)  # one pass for the reports that come together (a node's tasks ending at once)
+            else:
+                next_tick = time.monotonic() + interval
+            since = changes.mark(changes.TASKS)
             try:
-                reconcile_once()
-                with session_factory()() as db:
-                    retire.due(db)
-                    releasestate.fail_orphans(db)
+                ticks.tick(woken)
             except Exception:  # noqa: BLE001 - the loop must survive a database restart
                 log.exception("monitor pass failed")
 

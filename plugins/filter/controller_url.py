@@ -9,8 +9,8 @@ __metaclass__ = type
 from ansible.errors import AnsibleFilterError
 
 # The groups whose hosts call the controller: the routers' route sync and controller vhost, the builder's agents and
-# deploys, the registry's front (auth_request) and garbage collection.
-CALLERS = ("router", "builder", "registry")
+# deploys, the registry's front (auth_request) and garbage collection, the nodes' agents (their reports).
+CALLERS = ("router", "builder", "registry", "nodes")
 
 
 def controller_url(groups, port=8000, controller=None):

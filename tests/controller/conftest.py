@@ -21,7 +21,7 @@ class Api:
         self.session = requests.Session()
         # Through the router (the platform suites), nginx closes idle keep-alive connections when it reloads for a
         # route change; a request sent on one at that moment gets no answer. Idempotent requests are sent again
-        # on a new connection, as browsers do; no other answer is retried.
+        # on a new connection, as browsers do; other requests always go on a new connection and are never retried.
         retry = Retry(total=2, connect=2, read=2, status=0, other=0, backoff_factor=0.1, raise_on_status=False)
         self.session.mount("https://", HTTPAdapter(max_retries=retry))
 
@@ -30,6 +30,8 @@ class Api:
 
     def request(self, method: str, path: str, **kw) -> requests.Response:
         kw.setdefault("timeout", 180)
+        if method not in Retry.DEFAULT_ALLOWED_METHODS:
+            self.session.close()  # the pool opens a new connection: no idle one that nginx may be closing
         return self.session.request(method, self.url + path, headers={**self.headers(), **kw.pop("headers", {})},
                                     **kw)
 

@@ -26,7 +26,8 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 HOST = os.environ.get("SLIPWAY_E2E_HOST", "slipway-aio")
 WORK = "/root/e2e"
-UNITS = ["slipway-controller", "slipway-builder-sshd", "slipway-routesync", "nginx", "docker", "docker-registry"]
+UNITS = ["slipway-controller", "slipway-builder-sshd", "slipway-routesync", "nginx", "docker", "docker-registry",
+         "slipway-node-agent"]
 
 
 def sh(cmd: str, *, check: bool = True, input: str | None = None, timeout: float = 900) -> subprocess.CompletedProcess:

@@ -8,6 +8,7 @@
   no server error, every answer matching its schema."""
 from __future__ import annotations
 
+import json
 import threading
 import time
 
@@ -15,7 +16,7 @@ import pytest
 
 from tests.controller.test_fuzz import schemathesis
 
-from .conftest import Load, get, git_repo, psql, push, router_key, sh, wait_for
+from .conftest import API, Load, get, git_repo, psql, push, router_key, sh, wait_for
 from .ops import hello_source, new_app
 from .test_push import dockerfile
 
@@ -35,21 +36,33 @@ def tasks(app: str) -> list[str]:
     return sh(f"docker ps -q --filter label=slipway.app={app}").stdout.split()
 
 
+def routed(app: str) -> set[tuple[str, int]]:
+    """The app's endpoints as the routers are told them."""
+    answer = sh(f"curl -fsS -H 'X-Slipway-Router-Auth: {router_key()}' http://127.0.0.1:8000/v2/routes").stdout
+    return {(e["address"], e["port"]) for a in json.loads(answer)["apps"] if a["id"] == app for e in a["endpoints"]}
+
+
 def test_killed_container_is_replaced_and_routed_around(world):
+    """With the node agent reporting (the monitor itself polls nothing then), the killed task leaves the routes as
+    soon as the agent sees it die."""
     app, domain = world["app"], world["domain"]
+    _, nodes = API(world["aio"]["api"], world["aio"]["admin_token"])("GET", "/v2/nodes/")
+    assert [n["agent"]["reporting"] for n in nodes["results"]] == [True], nodes
     world["user"].api("POST", f"/v2/apps/{app}/scale/", {"cmd": 2})
-    wait_for(lambda: len(tasks(app)) == 2, timeout=60, message="two tasks")
-    before = set(tasks(app))
+    wait_for(lambda: len(tasks(app)) == 2 and len(routed(app)) == 2, timeout=60, message="two routed tasks")
+    before, endpoints = set(tasks(app)), routed(app)
     load = Load(domain, f"kill-{app}")
     killed_at = time.monotonic()
     sh(f"docker kill {sorted(before)[0]}")
+    wait_for(lambda: len(routed(app) & endpoints) == 1, timeout=30, interval=0.05, message="the endpoint leaving")
+    left = time.monotonic() - killed_at
     replaced = wait_for(lambda: (lambda now: now if len(now) == 2 and now != before else None)(set(tasks(app))),
                         timeout=60, message="a replacement task")
     recovery = time.monotonic() - killed_at
     time.sleep(2)  # the replacement healthy and routed
     result = load.finish()
     print(f"\n[container killed] requests={result['requests']} failures={result['failures']} "
-          f"replacement running after {recovery:.1f}s errors={result['errors']}")
+          f"out of the routes after {left:.2f}s, replacement running after {recovery:.1f}s errors={result['errors']}")
     assert replaced and result["failures"] == 0, result
     assert get(domain)[0] == 200
 

@@ -19,6 +19,7 @@ SHOWN = {
     "router": "slipway_router_controller_url",
     "builder": "slipway_builder_controller_url",
     "registry": "slipway_registry_controller_url",
+    "node_agent": "slipway_node_agent_controller_url",
     "tls": "slipway_controller_tls | bool",
     "listen": "slipway_controller_listen_address",
     "own_url": "__slipway_controller_url",
@@ -70,16 +71,17 @@ def render(tmp_path_factory):
 
 def test_all_in_one_is_loopback_over_plain_http(render):
     aio = render(f"{ROOT}/inventories/local/hosts.yml")["slipway-aio"]
-    assert {aio[k] for k in ("router", "builder", "registry", "own_url")} == {"http://127.0.0.1:8000"}
+    assert {aio[k] for k in ("router", "builder", "registry", "node_agent", "own_url")} == {"http://127.0.0.1:8000"}
     assert aio["tls"] is False and aio["listen"] == "127.0.0.1"
     assert aio["dockerd"] == {} and aio["docker_env"] == {}  # the local socket only
 
 
-def test_the_example_layout_keeps_every_caller_beside_the_controller(render):
+def test_the_example_layout_serves_its_nodes_agents_over_https(render):
     hosts = render(f"{ROOT}/inventories/example/hosts.yml")
     control = hosts["control"]
-    assert {control[k] for k in ("router", "builder", "registry", "own_url")} == {"http://127.0.0.1:8000"}
-    assert control["tls"] is False and control["listen"] == "127.0.0.1"
+    callers = {control[k] for k in ("router", "builder", "registry", "own_url")}
+    assert callers | {hosts[n]["node_agent"] for n in ("node1", "node2", "node3")} == {"https://control:8000"}
+    assert control["tls"] is True  # on its platform address (facts decide which: see the split layout)
     # the controller's Docker client: its own certificate of the Docker client CA; the daemon checked with the
     # platform CA
     assert control["docker_env"]["SLIPWAY_DOCKER_TLS_CA"] == "/etc/slipway/tls/ca.crt"

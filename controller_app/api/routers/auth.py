@@ -15,7 +15,7 @@ from ...services.errors import FieldError
 from ...services.passwords import hash_password, password_problem, verify_password
 from ...settings import get_settings
 from .. import render
-from ..deps import DB, AdminUser, CurrentUser, TokenDigest, current_user
+from ..deps import DB, AdminUser, CurrentUser, TokenDigest, current_user, found
 from ..pagination import PageDep, paginate
 
 router = APIRouter(tags=["auth"])
@@ -27,9 +27,7 @@ def _target(db, user: User, username: str | None) -> User:
         return user
     if not user.is_superuser:
         raise HTTPException(403, "You do not have permission to perform this action.")
-    other = db.scalar(select(User).where(User.username == username))
-    if other is None:
-        raise HTTPException(404, "No User matches the given query.")
+    other = found(db.scalar(select(User).where(User.username == username)), "User")
     return other
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from sqlalchemy import select
 
 from ...models import Build
@@ -11,23 +11,20 @@ from ...schemas.common import Paged
 from ...schemas.releases import BuildIn, BuildOut
 from ...services import builds
 from .. import render
-from ..deps import DB, CurrentUser, UsableApp
-from ..pagination import PageDep, paginate
+from ..deps import DB, CurrentUser, UsableApp, found
+from ..pagination import PageDep, app_rows
 
 router = APIRouter(tags=["builds"])
 
 
 @router.get("/v2/apps/{id}/builds/", response_model=Paged[BuildOut])
 def list_builds(db: DB, request: Request, app: UsableApp, page: PageDep):
-    query = select(Build).where(Build.app_uuid == app.uuid).order_by(Build.created.desc())
-    return paginate(db, request, page, query, lambda b: render.build(b, app.id))
+    return app_rows(db, request, page, app, Build, Build.created.desc(), render.build)
 
 
 @router.get("/v2/apps/{id}/builds/{build_uuid}/", response_model=BuildOut)
 def get_build(db: DB, app: UsableApp, build_uuid: uuid.UUID):
-    build = db.scalar(select(Build).where(Build.app_uuid == app.uuid, Build.uuid == build_uuid))
-    if build is None:
-        raise HTTPException(404, "No Build matches the given query.")
+    build = found(db.scalar(select(Build).where(Build.app_uuid == app.uuid, Build.uuid == build_uuid)), "Build")
     return render.build(build, app.id)
 
 

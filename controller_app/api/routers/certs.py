@@ -11,16 +11,14 @@ from ...schemas.common import Paged
 from ...schemas.keys import CertIn, CertOut, DomainIn
 from ...services import certs, routing
 from .. import render
-from ..deps import DB, CurrentUser, usable_domain
+from ..deps import DB, CurrentUser, found, usable_domain
 from ..pagination import PageDep, paginate
 
 router = APIRouter(tags=["certs"])
 
 
 def _cert(db: DB, user: CurrentUser, name: Annotated[str, Path()]) -> Cert:
-    cert = db.scalar(select(Cert).where(Cert.name == name))
-    if cert is None:
-        raise HTTPException(404, "No Certificate matches the given query.")
+    cert = found(db.scalar(select(Cert).where(Cert.name == name)), "Certificate")
     if not (user.is_superuser or cert.owner_id == user.id):
         raise HTTPException(403, "You do not have permission to perform this action.")
     return cert

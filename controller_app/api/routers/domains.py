@@ -12,16 +12,15 @@ from ...services.domainrules import claim_problem
 from ...services.errors import FieldError
 from ...settings import get_settings
 from .. import render
-from ..deps import DB, CurrentUser, UsableApp
-from ..pagination import PageDep, paginate
+from ..deps import DB, CurrentUser, UsableApp, found
+from ..pagination import PageDep, app_rows
 
 router = APIRouter(tags=["domains"])
 
 
 @router.get("/v2/apps/{id}/domains/", response_model=Paged[DomainOut])
 def list_domains(db: DB, request: Request, app: UsableApp, page: PageDep):
-    query = select(Domain).where(Domain.app_uuid == app.uuid).order_by(Domain.domain)
-    return paginate(db, request, page, query, lambda d: render.domain(d, app.id))
+    return app_rows(db, request, page, app, Domain, Domain.domain, render.domain)
 
 
 @router.post("/v2/apps/{id}/domains/", status_code=201, response_model=DomainOut)
@@ -41,9 +40,7 @@ def add_domain(body: DomainIn, db: DB, user: CurrentUser, app: UsableApp):
 
 @router.delete("/v2/apps/{id}/domains/{domain}", status_code=204)
 def remove_domain(db: DB, app: UsableApp, domain: str):
-    row = db.scalar(select(Domain).where(Domain.app_uuid == app.uuid, Domain.domain == domain.lower()))
-    if row is None:
-        raise HTTPException(404, "No Domain matches the given query.")
+    row = found(db.scalar(select(Domain).where(Domain.app_uuid == app.uuid, Domain.domain == domain.lower())), "Domain")
     db.delete(row)
     routing.bump(db)
     db.commit()

@@ -24,7 +24,7 @@ from ...schemas.users import USERNAME
 from ...models.release import DEPLOYING
 from ...services import access, builds, changes, fastreads, pushtokens, releases
 from ...settings import get_settings
-from ..deps import DB, PushHolder, builder_auth, unauthorized
+from ..deps import DB, PushHolder, builder_auth, found, unauthorized
 from . import registry
 
 router = APIRouter(tags=["hooks"])
@@ -78,10 +78,8 @@ def _token_user_app(holder: tuple[User, App], body: TokenIn) -> tuple[User, App]
 
 @router.get("/v2/hooks/key/{fingerprint:path}", dependencies=BUILDER)
 def key_owner(db: DB, fingerprint: str):
-    key = db.scalar(select(Key).where(or_(Key.fingerprint == fingerprint.lower(),
-                                          Key.fingerprint_sha256 == fingerprint)))
-    if key is None:
-        raise HTTPException(404, "No Key matches the given query.")
+    key = found(db.scalar(select(Key).where(or_(Key.fingerprint == fingerprint.lower(),
+                                                Key.fingerprint_sha256 == fingerprint))), "Key")
     return {"username": key.owner.username, "apps": access.usable_app_ids(db, key.owner)}
 
 
@@ -101,8 +99,8 @@ def may_push(body: PushIn, db: DB):
 def apps_alive(body: AliveIn, db: DB):
     """Which of these app uuids are apps that exist (the builder removes the repositories of the others)."""
     wanted = set(body.uuids)
-    found = set(db.scalars(select(App.uuid).where(App.uuid.in_(wanted)))) if wanted else set()
-    return {"alive": sorted(str(u) for u in found)}
+    alive = set(db.scalars(select(App.uuid).where(App.uuid.in_(wanted)))) if wanted else set()
+    return {"alive": sorted(str(u) for u in alive)}
 
 
 @router.post("/v2/hooks/config/")
@@ -128,11 +126,9 @@ async def release_state(version: Annotated[int, Path(ge=1, le=2**31 - 1)],
                         x_slipway_push_token: Annotated[str | None, Header()] = None):
     """The state of the push token's app's release `version`: at once unless it is `deploying` and `wait` > 0,
     else when it changes or after `wait` seconds (then still `deploying`). Waits on the event loop."""
-    valid, found = await changes.until(
+    valid, state = await changes.until(
         changes.RELEASES, lambda: fastreads.push_release(x_slipway_push_token, version),
         lambda read: not read[0] or read[1] is None or read[1]["state"] != DEPLOYING, wait)
     if not valid:
         raise unauthorized("Invalid or expired push token.")
-    if found is None:
-        raise HTTPException(404, "No Release matches the given query.")
-    return found
+    return found(state, "Release")

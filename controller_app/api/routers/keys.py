@@ -9,7 +9,7 @@ from ...schemas.common import Paged
 from ...schemas.keys import KeyIn, KeyOut
 from ...services import sshkeys
 from .. import render
-from ..deps import DB, CurrentUser
+from ..deps import DB, CurrentUser, found
 from ..pagination import PageDep, paginate
 
 router = APIRouter(tags=["keys"])
@@ -39,8 +39,6 @@ def add_key(body: KeyIn, db: DB, user: CurrentUser):
 
 @router.delete("/v2/keys/{key_id}", status_code=204)
 def delete_key(db: DB, user: CurrentUser, key_id: str):
-    key = db.scalar(select(Key).where(Key.owner_id == user.id, Key.id == key_id))
-    if key is None:
-        raise HTTPException(404, "No Key matches the given query.")
+    key = found(db.scalar(select(Key).where(Key.owner_id == user.id, Key.id == key_id)), "Key")
     db.delete(key)
     db.commit()

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Body, HTTPException, Request
-from sqlalchemy import select
 
 from ...models import Release
 from ...schemas.common import Paged
@@ -10,23 +9,20 @@ from ...schemas.releases import ReleaseOut, RollbackIn, VersionOut
 from ...services import releases
 from ...services.releases import ReleaseError
 from .. import render
-from ..deps import DB, CurrentUser, UsableApp
-from ..pagination import PageDep, paginate
+from ..deps import DB, CurrentUser, UsableApp, found
+from ..pagination import PageDep, app_rows
 
 router = APIRouter(tags=["releases"])
 
 
 @router.get("/v2/apps/{id}/releases/", response_model=Paged[ReleaseOut])
 def list_releases(db: DB, request: Request, app: UsableApp, page: PageDep):
-    query = select(Release).where(Release.app_uuid == app.uuid).order_by(Release.version.desc())
-    return paginate(db, request, page, query, lambda r: render.release(r, app.id))
+    return app_rows(db, request, page, app, Release, Release.version.desc(), render.release)
 
 
 @router.get("/v2/apps/{id}/releases/v{version}/", response_model=ReleaseOut)
 def get_release(db: DB, app: UsableApp, version: int):
-    release = releases.by_version(db, app, version)
-    if release is None:
-        raise HTTPException(404, "No Release matches the given query.")
+    release = found(releases.by_version(db, app, version), "Release")
     return render.release(release, app.id)
 
 
