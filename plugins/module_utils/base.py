@@ -113,6 +113,10 @@ class ControllerModule(object):
     mutually_exclusive = None
     required_together = None
     supports_check_mode = True
+    # the return value that holds the end state (``{}`` when absent), and the keys of a state its diff shows (all
+    # when None)
+    returns = None
+    diff_keys = None
 
     @classmethod
     def full_argument_spec(cls):
@@ -151,6 +155,8 @@ class ControllerModule(object):
 
     def diff_view(self, state):
         """What the diff shows of a state."""
+        if self.diff_keys is not None:
+            return pick(state, self.diff_keys) or {}
         return state if state is not None else {}
 
     def diff(self, before, after):
@@ -159,7 +165,7 @@ class ControllerModule(object):
 
     def returned(self, state):
         """The module's return values for the end state."""
-        return {}
+        return {self.returns: state if state is not None else {}} if self.returns else {}
 
     def finish(self, result, end):
         """Hook after the write (or its skipping in check mode); may add to ``result``."""

@@ -77,10 +77,12 @@ app:
     updated: "2026-01-01T00:00:00Z"
 """
 
-from ansible_collections.slipway.paas.plugins.module_utils.base import APP_ID, ControllerModule, pick
+from ansible_collections.slipway.paas.plugins.module_utils.base import APP_ID, ControllerModule
 
 
 class AppModule(ControllerModule):
+    returns = 'app'
+    diff_keys = ('id', 'owner')
     argument_spec = dict(
         name=dict(type='str', required=True, aliases=['app', 'id']),
         state=dict(type='str', default='present', choices=['present', 'absent']),
@@ -120,12 +122,6 @@ class AppModule(ControllerModule):
             before = self.client.post('/v2/apps/', dict(id=name))
         if before.get('owner') != after['owner']:
             self.client.post(self.app_path(name), dict(owner=after['owner']))
-
-    def diff_view(self, state):
-        return pick(state, ('id', 'owner')) or {}
-
-    def returned(self, state):
-        return dict(app=state or {})
 
 
 def main():

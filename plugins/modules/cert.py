@@ -122,6 +122,7 @@ def normalize_fingerprint(value):
 
 
 class CertModule(ControllerModule):
+    returns = 'cert'
     argument_spec = dict(
         name=dict(type='str', required=True),
         state=dict(type='str', default='present', choices=['present', 'absent']),
@@ -189,9 +190,6 @@ class CertModule(ControllerModule):
         if 'domains' in view:
             view['domains'] = sorted(view['domains'] or [])
         return view
-
-    def returned(self, state):
-        return dict(cert=state or {})
 
 
 def main():

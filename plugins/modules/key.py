@@ -65,7 +65,7 @@ key:
     fingerprint_sha256: "SHA256:..."
 """
 
-from ansible_collections.slipway.paas.plugins.module_utils.base import ControllerModule, pick
+from ansible_collections.slipway.paas.plugins.module_utils.base import ControllerModule
 
 
 def key_material(public):
@@ -74,6 +74,8 @@ def key_material(public):
 
 
 class KeyModule(ControllerModule):
+    returns = 'key'
+    diff_keys = ('id', 'public')
     argument_spec = dict(
         name=dict(type='str', required=True, aliases=['id']),
         public=dict(type='str', no_log=False),
@@ -104,12 +106,6 @@ class KeyModule(ControllerModule):
             self.client.delete(self.path('/v2/keys/%s', self.params['name']))
         if after is not None:
             self.client.post('/v2/keys/', dict(id=self.params['name'], public=after['public']))
-
-    def diff_view(self, state):
-        return pick(state, ('id', 'public')) or {}
-
-    def returned(self, state):
-        return dict(key=state or {})
 
 
 def main():

@@ -73,6 +73,7 @@ from ansible_collections.slipway.paas.plugins.module_utils.base import Controlle
 
 
 class PermModule(ControllerModule):
+    returns = 'users'
     argument_spec = dict(
         username=dict(type='str', required=True),
         app=dict(type='str'),
@@ -110,9 +111,6 @@ class PermModule(ControllerModule):
             self.client.delete(self.base + self.path('%s', self.params['username']))
 
     def diff_view(self, state):
-        return dict(users=state)
-
-    def returned(self, state):
         return dict(users=state)
 
 

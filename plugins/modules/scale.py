@@ -66,6 +66,7 @@ TYPE_RE = re.compile(r'^[a-z0-9]([a-z0-9-]*[a-z0-9])?$')
 
 
 class ScaleModule(ControllerModule):
+    returns = 'structure'
     argument_spec = dict(
         app=dict(type='str', required=True),
         processes=dict(type='dict', required=True),
@@ -100,9 +101,6 @@ class ScaleModule(ControllerModule):
 
     def write(self, before, after):
         self.client.post(self.app_path() + 'scale/', self.wanted)
-
-    def returned(self, state):
-        return dict(structure=state)
 
 
 def main():

@@ -79,6 +79,7 @@ def normalized(settings):
 
 
 class SettingsModule(ControllerModule):
+    returns = 'settings'
     argument_spec = dict(
         app=dict(type='str', required=True),
         maintenance=dict(type='bool'),
@@ -110,9 +111,6 @@ class SettingsModule(ControllerModule):
 
     def diff_view(self, state):
         return normalized(state)
-
-    def returned(self, state):
-        return dict(settings=state)
 
 
 def main():
