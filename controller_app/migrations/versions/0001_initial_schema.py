@@ -7,12 +7,34 @@ Create Date: 2026-11-26 00:34:35.802369
 from alembic import op
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.dialects import postgresql
 
 revision = '0001'
 down_revision = None
 branch_labels = None
 depends_on = None
+
+
+# Columns and keys many tables share (the models' common bases: a uuid key with created/updated times, rows of
+# an app and of its owner).
+def _times():
+    return tuple(sa.Column(name, sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False)
+                 for name in ('created', 'updated'))
+
+
+def _uuid_and_times():
+    return (sa.Column('uuid', sa.UUID(), nullable=False), *_times())
+
+
+def _app_and_owner():
+    return sa.Column('app_uuid', sa.UUID(), nullable=True), sa.Column('owner_id', sa.Integer(), nullable=False)
+
+
+def _app_key():
+    return sa.ForeignKeyConstraint(['app_uuid'], ['apps.uuid'], ondelete='CASCADE')
+
+
+def _owner_key():
+    return sa.ForeignKeyConstraint(['owner_id'], ['users.id'], )
 
 
 def upgrade() -> None:
@@ -57,10 +79,8 @@ def upgrade() -> None:
     sa.Column('whitelist', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
     sa.Column('current_deployment', sa.Integer(), nullable=True),
     sa.Column('endpoints', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
-    sa.Column('uuid', sa.UUID(), nullable=False),
-    sa.Column('created', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.Column('updated', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.ForeignKeyConstraint(['owner_id'], ['users.id'], ),
+    *_uuid_and_times(),
+    _owner_key(),
     sa.PrimaryKeyConstraint('uuid'),
     sa.UniqueConstraint('id')
     )
@@ -77,10 +97,8 @@ def upgrade() -> None:
     sa.Column('subject', sa.Text(), nullable=False),
     sa.Column('starts', sa.DateTime(timezone=True), nullable=False),
     sa.Column('expires', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('uuid', sa.UUID(), nullable=False),
-    sa.Column('created', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.Column('updated', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.ForeignKeyConstraint(['owner_id'], ['users.id'], ),
+    *_uuid_and_times(),
+    _owner_key(),
     sa.PrimaryKeyConstraint('uuid'),
     sa.UniqueConstraint('name')
     )
@@ -90,9 +108,7 @@ def upgrade() -> None:
     sa.Column('public', sa.Text(), nullable=False),
     sa.Column('fingerprint', sa.String(length=64), nullable=False),
     sa.Column('fingerprint_sha256', sa.String(length=64), nullable=False),
-    sa.Column('uuid', sa.UUID(), nullable=False),
-    sa.Column('created', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.Column('updated', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    *_uuid_and_times(),
     sa.ForeignKeyConstraint(['owner_id'], ['users.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('uuid'),
     sa.UniqueConstraint('fingerprint'),
@@ -111,17 +127,14 @@ def upgrade() -> None:
     )
     op.create_index(op.f('ix_tokens_user_id'), 'tokens', ['user_id'], unique=False)
     op.create_table('builds',
-    sa.Column('app_uuid', sa.UUID(), nullable=True),
-    sa.Column('owner_id', sa.Integer(), nullable=False),
+    *_app_and_owner(),
     sa.Column('image', sa.String(length=512), nullable=False),
     sa.Column('sha', sa.String(length=64), nullable=False),
     sa.Column('procfile', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
     sa.Column('dockerfile', sa.Text(), nullable=False),
-    sa.Column('uuid', sa.UUID(), nullable=False),
-    sa.Column('created', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.Column('updated', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.ForeignKeyConstraint(['app_uuid'], ['apps.uuid'], ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['owner_id'], ['users.id'], ),
+    *_uuid_and_times(),
+    _app_key(),
+    _owner_key(),
     sa.PrimaryKeyConstraint('uuid')
     )
     op.create_index(op.f('ix_builds_app_uuid'), 'builds', ['app_uuid'], unique=False)
@@ -129,7 +142,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('app_uuid', sa.UUID(), nullable=True),
     sa.Column('user_id', sa.Integer(), nullable=False),
-    sa.ForeignKeyConstraint(['app_uuid'], ['apps.uuid'], ondelete='CASCADE'),
+    _app_key(),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('app_uuid', 'user_id')
@@ -137,18 +150,15 @@ def upgrade() -> None:
     op.create_index(op.f('ix_collaborators_app_uuid'), 'collaborators', ['app_uuid'], unique=False)
     op.create_index(op.f('ix_collaborators_user_id'), 'collaborators', ['user_id'], unique=False)
     op.create_table('configs',
-    sa.Column('app_uuid', sa.UUID(), nullable=True),
-    sa.Column('owner_id', sa.Integer(), nullable=False),
+    *_app_and_owner(),
     sa.Column('values', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
     sa.Column('memory', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
     sa.Column('cpu', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
     sa.Column('tags', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
     sa.Column('healthcheck', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
-    sa.Column('uuid', sa.UUID(), nullable=False),
-    sa.Column('created', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.Column('updated', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.ForeignKeyConstraint(['app_uuid'], ['apps.uuid'], ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['owner_id'], ['users.id'], ),
+    *_uuid_and_times(),
+    _app_key(),
+    _owner_key(),
     sa.PrimaryKeyConstraint('uuid')
     )
     op.create_index(op.f('ix_configs_app_uuid'), 'configs', ['app_uuid'], unique=False)
@@ -159,43 +169,36 @@ def upgrade() -> None:
     sa.Column('structure', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('reason', sa.Text(), nullable=False),
-    sa.Column('created', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.Column('updated', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.ForeignKeyConstraint(['app_uuid'], ['apps.uuid'], ondelete='CASCADE'),
+    *_times(),
+    _app_key(),
     sa.PrimaryKeyConstraint('id')
     )
     op.create_index(op.f('ix_deployments_app_uuid'), 'deployments', ['app_uuid'], unique=False)
     op.create_table('domains',
-    sa.Column('app_uuid', sa.UUID(), nullable=True),
-    sa.Column('owner_id', sa.Integer(), nullable=False),
+    *_app_and_owner(),
     sa.Column('domain', sa.String(length=253), nullable=False),
     sa.Column('cert_uuid', sa.UUID(), nullable=True),
-    sa.Column('uuid', sa.UUID(), nullable=False),
-    sa.Column('created', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.Column('updated', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.ForeignKeyConstraint(['app_uuid'], ['apps.uuid'], ondelete='CASCADE'),
+    *_uuid_and_times(),
+    _app_key(),
     sa.ForeignKeyConstraint(['cert_uuid'], ['certs.uuid'], ondelete='SET NULL'),
-    sa.ForeignKeyConstraint(['owner_id'], ['users.id'], ),
+    _owner_key(),
     sa.PrimaryKeyConstraint('uuid'),
     sa.UniqueConstraint('domain')
     )
     op.create_index(op.f('ix_domains_app_uuid'), 'domains', ['app_uuid'], unique=False)
     op.create_table('releases',
-    sa.Column('app_uuid', sa.UUID(), nullable=True),
-    sa.Column('owner_id', sa.Integer(), nullable=False),
+    *_app_and_owner(),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('build_uuid', sa.UUID(), nullable=True),
     sa.Column('config_uuid', sa.UUID(), nullable=True),
     sa.Column('summary', sa.String(length=512), nullable=False),
     sa.Column('failed', sa.Boolean(), nullable=False),
     sa.Column('exception', sa.Text(), nullable=False),
-    sa.Column('uuid', sa.UUID(), nullable=False),
-    sa.Column('created', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.Column('updated', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.ForeignKeyConstraint(['app_uuid'], ['apps.uuid'], ondelete='CASCADE'),
+    *_uuid_and_times(),
+    _app_key(),
     sa.ForeignKeyConstraint(['build_uuid'], ['builds.uuid'], ),
     sa.ForeignKeyConstraint(['config_uuid'], ['configs.uuid'], ),
-    sa.ForeignKeyConstraint(['owner_id'], ['users.id'], ),
+    _owner_key(),
     sa.PrimaryKeyConstraint('uuid'),
     sa.UniqueConstraint('app_uuid', 'version')
     )
