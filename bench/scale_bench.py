@@ -10,12 +10,13 @@ checkpoint of --at, with the platform at rest, it measures twice:
 - **own probes**: the node agent stopped, once the controller no longer takes its word (GET /v2/nodes/), so the
   monitor lists each app's tasks and probes them itself (what every platform did before the node agent);
 and prints, per mode: the CPU (share of one core) of each platform unit over --idle seconds, read from its
-cgroup's cpu.stat (controller, PostgreSQL, Docker Engine, containerd, node agent, route sync, nginx) and
+processes' CPU time (controller, PostgreSQL, Docker Engine, containerd, node agent, route sync, nginx) and
 their total; then, with the agent running again: controller and nginx memory, the deploy time of the next app,
 `config:set` → serving on app 1 (the POST answers once the new release serves and the routers applied it),
-how long a routing change (maintenance on) takes to be live in nginx, and listing every app through the API
-page by page (as `slipway apps:list` does). The idle cost per app is the slope between the first and the last
-checkpoint. Everything it made is deleted at the end. Writes bench/results/scale.json.
+how long a routing change (maintenance on) takes to be live in nginx, what lists every app: the API page by
+page (as `slipway apps:list` does), the routers' `/v2/routes`, an app's pods (the scheduler's look-up), a dry run
+of the registry's garbage collection; and three nginx reloads under load on app 1 (failed requests, nginx's
+memory at its highest meanwhile). The idle cost per app is the slope between the first and the last checkpoint. Everything it made is deleted at the end. Writes bench/results/scale.json.
 """
 from __future__ import annotations
 
@@ -41,18 +42,40 @@ DOCKERFILE = ('FROM scratch\nCOPY busybox /bin/busybox\nCOPY index.html /www/ind
               'CMD ["/bin/busybox", "sh", "-c", "exec /bin/busybox httpd -f -p ${PORT:-8080} -h /www"]\n')
 
 
+SAMPLER = r"""
+import glob, json, os, subprocess, sys
+tick = os.sysconf("SC_CLK_TCK")
+found = {}
+for name, pattern in json.loads(sys.argv[1]).items():
+    units = subprocess.run(["systemctl", "list-units", "--all", "--plain", "--no-legend", pattern],
+                           capture_output=True, text=True).stdout.split()
+    cg = subprocess.run(["systemctl", "show", "-p", "ControlGroup", "--value", units[0]],
+                        capture_output=True, text=True).stdout.strip() if units else ""
+    procs = [p for p in (f"/sys/fs/cgroup{cg}/cgroup.procs", f"/sys/fs/cgroup/systemd{cg}/cgroup.procs")
+             if cg and os.path.exists(p)]
+    cpu = 0
+    for pid in (open(procs[0]).read().split() if procs else []):
+        try:
+            fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        cpu += sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
+    memory = 0
+    for path in (f"/sys/fs/cgroup{cg}/memory.current", f"/sys/fs/cgroup/memory{cg}/memory.usage_in_bytes"):
+        if cg and os.path.exists(path):
+            memory = int(open(path).read())
+            break
+    found[name] = {"cpu": cpu * 1_000_000 // tick, "memory": memory}
+print(json.dumps(found))
+"""
+
+
 def cgroups() -> dict[str, dict[str, int]]:
-    """Each unit's CPU time (µs) and memory (bytes) from its cgroup."""
-    script = "; ".join(
-        f"u=$(systemctl list-units --plain --no-legend '{unit}' | awk 'NR==1{{print $1}}'); "
-        f"cg=/sys/fs/cgroup$(systemctl show -p ControlGroup --value \"$u\"); "
-        f"echo \"{name}|$(awk '/^usage_usec/{{print $2}}' $cg/cpu.stat 2>/dev/null)|$(cat $cg/memory.current "
-        f"2>/dev/null)\"" for name, unit in UNITS.items())
-    found = {}
-    for line in e2e.sh(script).stdout.splitlines():
-        name, cpu, memory = line.split("|")
-        found[name] = {"cpu": int(cpu or 0), "memory": int(memory or 0)}
-    return found
+    """Each unit's CPU time (µs, its processes' user and system time) and memory (bytes, its cgroup's), cgroup v1
+    or v2."""
+    p = subprocess.run(["docker", "exec", e2e.HOST, "python3", "-c", SAMPLER, json.dumps(UNITS)], capture_output=True,
+                       text=True, check=True)
+    return json.loads(p.stdout)
 
 
 def idle_cpu(seconds: float) -> dict[str, float]:
@@ -119,8 +142,7 @@ class Bench:
     def generation_live(self) -> float:
         """Maintenance on for app 1: seconds until nginx serves the maintenance page (then off again)."""
         app = self.apps[1]
-        _, info = self.user.api("GET", f"/v2/apps/{app}/")
-        domain = info["url"].split("://")[-1].strip("/")
+        domain = self.domain(app)
         started = time.monotonic()
         self.user.api("POST", f"/v2/apps/{app}/settings/", {"maintenance": True})
         e2e.wait_for(lambda: e2e.get(domain)[0] == 503, timeout=60, interval=0.02, message="maintenance live")
@@ -143,6 +165,42 @@ class Bench:
             path = "/" + path if path else ""
         return time.monotonic() - started, count
 
+    def domain(self, app: str) -> str:
+        _, info = self.user.api("GET", f"/v2/apps/{app}/")
+        return info["url"].split("://")[-1].strip("/")
+
+    def listings(self) -> dict[str, float]:
+        """Seconds of what lists every app (or looks one up among all)."""
+        took = {}
+        listed, count = self.apps_list()
+        took["apps:list s"], took["apps listed"] = listed, count
+        key = e2e.router_key()
+        for name, command in (
+                ("/v2/routes s", f"curl -fsS -o /dev/null -H 'X-Slipway-Router-Auth: {key}' "
+                                 "http://127.0.0.1:8000/v2/routes"),
+                ("registry GC dry run s", "/opt/slipway/agents/bin/slipway-registry-gc --config "
+                                          "/etc/slipway/registry-gc.ini --dry-run >/dev/null")):
+            started = time.monotonic()
+            e2e.sh(command)
+            took[name] = time.monotonic() - started
+        started = time.monotonic()
+        self.user.api("GET", f"/v2/apps/{self.apps[1]}/pods/")
+        took["pods of app 1 s"] = time.monotonic() - started
+        return took
+
+    def reloads(self) -> dict:
+        """Three nginx reloads while app 1 takes requests: failed requests, and nginx's highest memory."""
+        load = e2e.Load(self.domain(self.apps[1]), "scale-reload")
+        highest = 0
+        for _ in range(3):
+            e2e.sh("systemctl reload nginx.service")
+            for _ in range(10):
+                highest = max(highest, cgroups()["nginx"]["memory"])
+                time.sleep(0.1)
+        result = load.finish()
+        return {"reload requests": result["requests"], "reload failures": result["failures"],
+                "nginx highest memory during reloads MiB": highest / 2**20}
+
     def checkpoint(self, n: int) -> dict:
         print(f"\n== {n} apps ==", flush=True)
         time.sleep(5)  # the last deploy's drain and retirement
@@ -152,14 +210,13 @@ class Bench:
         started_after = self.agent(True)
         time.sleep(3)
         memory = cgroups()
-        listed, count = self.apps_list()
         row = {"apps": n, "idle agents": agents, "idle own probes": own,
                "seconds until the controller dropped a stopped agent": round(stopped_after, 1),
                "seconds until it took a started agent's word": round(started_after, 1),
                "controller memory MiB": memory["controller"]["memory"] / 2**20,
                "nginx memory MiB": memory["nginx"]["memory"] / 2**20,
                "config:set → serving s": self.config_set(str(n)), "routing change live s": self.generation_live(),
-               "apps:list s": listed, "apps listed": count, "next deploy s": self.deploy_one()}
+               **self.listings(), **self.reloads(), "next deploy s": self.deploy_one()}
         for key, value in row.items():
             shown = {k: round(v * 100, 2) for k, v in value.items()} if isinstance(value, dict) else value
             print(f"  {key}: {shown}" + (" (% of a core)" if isinstance(value, dict) else ""), flush=True)

@@ -25,6 +25,7 @@ Settings (ini section [node_agent], or environment SLIPWAY_<NAME>):
 """
 from __future__ import annotations
 
+import heapq
 import logging
 import queue
 import sys
@@ -83,6 +84,7 @@ class NodeAgent:
         self.lock = threading.Lock()  # the table, read by the reporting thread
         self.tasks: dict[str, Task] = {}  # container id -> task
         self.due: dict[str, float] = {}  # container id -> when its next probe starts (monotonic)
+        self.queue: list[tuple[float, str]] = []  # (when, container), a heap; entries no longer in `due` are stale
         self.busy: set[str] = set()  # containers being probed
         self.ooms: set[str] = set()
         self.next_resync = float("inf")  # the first listing waits for the event stream
@@ -143,7 +145,7 @@ class NodeAgent:
         with self.lock:
             self.tasks[container] = task
         if task.routable:
-            self.due[container] = time.monotonic()
+            self.schedule(container, time.monotonic())
             log.info("task %s (%s %s.%s) on port %s", task.task, task.app, task.type, task.deployment, task.port)
         else:
             with self.lock:
@@ -188,13 +190,24 @@ class NodeAgent:
         when = now - ((now - phase) % self.interval) + self.interval
         return when + self.interval if when - now < self.interval / 2 else when
 
+    def schedule(self, container: str, when: float) -> None:
+        self.due[container] = when
+        heapq.heappush(self.queue, (when, container))
+
+    def next_due(self) -> float:
+        """When the soonest probe is due (stale entries at the head of the queue dropped)."""
+        while self.queue and self.due.get(self.queue[0][1]) != self.queue[0][0]:
+            heapq.heappop(self.queue)
+        return self.queue[0][0] if self.queue else float("inf")
+
     def launch(self, now: float) -> None:
-        for container, when in list(self.due.items()):
-            if when <= now and container not in self.busy:
-                task = self.tasks[container]
-                self.busy.add(container)
-                self.due[container] = float("inf")  # set again when the probe ends
-                self.pool.submit(self.probe_one, container, task.address, task.port, task.check)
+        """Start the probes that are due: a look at the head of the queue, however many tasks there are."""
+        while self.next_due() <= now:
+            _, container = heapq.heappop(self.queue)
+            task = self.tasks[container]
+            self.busy.add(container)
+            self.due[container] = float("inf")  # scheduled again when the probe ends
+            self.pool.submit(self.probe_one, container, task.address, task.port, task.check)
 
     def probe_one(self, container: str, address: str, port: int, check) -> None:
         try:
@@ -221,9 +234,9 @@ class NodeAgent:
             self.report(task)
         now = time.monotonic()
         if task.passed:
-            self.due[container] = self.slot(container, now)
+            self.schedule(container, self.slot(container, now))
         else:  # starting: tried again soon (0.1 s, doubling up to the interval) until it first passes
-            self.due[container] = now + min(self.interval, 0.1 * 2 ** min(task.failures - 1, 10))
+            self.schedule(container, now + min(self.interval, 0.1 * 2 ** min(task.failures - 1, 10)))
 
     # ---- the loop ------------------------------------------------------------------------------------
     def step(self, timeout: float) -> None:
@@ -232,7 +245,7 @@ class NodeAgent:
         if now >= self.next_resync:
             self.resync()
         self.first_report()
-        soonest = min([self.next_resync, now + timeout] + list(self.due.values()))
+        soonest = min(self.next_resync, now + timeout, self.next_due())
         try:
             kind, data = self.inbox.get(timeout=max(0.0, soonest - time.monotonic()))
         except queue.Empty:
