@@ -123,19 +123,21 @@ class Loop:
         self.next_full = 0.0
         self.agents = None  # whether the agents' reports were used at the last tick
 
-    def tick(self, woken: bool) -> None:
+    def tick(self, woken: bool, due: bool) -> None:
+        """`woken`: an agent reported a change; `due`: a tick's time has come (the jobs of every tick run)."""
         addresses = {n.id: n.address for n in get_scheduler().nodes() if n.state == "ready" and n.address}
-        with session_factory()() as db:
-            covered = set(addresses) <= agentview.reporting_nodes(db)
+        with session_factory()() as db:  # no ready node: nothing to take the agents' word for
+            covered = bool(addresses) and set(addresses) <= agentview.reporting_nodes(db)
         if covered != self.agents:
             log.info("monitor: endpoints from %s", "the node agents' reports" if covered else "its own probes")
             self.agents = covered
         if not covered:
-            reconcile_once()
+            if due:
+                reconcile_once()
         elif woken or addresses != self.nodes or time.monotonic() >= self.next_full:
             self.nodes, self.next_full = addresses, time.monotonic() + self.full_every
             reconcile_reports(addresses)
-        if not woken:
+        if due:
             with session_factory()() as db:
                 retire.due(db)
                 releasestate.fail_orphans(db)
@@ -152,11 +154,12 @@ def start(interval: float, stop: threading.Event) -> threading.Thread:
                 break
             if woken:
                 stop.wait(0.05)  # one pass for the reports that come together (a node's tasks ending at once)
-            else:
-                next_tick = time.monotonic() + interval
             since = changes.mark(changes.TASKS)
+            due = time.monotonic() >= next_tick
+            if due:
+                next_tick = time.monotonic() + interval
             try:
-                ticks.tick(woken)
+                ticks.tick(woken, due)
             except Exception:  # noqa: BLE001 - the loop must survive a database restart
                 log.exception("monitor pass failed")
 
