@@ -28,6 +28,7 @@ import statistics
 import subprocess
 import sys
 import time
+import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -161,8 +162,8 @@ class Bench:
         while path:
             _, page = self.user.api("GET", path)
             count += len(page["results"])
-            path = page["next"].split("//", 1)[1].split("/", 1)[1] if page["next"] else ""
-            path = "/" + path if path else ""
+            following = urllib.parse.urlsplit(page["next"] or "")
+            path = f"{following.path}?{following.query}" if page["next"] else ""
         return time.monotonic() - started, count
 
     def domain(self, app: str) -> str:

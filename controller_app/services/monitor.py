@@ -38,6 +38,11 @@ FULL_EVERY = 30.0  # seconds between two full reads of the agents' reports
 _failures: dict[tuple[str, str, int], int] = {}
 
 
+def _probe(checks: dict, proc: str, address: str, port: int) -> bool:
+    """One check of an endpoint from here, as `proc`'s health check says, within a second."""
+    return health.check(address, port, {**checks.get(proc, {}), "timeout": 1})[0]
+
+
 def healthy_endpoints(app: App, dep: Deployment, checks: dict) -> list[dict]:
     proc = deploy.routable_type(dep.structure or {})
     if proc is None:
@@ -47,17 +52,13 @@ def healthy_endpoints(app: App, dep: Deployment, checks: dict) -> list[dict]:
     for task in get_scheduler().tasks(app.id, dep.id):
         if task.proc_type == proc and task.state == "running" and task.endpoint:
             key = (app.id, task.endpoint.address, task.endpoint.port)
-            ok, _ = health.check(task.endpoint.address, task.endpoint.port, {**checks.get(proc, {}), "timeout": 1})
+            ok = _probe(checks, proc, task.endpoint.address, task.endpoint.port)
             _failures[key] = 0 if ok else _failures.get(key, 0) + 1
             if ok or ((key[1], key[2]) in routed and _failures[key] < FAILURES_TO_DROP):
                 out.append({"address": task.endpoint.address, "port": task.endpoint.port})
     if len(_failures) > 100_000:  # endpoints of tasks long gone
         _failures.clear()
     return sorted(out, key=lambda e: (e["address"], e["port"]))
-
-
-def _probe(checks: dict, proc: str, address: str, port: int) -> bool:
-    return health.check(address, port, {**checks.get(proc, {}), "timeout": 1})[0]
 
 
 def _settle(db, app: App, want) -> bool:

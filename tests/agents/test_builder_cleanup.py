@@ -28,6 +28,15 @@ def uuid_of(ctl, token: str, app: str) -> str:
     return body["uuid"]
 
 
+def run_cleanup(ctl, repos, cache, folder) -> subprocess.CompletedProcess:
+    """The real agent against `ctl` with the builder key, for these repositories and cache folders."""
+    config = folder / "builder.ini"
+    config.write_text(f"[builder]\ncontroller_url = {ctl.url}\nbuilder_key = {ctl.builder_key}\n"
+                      f"repos_dir = {repos}\n[cleanup]\ncache_dir = {cache}\n")
+    return subprocess.run([SYSTEM_PYTHON, "-m", "slipway_agents.builder_cleanup", "--config", str(config)],
+                          capture_output=True, text=True, env={"PYTHONPATH": AGENTS, "PATH": os.environ["PATH"]})
+
+
 def test_cleanup_removes_what_destroyed_apps_left(ctl, tmp_path):
     token = user(ctl, "cleaner")
     for app in ("kept-app", "gone-app"):
@@ -43,11 +52,7 @@ def test_cleanup_removes_what_destroyed_apps_left(ctl, tmp_path):
     assert api(ctl, "DELETE", "/v2/apps/gone-app/", token=token)[0] == 204
     assert api(ctl, "POST", "/v2/apps/", {"id": "gone-app"}, token)[0] == 201  # the name, made again
     assert uuid_of(ctl, token, "gone-app") != gone
-    config = tmp_path / "builder.ini"
-    config.write_text(f"[builder]\ncontroller_url = {ctl.url}\nbuilder_key = {ctl.builder_key}\n"
-                      f"repos_dir = {repos}\n[cleanup]\ncache_dir = {cache}\n")
-    run = subprocess.run([SYSTEM_PYTHON, "-m", "slipway_agents.builder_cleanup", "--config", str(config)],
-                         capture_output=True, text=True, env={"PYTHONPATH": AGENTS, "PATH": os.environ["PATH"]})
+    run = run_cleanup(ctl, repos, cache, tmp_path)
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout) == {"checked": 2, "removed": [gone], "errors": 0}
     assert sorted(p.name for p in repos.iterdir()) == sorted([".locks", f"{kept}.git", "not-an-app.git"])
