@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import abc
 import dataclasses
-from typing import Iterator
+import threading
+from typing import Callable, Iterator
 
 
 class SchedulerError(Exception):
@@ -121,6 +122,11 @@ class Scheduler(abc.ABC):
     def nodes(self) -> list[Node]:
         """The cluster's nodes, by hostname."""
         raise SchedulerError("this scheduler has no nodes")
+
+    def watch(self, changed: Callable[[str], None], stop: threading.Event) -> bool:
+        """Tell changed(kind) of the cluster's node and service changes as they happen, until `stop`; False at
+        once when this scheduler has no such events (its callers then list nodes as often as they need)."""
+        return False
 
     def set_availability(self, node_id: str, availability: str) -> Node:
         """active (takes tasks), pause (keeps its tasks, takes no new ones) or drain (its tasks stop)."""

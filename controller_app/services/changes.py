@@ -42,6 +42,11 @@ def announce(db: Session, channel: str) -> None:
     db.execute(text(f"NOTIFY {channel}"))
 
 
+def poke(channel: str) -> None:
+    """Wake this process's waiters on `channel` (a change seen here first, such as a Swarm event)."""
+    _wake((channel,))
+
+
 def mark(channel: str) -> int:
     _ensure_listener()
     with _cond:

@@ -6,9 +6,11 @@ Swarm replaces a dead task on its own; this loop notices the endpoint change (a 
 restarted task) and tells the router, skipping apps whose deploy holds the lock. Where the endpoints come from:
 
 - **The node agents' reports** (agentview.py), when every ready Swarm node has an agent that reports. The loop
-  wakes when an agent reports a change (PostgreSQL NOTIFY on changes.TASKS) and when a node's state in Swarm
-  changes (one node listing per tick), and reads every report again each `full_every` seconds as a safety net
-  under the notifications: two queries, however many apps there are. The agents list their Engine's containers
+  wakes when an agent reports a change (PostgreSQL NOTIFY on changes.TASKS) and on the Swarm manager's node and
+  service events (scheduler.watch: a node going down, a service changed), and reads every report again each
+  `full_every` seconds as a safety net under the notifications: two queries, however many apps there are. The
+  nodes are listed again on a node event and at each full read; while the event stream is down (or a scheduler
+  has none), at every tick. The agents list their Engine's containers
   every minute and send their whole table every heartbeat, which is their own safety net.
 - **Its own look-ups** otherwise (a node without an agent, or an agent gone silent): each tick lists each
   serving app's tasks through Swarm and probes each routed endpoint over HTTP from here.
@@ -121,12 +123,27 @@ class Loop:
     def __init__(self, interval: float, full_every: float = FULL_EVERY):
         self.interval, self.full_every = interval, full_every
         self.nodes: dict[str, str] | None = None  # ready node id -> address, at the last reports pass
+        self.addresses: dict[str, str] | None = None  # the same, at the last listing
         self.next_full = 0.0
         self.agents = None  # whether the agents' reports were used at the last tick
+        self.watching = False  # the Swarm's events stream is up: nodes are listed when one changes
+        self.relist = True
+
+    def cluster_changed(self, kind: str) -> None:
+        """From the Swarm events' thread: "node", "service", "connected" or "lost" (scheduler.watch)."""
+        if kind != "service":
+            self.relist = True
+        self.watching = kind != "lost" and (self.watching or kind == "connected")
+        changes.poke(changes.TASKS)
 
     def tick(self, woken: bool, due: bool) -> None:
-        """`woken`: an agent reported a change; `due`: a tick's time has come (the jobs of every tick run)."""
-        addresses = {n.id: n.address for n in get_scheduler().nodes() if n.state == "ready" and n.address}
+        """`woken`: an agent reported a change or the Swarm an event; `due`: a tick's time has come (the jobs
+        of every tick run)."""
+        full = time.monotonic() >= self.next_full
+        if self.relist or not self.watching or full or self.addresses is None:
+            self.relist = False  # before listing: an event during the listing lists again
+            self.addresses = {n.id: n.address for n in get_scheduler().nodes() if n.state == "ready" and n.address}
+        addresses = self.addresses
         with session_factory()() as db:  # no ready node: nothing to take the agents' word for
             covered = bool(addresses) and set(addresses) <= agentview.reporting_nodes(db)
         if covered != self.agents:
@@ -135,7 +152,7 @@ class Loop:
         if not covered:
             if due:
                 reconcile_once()
-        elif woken or addresses != self.nodes or time.monotonic() >= self.next_full:
+        elif woken or addresses != self.nodes or full:
             self.nodes, self.next_full = addresses, time.monotonic() + self.full_every
             reconcile_reports(addresses)
         if due:
@@ -146,6 +163,8 @@ class Loop:
 
 def start(interval: float, stop: threading.Event) -> threading.Thread:
     ticks = Loop(interval)
+    threading.Thread(target=get_scheduler().watch, args=(ticks.cluster_changed, stop), name="slipway-swarm-events",
+                     daemon=True).start()
 
     def loop() -> None:
         since, next_tick = changes.mark(changes.TASKS), time.monotonic() + interval

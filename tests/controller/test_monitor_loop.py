@@ -12,10 +12,14 @@ from controller_app.services import monitor
 
 @pytest.fixture
 def world(monkeypatch):
-    w = types.SimpleNamespace(nodes=[("n1", "ready", "10.0.0.1")], reporting={"n1"}, ran=[])
+    w = types.SimpleNamespace(nodes=[("n1", "ready", "10.0.0.1")], reporting={"n1"}, ran=[], listings=0)
     node = lambda i, state, address: types.SimpleNamespace(id=i, state=state, address=address)  # noqa: E731
-    monkeypatch.setattr(monitor, "get_scheduler", lambda: types.SimpleNamespace(
-        nodes=lambda: [node(*n) for n in w.nodes]))
+
+    def listing():
+        w.listings += 1
+        return [node(*n) for n in w.nodes]
+
+    monkeypatch.setattr(monitor, "get_scheduler", lambda: types.SimpleNamespace(nodes=listing))
     monkeypatch.setattr(monitor, "session_factory", lambda: contextlib.nullcontext)
     monkeypatch.setattr(monitor.agentview, "reporting_nodes", lambda db: w.reporting)
     monkeypatch.setattr(monitor, "reconcile_once", lambda: w.ran.append("own"))
@@ -74,3 +78,33 @@ def test_the_full_read_comes_back_after_its_interval(world, monkeypatch):
     now[0] += 2
     loop.tick(woken=False, due=False)
     assert world.ran == [("reports", {"n1": "10.0.0.1"})]
+
+
+def test_with_the_swarms_events_nodes_are_listed_when_one_changes(world):
+    loop = monitor.Loop(2)
+    loop.cluster_changed("connected")
+    loop.tick(woken=True, due=True)
+    assert world.listings == 1
+    for _ in range(5):
+        loop.tick(woken=False, due=True)
+    assert world.listings == 1  # no node event, no listing
+    loop.cluster_changed("service")
+    world.ran.clear()
+    loop.tick(woken=True, due=False)
+    assert world.listings == 1 and world.ran == [("reports", {"n1": "10.0.0.1"})]
+    world.nodes[0] = ("n1", "ready", "10.0.0.9")
+    loop.cluster_changed("node")
+    world.ran.clear()
+    loop.tick(woken=True, due=False)
+    assert world.listings == 2 and world.ran == [("reports", {"n1": "10.0.0.9"})]
+    loop.cluster_changed("lost")  # the stream broke: a listing at every tick until it is back
+    loop.tick(woken=False, due=True)
+    loop.tick(woken=False, due=True)
+    assert world.listings == 4
+
+
+def test_without_the_swarms_events_nodes_are_listed_at_every_tick(world):
+    loop = monitor.Loop(2)
+    for _ in range(3):
+        loop.tick(woken=False, due=True)
+    assert world.listings == 3

@@ -1,7 +1,7 @@
 """The base class of the Swarm backend: the Docker client and what every part of the backend asks of it
 (services and tasks by label, nodes, versioned updates, error translation, container removal).
 
-The parts (scheduler.py, nodes.py, logs.py, runs.py) subclass it and import nothing of each other.
+The parts (scheduler.py, nodes.py, events.py, logs.py, runs.py) subclass it and import nothing of each other.
 """
 from __future__ import annotations
 

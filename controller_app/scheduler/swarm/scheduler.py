@@ -27,6 +27,7 @@ from ..names import check_app, check_deployment, check_type, parse_cpu, parse_me
 from .engine import log
 from .labels import (L_APP, L_DEPLOYMENT, L_HEALTHCHECK, L_MANAGED, L_ONEOFF, L_RELEASE, L_SWARM_SERVICE, L_TYPE,
                      healthcheck_label)
+from .events import SwarmEvents
 from .logs import SwarmLogs
 from .nodes import SwarmNodes
 from .runs import PIDS_LIMIT, SwarmRuns
@@ -45,9 +46,10 @@ def literal(value: str) -> str:
     return value.replace("{{", '{{"{{"}}')
 
 
-class SwarmScheduler(SwarmNodes, SwarmLogs, SwarmRuns, Scheduler):
-    """The Scheduler on a Swarm manager: services and tasks here; nodes, logs and one-off containers in the
-    parts it is made of (nodes.py, logs.py, runs.py), all built on SwarmEngine (engine.py)."""
+class SwarmScheduler(SwarmNodes, SwarmEvents, SwarmLogs, SwarmRuns, Scheduler):
+    """The Scheduler on a Swarm manager: services and tasks here; nodes, their events, logs and one-off
+    containers in the parts it is made of (nodes.py, events.py, logs.py, runs.py), all built on SwarmEngine
+    (engine.py)."""
 
     remove_wait = 30  # seconds to wait for removed services' containers to go
 
