@@ -198,6 +198,33 @@ def test_tags_constrain_placement(world):
     assert result["failures"] == 0, result
 
 
+def test_task_killed_on_a_worker_leaves_the_router_by_its_node_agent(world):
+    """A web task's container killed by hand on node2 (another worker if node2 holds none): node2's agent sees it
+    die and reports; its endpoint leaves the router with no failed request, and Swarm's replacement joins."""
+    assert all((n["agent"] or {}).get("reporting") for n in nodes(world).values()), nodes(world)
+    placed = spread(world)
+    victim = "node2" if placed.get("node2") else next(n for n in ("node3", "node1") if placed.get(n))
+    address = nodes(world)[victim]["address"]
+    ids = sh(victim, f"docker ps -q --filter label=slipway.app={world['app']} --filter label=slipway.type=web").stdout
+    container, before = ids.split()[0], set(endpoints(world))
+    assert len(before) == 4, before
+    load = Load(world["domain"], "task-kill", threads=4)
+    started = time.monotonic()
+    sh(victim, f"docker kill {container}")
+    left = wait_for(lambda: len(set(endpoints(world, applied=True)) & before) == 3
+                    and max(time.monotonic() - started, 0.01), 60, 0.05, "the killed task's endpoint to leave")
+    gone = before - set(endpoints(world))
+    assert len(gone) == 1 and next(iter(gone)).startswith(address + ":"), (gone, address)
+    back = wait_for(lambda: len(endpoints(world, applied=True)) == 4 and max(time.monotonic() - started, 0.01),
+                    120, 0.25, "the replacement task routed")
+    result = load.finish()
+    record(world, "task_killed", {"node": victim, "out_of_router_after_s": round(left, 2),
+                                  "replacement_routed_after_s": round(back, 1), "requests": result["requests"],
+                                  "failed": result["failures"], "errors": result["errors"]})
+    assert result["failures"] == 0, result
+    assert len(answers(world, 60)) == 4
+
+
 def test_node_loss(world):
     placed = spread(world)
     victim = "node3" if placed.get("node3") else "node2"
