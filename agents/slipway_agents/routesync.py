@@ -14,10 +14,12 @@ controller publishes a newer generation.
 Settings (ini section [routesync], or environment SLIPWAY_<NAME>):
   controller_url, router_key (or router_key_file), ca_file, router_name (default: host name),
   nginx (binary), nginx_prefix (-p), nginx_conf (-c, the main config that includes <live_dir>/*.conf),
-  config_dir (holds `live` and the generation directories), reload_command (default: nginx -s reload),
+  config_dir (holds `live` and the generation directories), reload_command (default: SIGHUP to the master whose
+  pid is in pid_file, by default the main config's `pid`; `nginx -s reload` would parse the whole config first),
   http_listen / https_listen (space separated nginx listen specs), check_url (where the loaded generation
   is read back, default derived from http_listen), platform_domain, controller_domain, controller_upstream,
-  controller_cert, controller_key, controller_enforce_https, acme_upstream, pages_dir (html overrides for
+  controller_cert, controller_key, controller_enforce_https, acme_upstream, acme_socket (where nginx gathers
+  ACME challenges bound for an https target: in /run, so no stale socket outlives a reboot), pages_dir (html overrides for
   unknown.html / unavailable.html / maintenance.html), wait (long-poll seconds), heartbeat (seconds between
   re-acks, and between retries of a generation nginx -t refused), drop_invalid_certs (leave out certificates
   this host's OpenSSL refuses, e.g. a 1024-bit RSA key at security level 2, instead of refusing the whole
@@ -30,6 +32,7 @@ import os
 import re
 import shlex
 import shutil
+import signal
 import socket
 import ssl
 import subprocess
@@ -55,6 +58,7 @@ DEFAULTS = {
     "nginx_conf": "/etc/nginx/nginx.conf",
     "config_dir": "/etc/nginx/slipway",
     "reload_command": "",
+    "pid_file": "",
     "http_listen": "80",
     "https_listen": "443",
     "check_url": "",
@@ -66,6 +70,7 @@ DEFAULTS = {
     "controller_key": "",
     "controller_enforce_https": "false",
     "acme_upstream": "",
+    "acme_socket": "/run/slipway-router-acme.sock",
     "upstream_ca_file": "",
     "client_max_body_size": "100m",
     "proxy_read_timeout": "300",
@@ -122,7 +127,7 @@ class RouteSync:
             controller_upstream=cfg["controller_upstream"] or cfg["controller_url"],
             controller_cert=cfg["controller_cert"], controller_key=cfg["controller_key"],
             controller_enforce_https=cfg["controller_enforce_https"].lower() in TRUE,
-            acme_upstream=cfg["acme_upstream"], upstream_ca_file=cfg["upstream_ca_file"] or cfg["ca_file"],
+            acme_upstream=cfg["acme_upstream"], acme_socket=cfg["acme_socket"], upstream_ca_file=cfg["upstream_ca_file"] or cfg["ca_file"],
             client_max_body_size=cfg["client_max_body_size"],
             proxy_read_timeout=int(cfg["proxy_read_timeout"]),
             http2_directive=nginx_version(cfg["nginx"]) >= (1, 25, 1), pages=pages)
@@ -171,11 +176,31 @@ class RouteSync:
             raise ConfigTestFailed((r.stderr or r.stdout).strip())
 
     def reload(self) -> None:
-        cmd = shlex.split(self.cfg["reload_command"]) if self.cfg["reload_command"] else \
-            self.nginx_cmd("-s", "reload")
+        if not self.cfg["reload_command"]:
+            os.kill(self.master_pid(), signal.SIGHUP)
+            return
+        cmd = shlex.split(self.cfg["reload_command"])
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
         if r.returncode != 0:
             raise RuntimeError(f"reload failed ({' '.join(cmd)}): {(r.stderr or r.stdout).strip()}")
+
+    def master_pid(self) -> int:
+        """nginx's master, from its pid file; never another process that got a stale file's number."""
+        path = self.cfg["pid_file"]
+        if not path:
+            with open(self.cfg["nginx_conf"], encoding="utf-8") as fh:
+                found = re.search(r"^\s*pid\s+([^;\s]+)\s*;", fh.read(), re.M)
+            path = found.group(1) if found else "/run/nginx.pid"
+        try:
+            with open(path, encoding="ascii") as fh:
+                pid = int(fh.read().strip())
+            with open(f"/proc/{pid}/cmdline", "rb") as fh:
+                master = fh.read().startswith(b"nginx: master process")
+        except (OSError, ValueError) as e:
+            raise RuntimeError(f"no nginx master to reload ({path}: {e})") from None
+        if not master:
+            raise RuntimeError(f"no nginx master to reload ({path}: process {pid} is something else)")
+        return pid
 
     def wait_loaded(self, generation: str) -> bool:
         """True once nginx answers with this generation and no longer accepts with the old one. nginx's master

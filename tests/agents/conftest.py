@@ -106,6 +106,7 @@ class RouteSyncProc:
             "SLIPWAY_HTTP_LISTEN": f"127.0.0.1:{nginx.http_port}",
             "SLIPWAY_HTTPS_LISTEN": f"127.0.0.1:{nginx.https_port}",
             "SLIPWAY_WAIT": "5",
+            "SLIPWAY_ACME_SOCKET": os.path.join(nginx.dir, "acme.sock"),
             "SLIPWAY_LOG_LEVEL": "DEBUG",
             "SLIPWAY_PYTHON": SYSTEM_PYTHON,
         }
