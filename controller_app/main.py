@@ -15,7 +15,7 @@ from . import __version__
 from .api.routers import (acme, apps, auth, builds, certs, config, domains, health, hooks, images, keys,
                           nodereports, nodes, perms, pods, releases, routes, settings)
 from .api.clientaddr import RealClient
-from .api.errors import service_error_handler
+from .api.errors import service_error_handler, validation_error_handler
 from .db import session_factory
 from .schemas.common import ERRORS
 from .services import deploy, monitor
@@ -89,9 +89,5 @@ async def database_down(_: Request, exc: OperationalError):
     return JSONResponse({"detail": "The database is unavailable; try again shortly."}, status_code=503)
 
 
-@app.exception_handler(RequestValidationError)
-async def validation_error(_: Request, exc: RequestValidationError):
-    errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
-              for e in exc.errors()]
-    return JSONResponse({"detail": errors}, status_code=422)
+app.add_exception_handler(RequestValidationError, validation_error_handler)
 

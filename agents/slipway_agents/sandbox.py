@@ -254,7 +254,9 @@ def token_owner(cfg: dict[str, str], token: str, app: str, uuid: str) -> None:
                         timeout=30).request("POST", "/v2/hooks/config/", {"receive_repo": app}).json() or {}
     except HTTPError as e:
         try:
-            why = json.loads(e.body).get("detail") or ""
+            answer = json.loads(e.body)
+            why = answer.get("detail") or "; ".join(f"{k}: {' '.join(map(str, v))}" for k, v in answer.items()
+                                                    if isinstance(v, list))
         except (ValueError, AttributeError):
             why = ""
         raise Refused(f"the push's credential is not {app}'s ({why or f'the controller answered {e.status}'})") from None

@@ -83,7 +83,8 @@ class Client:
             body = None
             try:
                 body = r.json()
-                detail = body.get("detail") if isinstance(body, dict) else body
+                # Deis's validation errors: {"<field>": ["<message>"]}, with or without a "detail" line
+                detail = body.get("detail", body) if isinstance(body, dict) else body
             except ValueError:
                 pass
             if detail is None or detail == "":

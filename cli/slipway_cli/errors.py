@@ -22,7 +22,7 @@ class NotLoggedIn(CLIError):
 
 
 def format_detail(detail: Any) -> str:
-    """Turn a server `detail` (a string, or FastAPI's 422 list) into one readable line."""
+    """Turn a server `detail` (a string, Deis's {"field": ["message"]} or a list of errors) into one line."""
     if isinstance(detail, str):
         return detail
     if isinstance(detail, list):

@@ -36,7 +36,7 @@ class In(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _no_nul(cls, data):
-        """PostgreSQL stores no NUL character in text or JSON: refuse it in any request body (a 422, not a 500)."""
+        """PostgreSQL stores no NUL character in text or JSON: refuse it in any request body (a 400, not a 500)."""
         if _has_nul(data):
             raise ValueError("text may not contain the NUL character (\\u0000)")
         return data
@@ -57,12 +57,13 @@ FieldErrors = dict[str, list[str]]  # Deis-style validation errors: {"password":
 
 ERRORS = {code: {"model": Union[Detail, FieldErrors] if code == 400 else Detail, "description": text}
           for code, text in (
-    (400, "Bad request: the input breaks a rule (the detail says which, or each field its messages)"),
+    (400, "Bad request: the input breaks the schema or a rule; each field its messages ({\"id\": [\"...\"]}, "
+          "Deis's shape) and \"detail\" all of them in one line"),
     (401, "Missing or invalid credentials"),
     (403, "Not allowed for this user"),
     (404, "No such resource"),
     (409, "Conflicts with the current state"),
-    (422, "Invalid input"),
+    (422, "Well-formed, but not possible as it stands (unsetting a config key that is not set)"),
     (429, "Too many attempts"),
     (503, "A backend (database or scheduler) is unavailable"),
 )}

@@ -7,18 +7,18 @@ from sqlalchemy.orm import Session
 from ..models import App, Build, Release, User
 from ..settings import get_settings
 from . import access, imagerefs, releases
-from .errors import FieldError, Forbidden, Unprocessable
+from .errors import FieldError, Forbidden
 from .names import PROC_TYPE
 
 
 def check_procfile(procfile: dict[str, str]) -> None:
     for proc, command in procfile.items():
         if not PROC_TYPE.match(proc):
-            raise Unprocessable(f"{proc!r} is not a valid process type (lowercase letters, digits, '-').")
+            raise FieldError("procfile", f"{proc!r} is not a valid process type (lowercase letters, digits, '-').")
         if not command.strip() or len(command) > 4096:
-            raise Unprocessable(f"The command of process type {proc} is empty or too long.")
+            raise FieldError("procfile", f"The command of process type {proc} is empty or too long.")
     if "web" in procfile and "cmd" in procfile:
-        raise Unprocessable("A Procfile cannot define both web and cmd.")
+        raise FieldError("procfile", "A Procfile cannot define both web and cmd.")
 
 
 def check_image(db: Session, app: App, user: User, image: str, own_only: bool) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 
 from ..models import Config
+from .errors import FieldError, Unprocessable
 from .names import PROC_TYPE
 
 KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -19,7 +20,7 @@ LIMITS = {"max_values": 500, "max_value_bytes": 32768}
 
 
 class ConfigError(ValueError):
-    """A delta that cannot apply: becomes a 422 with this message."""
+    """A value the config refuses: answered 400 with the field it came in ({"healthcheck": ["..."]})."""
 
 
 def _check_value(field: str, key: str, value) -> object:
@@ -80,19 +81,22 @@ def merge(base: Config | None, delta: dict) -> tuple[dict, list[str]]:
         for key, value in items.items():
             current = result[field]
             if value is None:
-                if key not in current:
-                    raise ConfigError(f"{key} does not exist under {field}")
+                if key not in current:  # Deis: 422
+                    raise Unprocessable(f"{key} does not exist under {field}")
                 del current[key]
                 removed.append(key)
                 continue
-            new = _check_value(field, key, value)
+            try:
+                new = _check_value(field, key, value)
+            except ConfigError as exc:
+                raise FieldError(field, str(exc)) from None
             if key not in current:
                 added.append(key)
             elif current[key] != new:
                 changed.append(key)
             current[key] = new
         if len(result["values"]) > LIMITS["max_values"]:
-            raise ConfigError(f"An app can have at most {LIMITS['max_values']} config values")
+            raise FieldError("values", f"An app can have at most {LIMITS['max_values']} config values")
         label = "" if field == "values" else f" {field}"
         for verb, keys in (("added", added), ("changed", changed), ("removed", removed)):
             if keys:

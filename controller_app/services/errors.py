@@ -28,7 +28,7 @@ class Conflict(ServiceError):
 
 
 class Unprocessable(ServiceError):
-    """The request's content is malformed, e.g. a Procfile's process type (422)."""
+    """Well-formed, but not possible as it stands, e.g. unsetting a config key that is not set (422, as Deis)."""
 
 
 class Unavailable(ServiceError):

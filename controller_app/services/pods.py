@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 from ..models import App
 from ..scheduler.base import SchedulerError, Task
 from . import deploy, limits
-from .errors import Conflict, Invalid, NotFound, Unavailable, Unprocessable
+from .errors import Conflict, FieldError, Invalid, NotFound, Unavailable
 from .scheduling import get_scheduler
 
 
@@ -41,7 +41,7 @@ def scale(db: Session, app: App, counts: dict[str, int]) -> None:
             raise Invalid(f"Container type {proc} does not exist in application "
                           f"(types: {', '.join(sorted(current)) or 'none until the first build'}).")
         if not 0 <= count <= 10000:
-            raise Unprocessable(f"{proc}={count}: the count must be 0 or more.")
+            raise FieldError(proc, f"{proc}={count}: the count must be between 0 and 10000.")
     structure = {**current, **counts}
     problem = limits.problem(db, structure)
     if problem:

@@ -58,7 +58,7 @@ class ControllerError(Exception):
 
 
 def format_detail(detail):
-    """Turn a FastAPI/Deis ``detail`` (a string, or a list of validation errors) into one readable line."""
+    """Turn a ``detail`` (a string, a list of errors, or Deis's ``{"field": ["message"]}``) into one line."""
     if isinstance(detail, list):
         parts = []
         for item in detail:
@@ -70,7 +70,7 @@ def format_detail(detail):
                 parts.append(to_text(item))
         return '; '.join(parts)
     if isinstance(detail, dict):
-        return json.dumps(detail, sort_keys=True)
+        return '; '.join('%s: %s' % (k, format_detail(v)) for k, v in sorted(detail.items()))
     return to_text(detail)
 
 

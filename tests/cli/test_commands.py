@@ -44,9 +44,12 @@ def test_server_detail_is_the_error(logged_in, cli):
     assert r.out == ""
 
 
-def test_validation_list_detail(logged_in, cli):
-    logged_in.on("POST", "/v2/apps/", 422, {"detail": [
-        {"loc": ["body", "id"], "msg": "String should match pattern", "type": "string_pattern_mismatch"}]})
+@pytest.mark.parametrize("body", [
+    {"id": ["String should match pattern"], "detail": "id: String should match pattern"},  # this controller
+    {"id": ["String should match pattern"]},  # Deis's controller: the fields alone
+])
+def test_validation_errors_name_the_field(logged_in, cli, body):
+    logged_in.on("POST", "/v2/apps/", 400, body)
     r = cli("apps:create", "x")
     assert r.err == "Error: id: String should match pattern\n"
 

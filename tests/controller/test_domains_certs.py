@@ -106,7 +106,8 @@ def test_settings_change_routes_without_a_release(ctl, owner, app_id):
     route = app_route(ctl, app_id)
     assert route["maintenance"] is True and routes(ctl)["generation"] > before
     assert owner.get(f"/v2/apps/{app_id}/releases/").json()["count"] == 1
-    assert owner.post(f"/v2/apps/{app_id}/settings/", {"whitelist": ["not-an-ip"]}).status_code == 422
+    r = owner.post(f"/v2/apps/{app_id}/settings/", {"whitelist": ["not-an-ip"]})
+    assert r.status_code == 400 and r.json()["whitelist"] == ["'not-an-ip' is not an IP address or CIDR"], r.text
     owner.post(f"/v2/apps/{app_id}/settings/", {"routable": False})
     assert app_id not in [a["id"] for a in routes(ctl)["apps"]]
 

@@ -66,6 +66,6 @@ def test_push_authorization_hook(ctl, owner, app_id, new_user):
     assert requests.post(push, json={"receive_user": other.username, "receive_repo": app_id},
                          headers=hdr).status_code == 403
     assert requests.post(push, json={"receive_user": owner.username, "receive_repo": "../etc"},
-                         headers=hdr).status_code == 422
+                         headers=hdr).status_code == 400
     assert requests.post(push, json={"receive_user": owner.username, "receive_repo": "no-such-app"},
                          headers=hdr).status_code == 404

@@ -2,7 +2,7 @@
 
 Every field is checked as the agent writes it (agents/slipway_agents/nodereport.py describes the report): ids as
 Swarm and the Engine make them, app ids by the controller's rule, process types by the scheduler's, ports
-1-65535. A report that is wrong anywhere is refused whole (422), so the agent sends it again in full.
+1-65535. A report that is wrong anywhere is refused whole (400), so the agent sends it again in full.
 """
 from __future__ import annotations
 
