@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from . import __version__
 from .api.routers import (acme, apps, auth, builds, certs, config, domains, health, hooks, images, keys,
-                          nodereports, nodes, perms, pods, releases, routes, settings)
+                          nodereports, nodes, perms, pods, releases, routes, settings, whitelist)
 from .api.clientaddr import RealClient
 from .api.errors import service_error_handler, validation_error_handler
 from .db import session_factory
@@ -48,7 +48,7 @@ async def lifespan(_: FastAPI):
 app = FastAPI(title="Slipway controller", version=__version__, lifespan=lifespan,
               description="Deis Workflow v2 compatible controller API.")
 for module in (health, auth, apps, config, builds, releases, pods, domains, acme, certs, keys, perms, settings,
-               hooks, routes, images, nodes, nodereports):
+               hooks, routes, images, nodes, nodereports, whitelist):
     app.include_router(module.router, responses=ERRORS)
 
 

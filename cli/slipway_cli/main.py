@@ -10,17 +10,17 @@ from slipway_cli.context import Context
 from slipway_cli.output import error
 
 # Command modules, in the order `slipway help` lists them.
-from slipway_cli.commands import (apps, auth, certs, config_vars, domains, git, healthchecks, keys, limits,
-                                  perms, ps, releases, settings, tags, users)
+from slipway_cli.commands import (apps, auth, certs, config_vars, domains, git, healthchecks, keys, labels,
+                                  limits, perms, ps, releases, settings, tags, users)
 
 MODULES = [auth, users, apps, config_vars, releases, ps, domains, certs, keys, perms, limits, healthchecks,
-           tags, settings, git]
+           tags, labels, settings, git]
 
 # `slipway apps` means `slipway apps:list`, as in Deis.
 GROUP_DEFAULTS = {
     "apps": "apps:list", "config": "config:list", "releases": "releases:list", "ps": "ps:list",
     "domains": "domains:list", "certs": "certs:list", "keys": "keys:list", "perms": "perms:list",
-    "limits": "limits:list", "healthchecks": "healthchecks:list", "tags": "tags:list",
+    "limits": "limits:list", "healthchecks": "healthchecks:list", "tags": "tags:list", "labels": "labels:list",
     "maintenance": "maintenance:info", "whitelist": "whitelist:list", "users": "users:list",
     "auth": "whoami",
 }

@@ -54,4 +54,9 @@ def cert(c: Cert) -> dict:
 
 def settings(a: App) -> dict:
     return {"app": a.id, "maintenance": a.maintenance, "routable": a.routable, "enforce_https": a.enforce_https,
-            "whitelist": a.whitelist or []}
+            "whitelist": a.whitelist or [], "label": a.label or {}}
+
+
+def tls(a: App) -> dict:
+    """Deis's view of an app's TLS settings (its `enforce_https`)."""
+    return {**_stamps(a), "app": a.id, "owner": a.owner.username, "https_enforced": a.enforce_https}

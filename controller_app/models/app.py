@@ -21,6 +21,7 @@ class App(Stamped, Base):
     routable: Mapped[bool] = mapped_column(Boolean, default=True)
     enforce_https: Mapped[bool] = mapped_column(Boolean, default=False)
     whitelist: Mapped[list] = mapped_column(JSONB, default=list)
+    label: Mapped[dict] = mapped_column(JSONB, default=dict)  # free key/value labels (Deis's labels:set)
     # what the scheduler last made serve: the router's upstreams are exactly these endpoints
     current_deployment: Mapped[int | None] = mapped_column(Integer, nullable=True)
     endpoints: Mapped[list] = mapped_column(JSONB, default=list)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 
 from pydantic import Field, field_validator
 
@@ -25,12 +26,31 @@ class AppTransfer(In):
     owner: str = Field(pattern=USERNAME)
 
 
+# Labels as Kubernetes (and so Deis) spell them: an optional DNS prefix and "/", then a name of at most 63
+# letters, digits, "-", "_", "." starting and ending with a letter or digit; values the same, or empty.
+LABEL_NAME = r"[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?"
+LABEL_KEY = re.compile(rf"^([a-z0-9]([a-z0-9.-]{{0,251}}[a-z0-9])?/)?{LABEL_NAME}$")
+LABEL_VALUE = re.compile(rf"^({LABEL_NAME})?$")
+
+
+def cidrs(value: list[str]) -> list[str]:
+    """IP addresses and networks, written as networks, sorted, each once."""
+    out = []
+    for item in value:
+        try:
+            out.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError:
+            raise ValueError(f"{item!r} is not an IP address or CIDR") from None
+    return sorted(set(out))
+
+
 class SettingsOut(Out):
     app: str
     maintenance: bool
     routable: bool
     enforce_https: bool
     whitelist: list[str]
+    label: dict[str, str]
 
 
 class SettingsIn(In):
@@ -38,19 +58,41 @@ class SettingsIn(In):
     routable: bool | None = None
     enforce_https: bool | None = None
     whitelist: list[str] | None = Field(None, max_length=256)
+    label: dict[str, str | None] | None = Field(None, max_length=64, description="labels to set; null unsets one")
 
     @field_validator("whitelist")
     @classmethod
     def _cidrs(cls, value: list[str] | None) -> list[str] | None:
-        if value is None:
-            return None
-        out = []
-        for item in value:
-            try:
-                out.append(str(ipaddress.ip_network(item, strict=False)))
-            except ValueError:
-                raise ValueError(f"{item!r} is not an IP address or CIDR") from None
-        return sorted(set(out))
+        return None if value is None else cidrs(value)
+
+    @field_validator("label")
+    @classmethod
+    def _labels(cls, value: dict[str, str | None] | None) -> dict[str, str | None] | None:
+        for key, text in (value or {}).items():
+            if not LABEL_KEY.match(key):
+                raise ValueError(f"{key!r} is not a label name (letters, digits, '-', '_', '.'; at most 63)")
+            if text is not None and not LABEL_VALUE.match(text):
+                raise ValueError(f"{key}={text!r}: a label value is at most 63 letters, digits, '-', '_', '.'")
+        return value
+
+
+class WhitelistIO(In):
+    addresses: list[str] = Field(max_length=256)
+
+    @field_validator("addresses")
+    @classmethod
+    def _cidrs(cls, value: list[str]) -> list[str]:
+        return cidrs(value)
+
+
+class TlsIn(In):
+    https_enforced: bool
+
+
+class TlsOut(Stamped):
+    app: str
+    owner: str
+    https_enforced: bool
 
 
 class PermIn(In):

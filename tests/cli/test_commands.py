@@ -210,11 +210,17 @@ def test_config_pull_merges_and_push_sends_delta(logged_in, cli, home):
     assert cli("config:push", "-a", "a", "--path", "missing.env").err == "Error: missing.env not found\n"
 
 
-def test_whitelist_add_merges(logged_in, cli):
-    logged_in.on("GET", "/v2/apps/a/settings/", 200, {"whitelist": ["10.0.0.0/8"]})
+def test_settings_commands_send_what_the_controller_merges(logged_in, cli):
+    logged_in.on("POST", "/v2/apps/a/whitelist/", 201, {"addresses": ["1.2.3.4/32", "10.0.0.0/8"]})
     logged_in.on("POST", "/v2/apps/a/settings/", 200, {})
-    cli("whitelist:add", "10.0.0.0/8", "1.2.3.4", "1.2.3.4/32", "-a", "a")
-    assert logged_in.last("POST")["body"] == {"whitelist": ["10.0.0.0/8", "1.2.3.4/32"]}
+    r = cli("whitelist:add", "10.0.0.0/8", "1.2.3.4", "1.2.3.4/32", "-a", "a")
+    assert logged_in.last("POST")["body"] == {"addresses": ["10.0.0.0/8", "1.2.3.4/32"]}
+    assert r.out == "Added to the whitelist of a: 10.0.0.0/8 1.2.3.4/32 (now 2)\n"
+    cli("labels:set", "team=shop", "example.com/tier=", "-a", "a")
+    assert logged_in.last("POST")["body"] == {"label": {"team": "shop", "example.com/tier": ""}}
+    cli("labels:unset", "team", "-a", "a")
+    assert logged_in.last("POST")["body"] == {"label": {"team": None}}
+    assert cli("labels:set", "bad key=x", "-a", "a").code == 1
     cli("maintenance:on", "-a", "a")
     assert logged_in.last("POST")["body"] == {"maintenance": True}
     cli("routable:off", "-a", "a")

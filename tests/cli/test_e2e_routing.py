@@ -1,4 +1,4 @@
-"""End-to-end CLI, routing: maintenance:*, routable, whitelist:*, domains:*, certs:*.
+"""End-to-end CLI, routing and settings: maintenance:*, routable, whitelist:*, labels:*, domains:*, certs:*.
 
 The real CLI (a `python -m slipway_cli` subprocess) against a live controller: tests/live.py starts uvicorn
 on a fresh PostgreSQL database (scripts/dev-services.sh must have run); the `ctl` and `admin` fixtures
@@ -28,6 +28,14 @@ def test_settings(admin):
     admin.ok("whitelist:remove", "10.1.2.3", "-a", "set-app")
     assert admin.json("whitelist:list", "-a", "set-app") == ["192.168.0.0/16"]
     admin.fails("whitelist:remove", "10.9.9.9", "-a", "set-app", match="not in the whitelist")
+    assert admin.json("whitelist:list", "-a", "set-app") == ["192.168.0.0/16"]  # nothing removed
+    admin.ok("labels:set", "team=shop", "git_repo=example.com-shop.git", "-a", "set-app")
+    assert admin.json("labels:list", "-a", "set-app") == {"team": "shop", "git_repo": "example.com-shop.git"}
+    assert "team" in admin.ok("labels", "-a", "set-app")
+    admin.fails("labels:set", "team=two words", "-a", "set-app", match="label")
+    admin.ok("labels:unset", "git_repo", "-a", "set-app")
+    assert admin.json("labels:list", "-a", "set-app") == {"team": "shop"}
+    admin.fails("labels:unset", "nothere", "-a", "set-app", match="does not exist")
 
 
 def test_domains(admin):

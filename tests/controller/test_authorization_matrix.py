@@ -51,6 +51,8 @@ MATRIX = {
     ("GET", "/v2/apps/{id}/perms/"): APP, ("POST", "/v2/apps/{id}/perms/"): APP,
     ("DELETE", "/v2/apps/{id}/perms/{username}"): APP,
     ("GET", "/v2/apps/{id}/settings/"): APP, ("POST", "/v2/apps/{id}/settings/"): APP,
+    ("GET", "/v2/apps/{id}/whitelist/"): APP, ("POST", "/v2/apps/{id}/whitelist/"): APP,
+    ("DELETE", "/v2/apps/{id}/whitelist/"): APP, ("GET", "/v2/apps/{id}/tls/"): APP, ("POST", "/v2/apps/{id}/tls/"): APP,
     ("GET", "/v2/certs/{name}"): CERT, ("DELETE", "/v2/certs/{name}"): CERT,
     ("POST", "/v2/certs/{name}/domain/"): CERT, ("DELETE", "/v2/certs/{name}/domain/{domain}"): CERT,
     ("GET", "/v2/hooks/key/{fingerprint}"): BUILDER, ("POST", "/v2/hooks/push/"): BUILDER,

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import ipaddress
 
+from slipway_cli.client import q
 from slipway_cli.errors import CLIError
 from slipway_cli.output import print_json
 
@@ -99,25 +100,18 @@ def do_whitelist_list(ctx):
 
 
 def do_whitelist_add(ctx):
-    new = [normalize_cidr(c) for c in ctx.args.cidrs]
+    """The controller adds them to the list (one request: two adds at once both land)."""
+    new = list(dict.fromkeys(normalize_cidr(c) for c in ctx.args.cidrs))
     app = ctx.app
-    current = list(ctx.client.settings(app).get("whitelist") or [])
-    added = [c for c in dict.fromkeys(new) if c not in current]
-    if not added:
-        print(f"Already in the whitelist of {app}: {' '.join(new)}")
-        return 0
-    ctx.client.set_settings(app, whitelist=current + added)
-    print(f"Added to the whitelist of {app}: {' '.join(added)}")
+    listed = ctx.client.post(f"/v2/apps/{q(app)}/whitelist/", {"addresses": new})["addresses"]
+    print(f"Added to the whitelist of {app}: {' '.join(new)} (now {len(listed)})")
     return 0
 
 
 def do_whitelist_remove(ctx):
-    gone = [normalize_cidr(c) for c in ctx.args.cidrs]
+    """All or nothing: an address that is not in the list is an error and nothing is removed."""
+    gone = list(dict.fromkeys(normalize_cidr(c) for c in ctx.args.cidrs))
     app = ctx.app
-    current = list(ctx.client.settings(app).get("whitelist") or [])
-    missing = [c for c in gone if c not in current]
-    if missing:
-        raise CLIError(f"not in the whitelist of {app}: {' '.join(missing)}")
-    ctx.client.set_settings(app, whitelist=[c for c in current if c not in gone])
+    ctx.client.delete(f"/v2/apps/{q(app)}/whitelist/", {"addresses": gone}, expect_json=False)
     print(f"Removed from the whitelist of {app}: {' '.join(gone)}")
     return 0

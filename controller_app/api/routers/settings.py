@@ -6,7 +6,7 @@ from pydantic import Field
 
 from ...schemas.apps import SettingsIn, SettingsOut
 from ...schemas.common import In
-from ...services import limits, routing
+from ...services import appsettings, limits
 from .. import render
 from ..deps import DB, AdminUser, CurrentUser, UsableApp
 
@@ -30,14 +30,7 @@ def get_settings(app: UsableApp):
 
 @router.post("/v2/apps/{id}/settings/", response_model=SettingsOut)
 def set_settings(body: SettingsIn, db: DB, app: UsableApp):
-    changed = False
-    for field, value in body.model_dump(exclude_unset=True).items():
-        if value is not None and getattr(app, field) != value:
-            setattr(app, field, value)
-            changed = True
-    if changed:
-        routing.bump(db)
-        db.commit()
+    appsettings.change(db, app, body.model_dump(exclude_unset=True))
     return render.settings(app)
 
 
