@@ -315,7 +315,9 @@ class Renderer:
         seen_domains: set[str] = set()
         if s.controller_domain or s.platform_domain:
             cdomain = s.controller_domain or f"slipway.{s.platform_domain}"
-            seen_domains.add(cdomain)
+            if s.platform_domain and cdomain != f"deis.{s.platform_domain}":  # the name the Deis CLI is told
+                cdomain += f" deis.{s.platform_domain}"
+            seen_domains.update(cdomain.split())
             target = upstream_url(s.controller_upstream)
             loc = ("    location / {\n"
                    f"        proxy_pass {target};\n" + _proxy_headers("        ")

@@ -6,8 +6,10 @@ import secrets
 
 from ..appid import APP_ID
 
-RESERVED = frozenset({"slipway", "deis", "controller", "builder", "registry", "router", "store", "www", "api",
-                      "admin", "git", "dashboard"})
+# the platform's own names under the platform domain: the controller (slipway., and deis. for the Deis CLI),
+# the builder as the Deis CLI derives it from the controller's name (deis-builder.), and names kept for later
+RESERVED = frozenset({"slipway", "deis", "deis-builder", "controller", "builder", "registry", "router", "store",
+                      "www", "api", "admin", "git", "dashboard"})
 DOMAIN = re.compile(r"^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 PROC_TYPE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,28}[a-z0-9])?$")
 

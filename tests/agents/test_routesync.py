@@ -202,6 +202,7 @@ def test_controller_vhost_and_acme(nginx, fake_controller, routesync, upstreams,
               SLIPWAY_CONTROLLER_KEY=os.path.join(workdir, "slipway.paas.test.key"))
     wait_for(lambda: fc.acks, what="ack")
     assert served(nginx, "slipway.paas.test", "green")
+    assert served(nginx, "deis.paas.test", "green")  # the name the Deis CLI is given
     status, _, body = http_request(nginx.https_port, "slipway.paas.test", "/v2/", tls=True, cafile=crt_path)
     assert status == 200 and json.loads(body)["name"] == "green"
     status, _, body = http_request(nginx.http_port, "web.paas.test", "/.well-known/acme-challenge/tok")
