@@ -63,6 +63,7 @@ class Settings:
     registry_ca_file: str | None = None
     registry_api: str | None = None  # the registry's base URL for the controller's own calls (image removal)
     node_key: str | None = None  # the node agents' reports (X-Slipway-Node-Auth); none: reports are refused
+    secret_key: str | None = None  # seals the secrets kept for apps (services/sealing.py)
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -112,6 +113,7 @@ class Settings:
             registry_ca_file=_env("SLIPWAY_REGISTRY_CA_FILE") or None,
             registry_api=(_env("SLIPWAY_REGISTRY_API") or "").rstrip("/") or None,
             node_key=_env("SLIPWAY_NODE_KEY") or None,
+            secret_key=_env("SLIPWAY_SECRET_KEY") or None,
         )
 
 

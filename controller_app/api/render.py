@@ -23,7 +23,7 @@ def app(a: App) -> dict:
 def config(c: Config, app_id: str) -> dict:
     return {**_stamps(c), "owner": c.owner.username, "app": app_id, "values": c.values or {},
             "memory": c.memory or {}, "cpu": c.cpu or {}, "tags": c.tags or {},
-            "healthcheck": c.healthcheck or {}}
+            "healthcheck": c.healthcheck or {}, "registry": c.registry or {}}
 
 
 def build(b: Build, app_id: str) -> dict:

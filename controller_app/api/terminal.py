@@ -40,18 +40,18 @@ class Denied(Exception):
 
 def prepare(app_id: str, authorization: str | None) -> tuple[str, str, dict, str | None]:
     """Authorize as the REST endpoints do (the app's owner, collaborators, admins) and read what the
-    session runs: (app id, image, environment, memory). Raises Denied."""
+    session runs: (app id, image, environment, memory, registry credentials). Raises Denied."""
     with session_factory()() as db:
         try:
             user = deps.current_user(db, authorization)
             app, allowed = access.find_app(db, user, app_id)
             deps.require_app(app is not None, allowed)
-            image, env, memory = apps.one_off(db, app)
+            image, env, memory, registry = apps.one_off(db, app)
         except HTTPException as exc:
             raise Denied(exc.status_code, str(exc.detail)) from None
         except ServiceError as exc:
             raise Denied(status_of(exc), exc.detail) from None
-        return app.id, image, env, memory
+        return app.id, image, env, memory, registry
 
 
 async def deny(websocket: WebSocket, status: int, detail: str) -> None:
@@ -72,7 +72,7 @@ def _size(value, default: int | None) -> int | None:
 
 async def serve(websocket: WebSocket, app_id: str, timeout: float) -> None:
     try:
-        app, image, env, memory = await run_in_threadpool(prepare, app_id, websocket.headers.get("authorization"))
+        app, image, env, memory, registry = await run_in_threadpool(prepare, app_id, websocket.headers.get("authorization"))
     except Denied as exc:
         await deny(websocket, exc.status, exc.detail)
         return
@@ -90,7 +90,8 @@ async def serve(websocket: WebSocket, app_id: str, timeout: float) -> None:
         return
     try:
         session = await run_in_threadpool(apps.attach, app, image, command, env, memory,
-                                          _size(start.get("cols"), None), _size(start.get("rows"), None), timeout)
+                                          _size(start.get("cols"), None), _size(start.get("rows"), None), timeout,
+                                          registry)
     except ServiceError as exc:
         await _finish(websocket, {"detail": exc.detail}, 1011)
         return

@@ -21,6 +21,9 @@ class Config(Stamped, Base):
     cpu: Mapped[dict] = mapped_column(JSONB, default=dict)
     tags: Mapped[dict] = mapped_column(JSONB, default=dict)
     healthcheck: Mapped[dict] = mapped_column(JSONB, default=dict)
+    # a private registry's credentials for the app's images: shown masked, kept sealed (services/sealing.py)
+    registry: Mapped[dict] = mapped_column(JSONB, default=dict)
+    registry_sealed: Mapped[str] = mapped_column(Text, default="")
 
     owner: Mapped[User] = relationship()
 

@@ -33,6 +33,8 @@ class ProcessSpec:
     cpu: str | None = None  # e.g. "500m" or "1.5" cores
     constraints: tuple[str, ...] = ()  # Swarm placement constraints, e.g. "node.labels.tier==fast"
     healthcheck: dict | None = None  # the release's health check of this type ({"path", "timeout", ...})
+    # a private registry's credentials for `image` ({"username", "password", "hostname"?}); never printed
+    registry: dict | None = dataclasses.field(default=None, repr=False)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -112,8 +114,9 @@ class Scheduler(abc.ABC):
 
     @abc.abstractmethod
     def run(self, app: str, image: str, command: str, env: dict[str, str],
-            memory: str | None = None, timeout: float = 300) -> RunResult:
-        """Run a one-off container to completion, return its exit code and output, remove it."""
+            memory: str | None = None, timeout: float = 300, registry: dict | None = None) -> RunResult:
+        """Run a one-off container to completion, return its exit code and output, remove it (`registry`: a
+        private registry's credentials for the image, as ProcessSpec has them)."""
 
     @abc.abstractmethod
     def logs(self, app: str, lines: int = 100, proc_type: str | None = None) -> str:
@@ -151,7 +154,7 @@ class Scheduler(abc.ABC):
 
     def attach_run(self, app: str, image: str, command: str, env: dict[str, str], memory: str | None = None,
                    cols: int | None = None, rows: int | None = None,
-                   max_seconds: float | None = None) -> "RunSession":
+                   max_seconds: float | None = None, registry: dict | None = None) -> "RunSession":
         """Start a one-off container with a terminal (the isolation of `run`) and attach to it; the backend
         may remove it once `max_seconds` have passed (a session whose controller died)."""
         raise SchedulerError("this scheduler cannot run interactive sessions")

@@ -16,6 +16,7 @@ class ConfigOut(Stamped):
     cpu: dict[str, str]
     tags: dict[str, str]
     healthcheck: dict[str, dict]
+    registry: dict[str, str] = Field(description="a private registry's credentials; the password masked")
 
 
 class ConfigIn(In):
@@ -24,6 +25,7 @@ class ConfigIn(In):
     cpu: dict[str, str | int | float | None] | None = None
     tags: dict[str, str | None] | None = None
     healthcheck: dict[str, dict | None] | None = None
+    registry: dict[str, str | None] | None = None
 
 
 class BuildOut(Stamped):

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 from ..models import App, Domain, User
 from ..scheduler.base import LogStream, RunResult, RunSession, SchedulerError
 from ..settings import get_settings
-from . import deploy, registrypurge, releases, routing
+from . import deploy, registrypurge, releases, routing, sealing
 from .errors import Conflict, Invalid, NotFound, Unavailable
 from .names import app_id_problem, random_app_id
 from .scheduling import get_scheduler
@@ -83,27 +83,30 @@ def follow_logs(app: App, proc_type: str | None, lines: int) -> LogStream:
         raise Unavailable(f"Could not read logs: {exc}") from None
 
 
-def one_off(db: Session, app: App) -> tuple[str, dict[str, str], str | None]:
-    """What a one-off command of the app runs with: the current release's image, environment and memory."""
+def one_off(db: Session, app: App) -> tuple[str, dict[str, str], str | None, dict | None]:
+    """What a one-off command of the app runs with: the current release's image, environment, memory and
+    private registry's credentials."""
     release = releases.latest(db, app)
     if release is None or release.build is None:
         raise Invalid(NO_BUILD)
-    return release.build.image, deploy.environment(app, release), (release.config.memory or {}).get("run")
+    return (release.build.image, deploy.environment(app, release), (release.config.memory or {}).get("run"),
+            sealing.unseal(release.config.registry_sealed) or None)
 
 
 def run(db: Session, app: App, command: str) -> RunResult:
     """Run `command` in a one-off container of the current release, to its end."""
-    image, env, memory = one_off(db, app)
+    image, env, memory, registry = one_off(db, app)
     try:
-        return get_scheduler().run(app.id, image, command, env, memory=memory)
+        return get_scheduler().run(app.id, image, command, env, memory=memory, registry=registry)
     except SchedulerError as exc:
         raise Unavailable(f"Could not run the command: {exc}") from None
 
 
 def attach(app_id: str, image: str, command: str, env: dict[str, str], memory: str | None, cols: int | None,
-           rows: int | None, max_seconds: float) -> RunSession:
+           rows: int | None, max_seconds: float, registry: dict | None = None) -> RunSession:
     """An interactive one-off container (a terminal), removed by the caller's `close()`."""
     try:
-        return get_scheduler().attach_run(app_id, image, command, env, memory, cols, rows, max_seconds)
+        return get_scheduler().attach_run(app_id, image, command, env, memory, cols, rows, max_seconds,
+                                          registry=registry)
     except SchedulerError as exc:
         raise Unavailable(f"Could not run the command: {exc}") from None

@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 
 from ..models import Config
+from . import sealing
 from .errors import FieldError, Unprocessable
 from .names import PROC_TYPE
 
@@ -15,7 +16,12 @@ PLATFORM_KEYS = {"SLIPWAY_APP", "SLIPWAY_RELEASE"}
 # No port or host: the controller probes each task's own published PORT and nothing else (services/health.py).
 HEALTH_FIELDS = {"path": str, "timeout": (int, float), "interval": (int, float), "initial_delay": (int, float),
                  "healthy_threshold": int}
-FIELDS = ("values", "memory", "cpu", "tags", "healthcheck")
+FIELDS = ("values", "memory", "cpu", "tags", "healthcheck", "registry")
+# a private registry's credentials (Deis's registry:set): user and password, and the registry's host name when the
+# images are not named by it (Deis's `hostname`); shown with the password masked, kept sealed
+REGISTRY_KEYS = ("username", "password", "hostname")
+REGISTRY_HOST = re.compile(r"^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?(:[0-9]{1,5})?$")
+MASK = "********"
 LIMITS = {"max_values": 500, "max_value_bytes": 32768}
 
 
@@ -36,6 +42,15 @@ def _check_value(field: str, key: str, value) -> object:
         if key == "PORT" and (not text.isdigit() or not 1 <= int(text) <= 65535):
             raise ConfigError("PORT must be an integer between 1 and 65535")
         return text
+    if field == "registry":
+        text = str(value)
+        if key not in REGISTRY_KEYS:
+            raise ConfigError(f"{key!r} is not a registry setting ({', '.join(REGISTRY_KEYS)})")
+        if not 0 < len(text) <= 1024 or not text.isprintable():
+            raise ConfigError(f"The registry's {key} must be 1 to 1024 printable characters")
+        if key == "hostname" and not REGISTRY_HOST.match(text.lower()):
+            raise ConfigError(f"{text!r} is not a registry host name (host or host:port)")
+        return text.lower() if key == "hostname" else text
     if field == "tags":
         if not TAG.match(key) or not TAG.match(str(value)):
             raise ConfigError(f"Tags must be labels of letters, digits, '_', '.', '-': {key}={value}")
@@ -69,9 +84,23 @@ def _check_value(field: str, key: str, value) -> object:
     return out
 
 
-def merge(base: Config | None, delta: dict) -> tuple[dict, list[str]]:
-    """Return the new config fields and the summary fragments ("added FOO", ...)."""
-    result = {f: dict(getattr(base, f) or {}) if base else {} for f in FIELDS}
+def current(config: Config | None) -> dict:
+    """A config's fields as merge() takes them, the registry's credentials opened."""
+    fields = {f: dict(getattr(config, f) or {}) if config else {} for f in FIELDS}
+    fields["registry"] = sealing.unseal(config.registry_sealed) if config else {}
+    return fields
+
+
+def stored(fields: dict) -> dict:
+    """merge()'s fields as a Config row keeps them: the registry's credentials sealed, and shown masked."""
+    registry = fields["registry"]
+    return {**fields, "registry_sealed": sealing.seal(registry),
+            "registry": {k: MASK if k == "password" else v for k, v in registry.items()}}
+
+
+def merge(base: dict, delta: dict) -> tuple[dict, list[str]]:
+    """`delta` onto `base` (current()): the new config fields and the summary fragments ("added FOO", ...)."""
+    result = {f: dict(base.get(f) or {}) for f in FIELDS}
     changes: list[str] = []
     for field in FIELDS:
         items = delta.get(field)
@@ -97,6 +126,8 @@ def merge(base: Config | None, delta: dict) -> tuple[dict, list[str]]:
             current[key] = new
         if len(result["values"]) > LIMITS["max_values"]:
             raise FieldError("values", f"An app can have at most {LIMITS['max_values']} config values")
+        if field == "registry" and result["registry"] and not {"username", "password"} <= set(result["registry"]):
+            raise FieldError("registry", "The registry needs a username and a password (and is unset with both)")
         label = "" if field == "values" else f" {field}"
         for verb, keys in (("added", added), ("changed", changed), ("removed", removed)):
             if keys:

@@ -25,7 +25,7 @@ from ..models import App, Deployment, Release
 from ..models.release import DEPLOYING, FAILED, SERVING
 from ..scheduler.base import ProcessSpec, SchedulerError
 from ..settings import get_settings
-from . import health, releasestate, retire, routing
+from . import health, releasestate, retire, routing, sealing
 from .scheduling import get_scheduler
 
 log = logging.getLogger("slipway.deploy")
@@ -98,11 +98,12 @@ def specs(app: App, release: Release, dep: Deployment, structure: dict[str, int]
     cfg = release.config
     procfile = release.build.procfile or {}
     constraints = tuple(f"node.labels.{k}=={v}" for k, v in sorted((cfg.tags or {}).items()))
+    registry = sealing.unseal(cfg.registry_sealed) or None
     return [ProcessSpec(app=app.id, release=release.version, deployment=dep.id, proc_type=t,
                         image=release.build.image, command=procfile.get(t), replicas=n, env=env,
                         port=int(env["PORT"]), routable=t in ROUTABLE, memory=(cfg.memory or {}).get(t),
                         cpu=(cfg.cpu or {}).get(t), constraints=constraints,
-                        healthcheck=(cfg.healthcheck or {}).get(t))
+                        healthcheck=(cfg.healthcheck or {}).get(t), registry=registry)
             for t, n in sorted(structure.items()) if n > 0]
 
 
@@ -161,7 +162,8 @@ def _run_release_task(app: App, release: Release) -> None:
     if not command:
         return
     result = get_scheduler().run(app.id, release.build.image, command, environment(app, release),
-                                 memory=(release.config.memory or {}).get("release"))
+                                 memory=(release.config.memory or {}).get("release"),
+                                 registry=sealing.unseal(release.config.registry_sealed) or None)
     if result.exit_code != 0:
         tail = "\n".join(result.output.strip().splitlines()[-10:])
         raise DeployError(f"release task exited with {result.exit_code}: {tail}")

@@ -38,7 +38,7 @@ def _app_config_statement():
     return (_caller.with_only_columns(
                 _u.is_active, _a.uuid.isnot(None).label("app_found"), may_use(_u, _a).label("allowed"),
                 _c.uuid, _c.created, _c.updated, _o.username, _c.values, _c.memory, _c.cpu, _c.tags,
-                _c.healthcheck)
+                _c.healthcheck, _c.registry)
             .outerjoin(_a, _a.id == bindparam("app"))
             .outerjoin(latest, true())
             .outerjoin(_c, _c.uuid == latest.c.config_uuid)
@@ -72,7 +72,7 @@ def _push_release_statement():
 APP_CONFIG = _sql(_app_config_statement())
 EXECUTE_APP_CONFIG = prepared("slipway_app_config", APP_CONFIG)
 ConfigRow = collections.namedtuple("ConfigRow", "is_active app_found allowed uuid created updated username values "
-                                                "memory cpu tags healthcheck")
+                                                "memory cpu tags healthcheck registry")
 
 PUSH_RELEASE = _sql(_push_release_statement())
 EXECUTE_PUSH_RELEASE = prepared("slipway_push_release", PUSH_RELEASE)
@@ -105,7 +105,7 @@ async def app_config(digest: str, app_id: str) -> tuple[Access, dict | None]:
         return access, None
     return access, {"uuid": row.uuid, "created": row.created, "updated": row.updated, "owner": row.username,
                     "app": app_id, "values": row.values or {}, "memory": row.memory or {}, "cpu": row.cpu or {},
-                    "tags": row.tags or {}, "healthcheck": row.healthcheck or {}}
+                    "tags": row.tags or {}, "healthcheck": row.healthcheck or {}, "registry": row.registry or {}}
 
 
 async def apps_page(digest: str, limit: int, offset: int) -> tuple[Access, int, list[dict]]:

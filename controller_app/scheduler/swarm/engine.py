@@ -12,6 +12,7 @@ import time
 from typing import Iterable
 
 import docker
+import docker.auth
 import docker.errors
 import docker.tls
 import requests.exceptions
@@ -58,6 +59,30 @@ class SwarmEngine:
     @property
     def api(self) -> docker.APIClient:
         return self.client.api
+
+    def with_registry(self, image: str, registry: dict | None) -> docker.APIClient:
+        """The API client to create `image`'s services with: with a private registry's credentials, a client of
+        its own that has logged in there (so the Engine gets them as X-Registry-Auth and Swarm's nodes pull with
+        them); without, the shared one."""
+        if not registry:
+            return self.api
+        host = registry.get("hostname") or docker.auth.resolve_repository_name(image)[0]
+        client = docker.APIClient(base_url=self.docker_url, version=self.api.api_version, tls=self.tls or False,
+                                  timeout=self.api_timeout)
+        with self.errors(f"log in to the registry {host}", [registry.get("password", "")]):
+            try:
+                client.login(registry.get("username", ""), registry.get("password", ""), registry=host,
+                             reauth=True)
+            except docker.errors.APIError as exc:
+                client.close()
+                raise SchedulerError(f"the registry {host} refused the app's credentials "
+                                     f"({exc.explanation or exc.status_code})") from None
+        return client
+
+    def pull(self, image: str, registry: dict | None) -> None:
+        """Pull `image` onto this engine, with a private registry's credentials when given."""
+        auth = {"username": registry["username"], "password": registry["password"]} if registry else None
+        self.client.images.pull(image, auth_config=auth)
 
     def errors(self, what: str, secrets: Iterable[str] = ()):
         """Turn Docker SDK / transport errors into SchedulerError (values in `secrets` redacted)."""

@@ -24,7 +24,7 @@ class SwarmRuns(SwarmEngine):
     """One-off containers of an app, on the manager's engine."""
 
     def run(self, app: str, image: str, command: str, env: dict[str, str],
-            memory: str | None = None, timeout: float = 300) -> RunResult:
+            memory: str | None = None, timeout: float = 300, registry: dict | None = None) -> RunResult:
         check_app(app)
         mem = parse_memory(memory or self.default_memory)
         secrets = list(env.values())
@@ -41,7 +41,7 @@ class SwarmRuns(SwarmEngine):
                 try:
                     container = self.client.containers.create(image, **options)
                 except docker.errors.ImageNotFound:
-                    self.client.images.pull(image)
+                    self.pull(image, registry)
                     container = self.client.containers.create(image, **options)
                 container.start()
             with self.errors(f"wait for a one-off container for app {app}", secrets):
@@ -66,7 +66,7 @@ class SwarmRuns(SwarmEngine):
     # ---- interactive one-off sessions -------------------------------------------------------------
     def attach_run(self, app: str, image: str, command: str, env: dict[str, str], memory: str | None = None,
                    cols: int | None = None, rows: int | None = None,
-                   max_seconds: float | None = None) -> "SwarmRunSession":
+                   max_seconds: float | None = None, registry: dict | None = None) -> "SwarmRunSession":
         """`max_seconds` goes on the container as a deadline label: a session whose controller died (so
         nobody removes its container) is removed by the next session started after that deadline."""
         check_app(app)
@@ -87,7 +87,7 @@ class SwarmRuns(SwarmEngine):
                 try:
                     container_id = self.api.create_container(image, **options)["Id"]
                 except docker.errors.ImageNotFound:
-                    self.client.images.pull(image)
+                    self.pull(image, registry)
                     container_id = self.api.create_container(image, **options)["Id"]
                 raw = self.api.attach_socket(container_id, params={"stdin": 1, "stdout": 1, "stderr": 1,
                                                                    "stream": 1})

@@ -118,20 +118,28 @@ class SwarmScheduler(SwarmNodes, SwarmEvents, SwarmLogs, SwarmRuns, Scheduler):
         if ports:
             endpoint["Ports"] = ports  # no PublishedPort: a dynamic host port per task
         secrets = list(spec.env.values())
-        with self.errors(f"create service {name}", secrets):
-            try:
-                self.api.create_service(
-                    template, name=name, labels=labels,
-                    mode=ServiceMode("replicated", replicas=spec.replicas),
-                    update_config=UpdateConfig(parallelism=1, order="start-first", failure_action="continue"),
-                    endpoint_spec=endpoint)
-            except docker.errors.APIError as exc:
-                if exc.status_code == 409:  # created meanwhile (a concurrent call), or a foreign service
-                    if self.services(spec.app, spec.deployment, spec.proc_type):
-                        return
-                    raise SchedulerError(f"create service {name}: a service with that name exists and is "
-                                         f"not this deployment's") from None
-                raise
+        api = self.with_registry(spec.image, spec.registry)
+        try:
+            with self.errors(f"create service {name}", secrets):
+                self._create_service(api, spec, name, template, labels, endpoint)
+        finally:
+            if api is not self.api:
+                api.close()
+
+    def _create_service(self, api, spec: ProcessSpec, name: str, template, labels: dict, endpoint) -> None:
+        try:
+            api.create_service(
+                template, name=name, labels=labels,
+                mode=ServiceMode("replicated", replicas=spec.replicas),
+                update_config=UpdateConfig(parallelism=1, order="start-first", failure_action="continue"),
+                endpoint_spec=endpoint)
+        except docker.errors.APIError as exc:
+            if exc.status_code == 409:  # created meanwhile (a concurrent call), or a foreign service
+                if self.services(spec.app, spec.deployment, spec.proc_type):
+                    return
+                raise SchedulerError(f"create service {name}: a service with that name exists and is "
+                                     f"not this deployment's") from None
+            raise
 
     def _pinned(self, image: str) -> str:
         """The image by its registry digest when this engine has it (see images.py), else as given."""
