@@ -10,17 +10,18 @@ from slipway_cli.context import Context
 from slipway_cli.output import error
 
 # Command modules, in the order `slipway help` lists them.
-from slipway_cli.commands import (apps, auth, certs, config_vars, domains, git, healthchecks, keys, labels,
-                                  limits, perms, ps, releases, settings, tags, users)
+from slipway_cli.commands import (apps, auth, builds, certs, config_vars, domains, git, healthchecks, keys,
+                                  labels, limits, perms, ps, registry, releases, settings, tags, users)
 
-MODULES = [auth, users, apps, config_vars, releases, ps, domains, certs, keys, perms, limits, healthchecks,
-           tags, labels, settings, git]
+MODULES = [auth, users, apps, config_vars, builds, releases, ps, domains, certs, keys, perms, limits, healthchecks,
+           tags, labels, registry, settings, git]
 
 # `slipway apps` means `slipway apps:list`, as in Deis.
 GROUP_DEFAULTS = {
     "apps": "apps:list", "config": "config:list", "releases": "releases:list", "ps": "ps:list",
     "domains": "domains:list", "certs": "certs:list", "keys": "keys:list", "perms": "perms:list",
     "limits": "limits:list", "healthchecks": "healthchecks:list", "tags": "tags:list", "labels": "labels:list",
+    "builds": "builds:list", "registry": "registry:list",
     "maintenance": "maintenance:info", "whitelist": "whitelist:list", "users": "users:list",
     "auth": "whoami",
 }
@@ -28,7 +29,7 @@ GROUP_DEFAULTS = {
 SHORTCUTS = {
     "create": "apps:create", "destroy": "apps:destroy", "info": "apps:info", "logs": "apps:logs",
     "run": "apps:run", "scale": "ps:scale", "restart": "ps:restart", "rollback": "releases:rollback",
-    "auth:login": "login", "auth:logout": "logout", "auth:whoami": "whoami", "auth:register": "register",
+    "pull": "builds:create", "auth:login": "login", "auth:logout": "logout", "auth:whoami": "whoami", "auth:register": "register",
 }
 
 

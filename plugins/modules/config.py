@@ -60,6 +60,32 @@ options:
         defaults (C(path=/), C(port=null) meaning C(PORT), C(timeout=5), C(interval=1), C(initial_delay=0),
         C(healthy_threshold=1)). V(null) removes a process type's health check.
     type: dict
+  registry:
+    description:
+      - A private registry's credentials the app's images are pulled with (Deis's C(registry:set)). The controller
+        keeps them sealed and never shows the password back, so the task cannot compare it; see
+        O(update_registry_password).
+      - With O(state=absent), the credentials are removed (the suboptions are ignored).
+    type: dict
+    suboptions:
+      username:
+        description: The registry account.
+        type: str
+        required: true
+      password:
+        description: Its password or token.
+        type: str
+        required: true
+      hostname:
+        description: The registry's host (and port) when the image's name does not start with it.
+        type: str
+  update_registry_password:
+    description:
+      - V(on_create) sends O(registry) only when the app has no credentials or another username or host name;
+        V(always) sends them every time (a new release each run).
+    type: str
+    choices: [always, on_create]
+    default: on_create
   purge:
     description:
       - Make each given mapping exact, that is keys of O(values) (or O(memory), O(cpu), O(tags), O(healthcheck)) that the app
@@ -159,10 +185,16 @@ class ConfigModule(ControllerModule):
         cpu=dict(type='dict'),
         tags=dict(type='dict'),
         healthcheck=dict(type='dict'),
+        registry=dict(type='dict', no_log=False, options=dict(
+            username=dict(type='str', required=True),
+            password=dict(type='str', required=True, no_log=True),
+            hostname=dict(type='str'),
+        )),
+        update_registry_password=dict(type='str', default='on_create', choices=['always', 'on_create']),
         purge=dict(type='bool', default=False),
         show_values=dict(type='bool', default=False),
     )
-    required_one_of = [SECTIONS]
+    required_one_of = [SECTIONS + ('registry',)]
 
     def __init__(self, *args, **kwargs):
         super(ConfigModule, self).__init__(*args, **kwargs)
@@ -196,7 +228,7 @@ class ConfigModule(ControllerModule):
     def read(self):
         config = self.client.must_get(self.app_path() + 'config/')
         config = copy.deepcopy(config)
-        for section in SECTIONS:
+        for section in SECTIONS + ('registry',):
             config[section] = config.get(section) or {}
         config['healthcheck'] = dict((k, normalize_healthcheck(v)) for k, v in config['healthcheck'].items())
         return config
@@ -215,7 +247,29 @@ class ConfigModule(ControllerModule):
             if delta:
                 self.deltas[section] = delta
             after[section] = apply_delta(current, delta)
+        if self.params['registry'] is not None:
+            delta = self.registry_delta(before['registry'])
+            if delta:
+                self.deltas['registry'] = delta
+                after['registry'] = self.registry_view(apply_delta(before['registry'], delta))
         return after
+
+    def registry_delta(self, current):
+        """What to send for the registry: the controller shows the password masked, so it is compared by the
+        username and host name only (unless update_registry_password=always)."""
+        if self.params['state'] == 'absent':
+            return dict((k, None) for k in current)
+        given = self.params['registry']
+        wanted = dict((k, given[k]) for k in ('username', 'password', 'hostname') if given.get(k) is not None)
+        if given.get('hostname') is None and 'hostname' in current:
+            wanted['hostname'] = None
+        host = (given.get('hostname') or '').lower() or None
+        same = current.get('username') == given['username'] and 'password' in current and current.get('hostname') == host
+        return wanted if self.params['update_registry_password'] == 'always' or not same else {}
+
+    @staticmethod
+    def registry_view(registry):
+        return dict((k, MASK if k == 'password' else v) for k, v in registry.items() if v is not None)
 
     def compare(self, before, after):
         return bool(self.deltas)
@@ -224,7 +278,8 @@ class ConfigModule(ControllerModule):
         self.client.post(self.app_path() + 'config/', dict((s, self.sent(s, d)) for s, d in self.deltas.items()))
 
     def view(self, state):
-        view = dict((s, copy.deepcopy(state.get(s) or {})) for s in SECTIONS)
+        view = dict((s, copy.deepcopy(state.get(s) or {})) for s in SECTIONS + ('registry',))
+        view['registry'] = self.registry_view(view['registry'])
         if not self.params['show_values']:
             view['values'] = dict((k, MASK) for k in view['values'])
         return view

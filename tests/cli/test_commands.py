@@ -221,6 +221,18 @@ def test_settings_commands_send_what_the_controller_merges(logged_in, cli):
     cli("labels:unset", "team", "-a", "a")
     assert logged_in.last("POST")["body"] == {"label": {"team": None}}
     assert cli("labels:set", "bad key=x", "-a", "a").code == 1
+    logged_in.on("POST", "/v2/apps/a/config/", 201, {})
+    cli("registry:set", "username=team", "password=p=w", "-a", "a")
+    assert logged_in.last("POST")["body"] == {"registry": {"username": "team", "password": "p=w"}}
+    cli("registry:unset", "username", "password", "-a", "a")
+    assert logged_in.last("POST")["body"] == {"registry": {"username": None, "password": None}}
+    assert cli("registry:set", "email=x", "-a", "a").code == 1
+    logged_in.on("POST", "/v2/apps/a/builds/", 201, {"image": "r.example.com/t/shop:1"})
+    logged_in.on("GET", "/v2/apps/a/releases/", 200, {"count": 1, "next": None, "results": [{"version": 3}]})
+    r = cli("pull", "r.example.com/t/shop:1", "--procfile", "web: ./serve", "--procfile", "worker: ./work", "-a", "a")
+    assert logged_in.last("POST")["body"] == {"image": "r.example.com/t/shop:1",
+                                              "procfile": {"web": "./serve", "worker": "./work"}}
+    assert r.out.endswith("a is serving v3: r.example.com/t/shop:1\n"), r.out
     cli("maintenance:on", "-a", "a")
     assert logged_in.last("POST")["body"] == {"maintenance": True}
     cli("routable:off", "-a", "a")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import stat
+import subprocess
 
 import pytest
 
@@ -84,3 +85,25 @@ def test_limits_tags_healthchecks(admin):
     admin.fails("healthchecks:set", "-a", "lim-app", match="nothing to set")
     admin.ok("healthchecks:unset", "-a", "lim-app")
     assert admin.json("healthchecks:list", "-a", "lim-app") == {}
+
+
+def test_registry_and_image_builds(admin):
+    """registry:* keep the password out of every answer; pull (builds:create) deploys an image built elsewhere
+    (the scheduler tests' image, on this machine's Swarm) and builds:list/info show it."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    subprocess.run([os.path.join(root, "scripts", "build-test-image.sh")], check=True, capture_output=True)
+    admin.ok("apps:create", "img-app")
+    admin.ok("registry:set", "username=team", "password=Never-Shown-1", "-a", "img-app")
+    assert admin.json("registry:list", "-a", "img-app") == {"username": "team", "password": "********"}
+    assert "Never-Shown-1" not in admin.ok("registry:list", "-a", "img-app")
+    admin.fails("registry:set", "password=", "-a", "img-app", match="registry")
+    admin.ok("registry:unset", "username", "password", "-a", "img-app")
+    assert admin.json("registry:list", "-a", "img-app") == {}
+
+    out = admin.ok("pull", "slipway-test/web:1", "-a", "img-app")
+    assert "img-app is serving v" in out and "slipway-test/web:1" in out
+    builds = admin.json("builds:list", "-a", "img-app")["results"]
+    assert [b["image"] for b in builds] == ["slipway-test/web:1"]
+    assert "slipway-test/web:1" in admin.ok("builds:info", builds[0]["uuid"], "-a", "img-app")
+    admin.fails("builds:create", "NOT A REFERENCE", "-a", "img-app")
+    admin.ok("apps:destroy", "-a", "img-app", "--confirm", "img-app")

@@ -18,7 +18,8 @@ config:list config:set config:unset config:pull config:push releases:list releas
 ps:list ps:scale ps:restart domains:list domains:add domains:remove certs:list certs:add certs:remove
 certs:attach certs:detach keys:list keys:add keys:remove perms:list perms:create perms:delete limits:list
 limits:set limits:unset healthchecks:list healthchecks:set healthchecks:unset tags:list tags:set tags:unset
-labels:list labels:set labels:unset
+labels:list labels:set labels:unset builds:list builds:info builds:create registry:list registry:set
+registry:unset
 maintenance:info maintenance:on maintenance:off routable whitelist:list whitelist:add whitelist:remove
 git:remote users:list auth:cancel auth:passwd auth:regenerate
 """.split()
