@@ -222,8 +222,9 @@ def test_settings_commands_send_what_the_controller_merges(logged_in, cli):
     assert logged_in.last("POST")["body"] == {"label": {"team": None}}
     assert cli("labels:set", "bad key=x", "-a", "a").code == 1
     logged_in.on("POST", "/v2/apps/a/config/", 201, {})
-    cli("registry:set", "username=team", "password=p=w", "-a", "a")
+    r = cli("registry:set", "username=team", "password=p=w", "-a", "a")
     assert logged_in.last("POST")["body"] == {"registry": {"username": "team", "password": "p=w"}}
+    assert "p=w" not in r.out and r.out == "Registry settings of a set: username password (a new release)\n"
     cli("registry:unset", "username", "password", "-a", "a")
     assert logged_in.last("POST")["body"] == {"registry": {"username": None, "password": None}}
     assert cli("registry:set", "email=x", "-a", "a").code == 1
