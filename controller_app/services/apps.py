@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 from ..models import App, Domain, User
 from ..scheduler.base import LogStream, RunResult, RunSession, SchedulerError
 from ..settings import get_settings
-from . import deploy, registrypurge, releases, routing, sealing
+from . import deploy, registrypurge, releases, routing
 from .errors import Conflict, Invalid, NotFound, Unavailable
 from .names import app_id_problem, random_app_id
 from .scheduling import get_scheduler
@@ -90,7 +90,7 @@ def one_off(db: Session, app: App) -> tuple[str, dict[str, str], str | None, dic
     if release is None or release.build is None:
         raise Invalid(NO_BUILD)
     return (release.build.image, deploy.environment(app, release), (release.config.memory or {}).get("run"),
-            sealing.unseal(release.config.registry_sealed) or None)
+            deploy.pull_credentials(release))
 
 
 def run(db: Session, app: App, command: str) -> RunResult:

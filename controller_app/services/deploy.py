@@ -25,7 +25,7 @@ from ..models import App, Deployment, Release
 from ..models.release import DEPLOYING, FAILED, SERVING
 from ..scheduler.base import ProcessSpec, SchedulerError
 from ..settings import get_settings
-from . import health, releasestate, retire, routing, sealing
+from . import health, imagerefs, releasestate, retire, routing, sealing
 from .scheduling import get_scheduler
 
 log = logging.getLogger("slipway.deploy")
@@ -93,12 +93,18 @@ def environment(app: App, release: Release) -> dict[str, str]:
     return env
 
 
+def pull_credentials(release: Release) -> dict | None:
+    """The app's private registry credentials (config `registry`) when they are for the release's image."""
+    return imagerefs.credentials_for(release.build.image, sealing.unseal(release.config.registry_sealed),
+                                     get_settings().registry)
+
+
 def specs(app: App, release: Release, dep: Deployment, structure: dict[str, int]) -> list[ProcessSpec]:
     env = environment(app, release)
     cfg = release.config
     procfile = release.build.procfile or {}
     constraints = tuple(f"node.labels.{k}=={v}" for k, v in sorted((cfg.tags or {}).items()))
-    registry = sealing.unseal(cfg.registry_sealed) or None
+    registry = pull_credentials(release)
     return [ProcessSpec(app=app.id, release=release.version, deployment=dep.id, proc_type=t,
                         image=release.build.image, command=procfile.get(t), replicas=n, env=env,
                         port=int(env["PORT"]), routable=t in ROUTABLE, memory=(cfg.memory or {}).get(t),
@@ -163,7 +169,7 @@ def _run_release_task(app: App, release: Release) -> None:
         return
     result = get_scheduler().run(app.id, release.build.image, command, environment(app, release),
                                  memory=(release.config.memory or {}).get("release"),
-                                 registry=sealing.unseal(release.config.registry_sealed) or None)
+                                 registry=pull_credentials(release))
     if result.exit_code != 0:
         tail = "\n".join(result.output.strip().splitlines()[-10:])
         raise DeployError(f"release task exited with {result.exit_code}: {tail}")

@@ -87,3 +87,17 @@ def on_platform_host(ref: Reference, registry: str) -> bool:
 def in_platform_registry(ref: Reference, registry: str) -> bool:
     """Whether the image is in the platform registry exactly as the builder pushes to it (host and port)."""
     return _split(ref.domain) == _split(registry)
+
+
+def credentials_for(image: str, credentials: dict | None, platform: str | None) -> dict | None:
+    """An app's private registry credentials when they are for `image`'s registry: the one their `hostname` names,
+    or, without one, any registry but the platform's own (whose pulls the platform authorizes itself)."""
+    if not credentials:
+        return None
+    try:
+        ref = parse(image)
+    except BadReference:
+        return None
+    if credentials.get("hostname"):
+        return credentials if _split(ref.domain) == _split(credentials["hostname"]) else None
+    return None if platform and on_platform_host(ref, platform) else credentials
