@@ -1,7 +1,7 @@
 """Fixtures for the multi-host platform converged by molecule/cluster (containers slipway-cl-<host>).
 
 Everything runs inside the hosts with `docker exec` (the controller where the control host's callers reach it,
-127.0.0.1:8000 in this layout; the builder's sshd on 127.0.0.1:2222, the router on 127.0.0.1:80 of the control
+https://control:8000 in this layout; the builder's sshd on 127.0.0.1:2222, the router on 127.0.0.1:80 of the control
 host): traffic never goes to a container's 172.x address from this machine. The controller is used as the platform's admin (the example inventory registers users
 through admins only), with the token the controller role saved in the scenario's secrets folder.
 
@@ -54,7 +54,8 @@ _CONTROLLER: list[str] = []
 
 def controller_url() -> str:
     """Where the platform's callers on the control host reach the controller (the router sync's setting):
-    http://127.0.0.1:8000 in this layout, https://control:8000 when the controller serves TLS."""
+    https://control:8000 in this layout (the node agents on other hosts report to it), http://127.0.0.1:8000 when
+    every caller is on the controller's host."""
     if not _CONTROLLER:
         _CONTROLLER.append(sh("control", "sed -n 's/^controller_url *= *//p' /etc/slipway/router/routesync.ini")
                            .stdout.strip() or "http://127.0.0.1:8000")

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from .conftest import PREFIX, ROOT, WORK, Load, api, sh, wait_for
+from .conftest import PREFIX, ROOT, WORK, Load, api, controller_url, sh, wait_for
 
 HELLO = ROOT / "examples" / "hello"
 CLOCK = ("import itertools, socket, time\n"
@@ -161,8 +161,9 @@ def test_logs_follow_across_nodes(world):
         pods = wait_for(clock_pods, 120, 1, "three clock tasks running")
         assert len(pods) == 3 and len({p["node"] for p in pods}) >= 2, pods
         started = time.monotonic()
-        out = sh("control", f"timeout 8 curl -sS -N -H 'Authorization: token {admin}' "
-                            f"'http://127.0.0.1:8000/v2/apps/{app}/logs/?follow=true&type=clock&log_lines=1'",
+        out = sh("control", f"timeout 8 curl -sS -N --cacert /etc/slipway/tls/ca.crt "
+                            f"-H 'Authorization: token {admin}' "
+                            f"'{controller_url()}/v2/apps/{app}/logs/?follow=true&type=clock&log_lines=1'",
                  check=False).stdout
         followed = time.monotonic() - started
         lines = [line for line in out.splitlines() if line.strip()]
