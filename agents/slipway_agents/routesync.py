@@ -19,7 +19,8 @@ Settings (ini section [routesync], or environment SLIPWAY_<NAME>):
   http_listen / https_listen (space separated nginx listen specs), check_url (where the loaded generation
   is read back, default derived from http_listen), platform_domain, controller_domain, controller_upstream,
   controller_cert, controller_key, controller_enforce_https, acme_upstream, acme_socket (where nginx gathers
-  ACME challenges bound for an https target: in /run, so no stale socket outlives a reboot), pages_dir (html overrides for
+  ACME challenges bound for an https target: in /run, so no stale socket outlives a reboot), pages_dir (html
+  overrides for
   unknown.html / unavailable.html / maintenance.html), wait (long-poll seconds), heartbeat (seconds between
   re-acks, and between retries of a generation nginx -t refused), drop_invalid_certs (leave out certificates
   this host's OpenSSL refuses, e.g. a 1024-bit RSA key at security level 2, instead of refusing the whole
@@ -127,7 +128,8 @@ class RouteSync:
             controller_upstream=cfg["controller_upstream"] or cfg["controller_url"],
             controller_cert=cfg["controller_cert"], controller_key=cfg["controller_key"],
             controller_enforce_https=cfg["controller_enforce_https"].lower() in TRUE,
-            acme_upstream=cfg["acme_upstream"], acme_socket=cfg["acme_socket"], upstream_ca_file=cfg["upstream_ca_file"] or cfg["ca_file"],
+            acme_upstream=cfg["acme_upstream"], acme_socket=cfg["acme_socket"],
+            upstream_ca_file=cfg["upstream_ca_file"] or cfg["ca_file"],
             client_max_body_size=cfg["client_max_body_size"],
             proxy_read_timeout=int(cfg["proxy_read_timeout"]),
             http2_directive=nginx_version(cfg["nginx"]) >= (1, 25, 1), pages=pages)

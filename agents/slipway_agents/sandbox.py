@@ -259,7 +259,8 @@ def token_owner(cfg: dict[str, str], token: str, app: str, uuid: str) -> None:
                                                     if isinstance(v, list))
         except (ValueError, AttributeError):
             why = ""
-        raise Refused(f"the push's credential is not {app}'s ({why or f'the controller answered {e.status}'})") from None
+        why = why or f"the controller answered {e.status}"
+        raise Refused(f"the push's credential is not {app}'s ({why})") from None
     if answer.get("app") != app or answer.get("uuid") != uuid:
         raise Refused(f"the push's credential is not {app}'s")
 

@@ -29,7 +29,8 @@ GROUP_DEFAULTS = {
 SHORTCUTS = {
     "create": "apps:create", "destroy": "apps:destroy", "info": "apps:info", "logs": "apps:logs",
     "run": "apps:run", "scale": "ps:scale", "restart": "ps:restart", "rollback": "releases:rollback",
-    "pull": "builds:create", "auth:login": "login", "auth:logout": "logout", "auth:whoami": "whoami", "auth:register": "register",
+    "pull": "builds:create",
+    "auth:login": "login", "auth:logout": "logout", "auth:whoami": "whoami", "auth:register": "register",
 }
 
 

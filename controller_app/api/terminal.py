@@ -72,7 +72,8 @@ def _size(value, default: int | None) -> int | None:
 
 async def serve(websocket: WebSocket, app_id: str, timeout: float) -> None:
     try:
-        app, image, env, memory, registry = await run_in_threadpool(prepare, app_id, websocket.headers.get("authorization"))
+        app, image, env, memory, registry = await run_in_threadpool(prepare, app_id,
+                                                                    websocket.headers.get("authorization"))
     except Denied as exc:
         await deny(websocket, exc.status, exc.detail)
         return

@@ -264,7 +264,8 @@ class ConfigModule(ControllerModule):
         if given.get('hostname') is None and 'hostname' in current:
             wanted['hostname'] = None
         host = (given.get('hostname') or '').lower() or None
-        same = current.get('username') == given['username'] and 'password' in current and current.get('hostname') == host
+        same = (current.get('username') == given['username'] and 'password' in current
+                and current.get('hostname') == host)
         return wanted if self.params['update_registry_password'] == 'always' or not same else {}
 
     @staticmethod

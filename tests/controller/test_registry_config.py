@@ -10,7 +10,8 @@ PASSWORD = "s3cret-Registry-pw"
 
 
 def rows_text(ctl, sql: str) -> str:
-    return subprocess.run(["psql", ctl.database_url, "-At", "-c", sql], check=True, capture_output=True, text=True).stdout
+    return subprocess.run(["psql", ctl.database_url, "-At", "-c", sql], check=True, capture_output=True,
+                          text=True).stdout
 
 
 def test_credentials_are_masked_and_sealed(ctl, owner, app_id):

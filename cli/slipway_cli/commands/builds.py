@@ -41,7 +41,8 @@ def do_info(ctx):
         return 0
     procfile = ", ".join(f"{k}: {v}" for k, v in sorted((build.get("procfile") or {}).items()))
     print(kv_block([("Image", build.get("image")), ("Owner", build.get("owner")), ("SHA", build.get("sha") or ""),
-                    ("Procfile", procfile or "(the image's own command)"), ("Created", short_date(build.get("created"))),
+                    ("Procfile", procfile or "(the image's own command)"),
+                    ("Created", short_date(build.get("created"))),
                     ("UUID", build.get("uuid"))], title=f"{app} Build"))
     return 0
 
