@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import json
 
 import pytest
 
@@ -31,15 +32,15 @@ class MemoryController:
             for key, value in delta.items():
                 if value is None:
                     del self.config[section][key]
-                else:
-                    self.config[section][key] = value
+                else:  # the controller never shows a registry password back
+                    self.config[section][key] = "********" if (section, key) == ("registry", "password") else value
         self.version += 1
         return self.config
 
 
 def config_module(controller, check_mode=False, diff=True, **params):
     base = dict(app="shop", state="present", values=None, memory=None, cpu=None, tags=None, healthcheck=None,
-                purge=False, show_values=False)
+                registry=None, update_registry_password="on_create", purge=False, show_values=False)
     base.update(params)
     return ConfigModule(module=FakeModule(base, check_mode=check_mode, diff=diff), client=controller)
 
@@ -112,3 +113,30 @@ def test_invalid_key_fails_before_any_call():
         config_module(fresh(), values={"1BAD": "x"})
     assert exited.value.kind == "fail"
     assert "1BAD" in exited.value.result["msg"]
+
+
+def with_registry(**registry):
+    ctl = fresh()
+    ctl.config["registry"] = registry
+    return ctl
+
+
+def test_registry_credentials_are_compared_by_username_and_host():
+    ctl = with_registry(username="team", password="********")
+    out = run(config_module(ctl, registry={"username": "team", "password": "s3cret", "hostname": None}))
+    assert ctl.posts == [] and out.result["changed"] is False
+    out = run(config_module(ctl, registry={"username": "other", "password": "s3cret", "hostname": None}))
+    assert ctl.posts == [{"registry": {"username": "other", "password": "s3cret"}}]
+    assert out.result["config"]["registry"] == {"username": "other", "password": "********"}
+    assert "s3cret" not in json.dumps(out.result)
+
+
+def test_registry_password_always_sent_when_asked_and_removed_with_absent():
+    ctl = with_registry(username="team", password="********", hostname="r.example.com:5000")
+    params = {"username": "team", "password": "new", "hostname": "R.example.com:5000"}
+    assert run(config_module(ctl, registry=params)).result["changed"] is False
+    out = run(config_module(ctl, registry=params, update_registry_password="always"))
+    assert out.result["changed"] is True and ctl.posts[-1] == {"registry": params}
+    out = run(config_module(ctl, state="absent", registry=params))
+    assert ctl.posts[-1] == {"registry": {"username": None, "password": None, "hostname": None}}
+    assert out.result["config"]["registry"] == {}
