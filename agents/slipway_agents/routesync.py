@@ -134,6 +134,7 @@ class RouteSync:
             proxy_read_timeout=int(cfg["proxy_read_timeout"]),
             http2_directive=nginx_version(cfg["nginx"]) >= (1, 25, 1), pages=pages)
         self.check_url = cfg["check_url"] or self._default_check_url(http_listen)
+        self.pid_file = cfg["pid_file"] or self._pid_file(cfg["nginx_conf"])
         self.applied: str | None = None   # generation nginx serves
         self.seen: str | None = None      # last generation handled (applied or refused)
         self.pending_ack: str | None = None
@@ -186,13 +187,19 @@ class RouteSync:
         if r.returncode != 0:
             raise RuntimeError(f"reload failed ({' '.join(cmd)}): {(r.stderr or r.stdout).strip()}")
 
+    @staticmethod
+    def _pid_file(nginx_conf: str) -> str:
+        """The main config's `pid` (nginx's own default when it names none, or cannot be read yet)."""
+        try:
+            with open(nginx_conf, encoding="utf-8") as fh:
+                found = re.search(r"^\s*pid\s+([^;\s]+)\s*;", fh.read(), re.M)
+        except OSError:
+            found = None
+        return found.group(1) if found else "/run/nginx.pid"
+
     def master_pid(self) -> int:
         """nginx's master, from its pid file; never another process that got a stale file's number."""
-        path = self.cfg["pid_file"]
-        if not path:
-            with open(self.cfg["nginx_conf"], encoding="utf-8") as fh:
-                found = re.search(r"^\s*pid\s+([^;\s]+)\s*;", fh.read(), re.M)
-            path = found.group(1) if found else "/run/nginx.pid"
+        path = self.pid_file
         try:
             with open(path, encoding="ascii") as fh:
                 pid = int(fh.read().strip())

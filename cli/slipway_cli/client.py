@@ -277,6 +277,12 @@ class Client:
     def builds(self, app: str) -> dict:
         return self.get_list(f"/v2/apps/{q(app)}/builds/")
 
+    def build(self, app: str, uuid: str) -> dict:
+        return self.get(f"/v2/apps/{q(app)}/builds/{q(uuid)}/")
+
+    def create_build(self, app: str, image: str, procfile: dict | None = None) -> dict:
+        return self.post(f"/v2/apps/{q(app)}/builds/", {"image": image, **({"procfile": procfile} if procfile else {})})
+
     # --- processes -----------------------------------------------------------------------------------
 
     def pods(self, app: str, proc_type: str | None = None) -> dict:
@@ -343,6 +349,12 @@ class Client:
 
     def set_settings(self, app: str, **settings) -> dict:
         return self.post(f"/v2/apps/{q(app)}/settings/", settings)
+
+    def add_to_whitelist(self, app: str, addresses: list[str]) -> list[str]:
+        return self.post(f"/v2/apps/{q(app)}/whitelist/", {"addresses": addresses})["addresses"]
+
+    def remove_from_whitelist(self, app: str, addresses: list[str]) -> None:
+        self.delete(f"/v2/apps/{q(app)}/whitelist/", {"addresses": addresses}, expect_json=False)
 
     # --- keys and permissions ------------------------------------------------------------------------
 

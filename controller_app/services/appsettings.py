@@ -6,23 +6,16 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from ..models import App
-from . import routing
-from .errors import FieldError, Unprocessable
+from . import config, routing
+from .errors import FieldError
 
 ROUTED = ("maintenance", "routable", "enforce_https", "whitelist")
 MAX_LABELS = 64
 
 
 def _labels(current: dict, delta: dict) -> dict:
-    """`delta` onto `current`: a value sets a label, null unsets one (422 when it is not set, as config does)."""
-    out = dict(current)
-    for key, value in delta.items():
-        if value is not None:
-            out[key] = value
-        elif key in out:
-            del out[key]
-        else:
-            raise Unprocessable(f"{key} does not exist under label")
+    """`delta` onto `current` as a config delta applies (null unsets; 422 when it is not set)."""
+    out, _ = config.apply(current, delta, "label")
     if len(out) > MAX_LABELS:
         raise FieldError("label", f"An app can have at most {MAX_LABELS} labels")
     return out

@@ -84,52 +84,50 @@ def _check_value(field: str, key: str, value) -> object:
     return out
 
 
-def current(config: Config | None) -> dict:
-    """A config's fields as merge() takes them, the registry's credentials opened."""
-    fields = {f: dict(getattr(config, f) or {}) if config else {} for f in FIELDS}
-    fields["registry"] = sealing.unseal(config.registry_sealed) if config else {}
-    return fields
+def apply(current: dict, delta: dict, field: str, check=lambda key, value: value) -> tuple[dict, dict[str, list]]:
+    """`delta` onto `current` (neither changed): a value sets a key (as `check` returns it), null unsets one (422,
+    as Deis, when it is not set). The result, and the keys "added", "changed" and "removed"."""
+    out, keys = dict(current), {"added": [], "changed": [], "removed": []}
+    for key, value in delta.items():
+        if value is None:
+            if key not in out:
+                raise Unprocessable(f"{key} does not exist under {field}")
+            del out[key]
+            keys["removed"].append(key)
+            continue
+        try:
+            new = check(key, value)
+        except ConfigError as exc:
+            raise FieldError(field, str(exc)) from None
+        if key not in out:
+            keys["added"].append(key)
+        elif out[key] != new:
+            keys["changed"].append(key)
+        out[key] = new
+    return out, keys
 
 
-def stored(fields: dict) -> dict:
-    """merge()'s fields as a Config row keeps them: the registry's credentials sealed, and shown masked."""
-    registry = fields["registry"]
-    return {**fields, "registry_sealed": sealing.seal(registry),
-            "registry": {k: MASK if k == "password" else v for k, v in registry.items()}}
-
-
-def merge(base: dict, delta: dict) -> tuple[dict, list[str]]:
-    """`delta` onto `base` (current()): the new config fields and the summary fragments ("added FOO", ...)."""
-    result = {f: dict(base.get(f) or {}) for f in FIELDS}
+def merge(base: Config | None, delta: dict) -> tuple[dict, list[str]]:
+    """`delta` onto `base`: the new config's fields (a Config's keyword arguments) and the summary fragments
+    ("added FOO", ...). The registry's credentials are opened, and sealed again, only when the delta names them."""
+    result = {f: dict(getattr(base, f) or {}) if base else {} for f in FIELDS}
+    result["registry_sealed"] = base.registry_sealed if base else ""
     changes: list[str] = []
     for field in FIELDS:
         items = delta.get(field)
         if items is None:
             continue
-        added, changed, removed = [], [], []
-        for key, value in items.items():
-            current = result[field]
-            if value is None:
-                if key not in current:  # Deis: 422
-                    raise Unprocessable(f"{key} does not exist under {field}")
-                del current[key]
-                removed.append(key)
-                continue
-            try:
-                new = _check_value(field, key, value)
-            except ConfigError as exc:
-                raise FieldError(field, str(exc)) from None
-            if key not in current:
-                added.append(key)
-            elif current[key] != new:
-                changed.append(key)
-            current[key] = new
+        current = sealing.unseal(result["registry_sealed"]) if field == "registry" else result[field]
+        result[field], keys = apply(current, items, field, lambda key, value: _check_value(field, key, value))
         if len(result["values"]) > LIMITS["max_values"]:
             raise FieldError("values", f"An app can have at most {LIMITS['max_values']} config values")
-        if field == "registry" and result["registry"] and not {"username", "password"} <= set(result["registry"]):
-            raise FieldError("registry", "The registry needs a username and a password (and is unset with both)")
+        if field == "registry":
+            if result["registry"] and not {"username", "password"} <= set(result["registry"]):
+                raise FieldError("registry", "The registry needs a username and a password (and is unset with both)")
+            result["registry_sealed"] = sealing.seal(result["registry"])
+            result["registry"] = {k: MASK if k == "password" else v for k, v in result["registry"].items()}
         label = "" if field == "values" else f" {field}"
-        for verb, keys in (("added", added), ("changed", changed), ("removed", removed)):
-            if keys:
-                changes.append(f"{verb}{label} {', '.join(sorted(keys))}")
+        for verb, names in keys.items():
+            if names:
+                changes.append(f"{verb}{label} {', '.join(sorted(names))}")
     return result, changes

@@ -1,7 +1,6 @@
 """builds:list, builds:info, builds:create (Deis's `pull`): deploy an image someone built elsewhere."""
 from __future__ import annotations
 
-from slipway_cli.client import q
 from slipway_cli.errors import CLIError
 from slipway_cli.output import kv_block, print_json, short_date, table
 
@@ -35,7 +34,7 @@ def do_list(ctx):
 
 def do_info(ctx):
     app = ctx.app
-    build = ctx.client.get(f"/v2/apps/{q(app)}/builds/{q(ctx.args.uuid)}/")
+    build = ctx.client.build(app, ctx.args.uuid)
     if ctx.json:
         print_json(build)
         return 0
@@ -59,12 +58,9 @@ def parse_procfile(lines: list[str]) -> dict[str, str]:
 
 def do_create(ctx):
     app = ctx.app
-    body = {"image": ctx.args.image}
     procfile = parse_procfile(ctx.args.procfile)
-    if procfile:
-        body["procfile"] = procfile
     print(f"Creating build of {ctx.args.image} for {app}... ", end="", flush=True)
-    build = ctx.client.post(f"/v2/apps/{q(app)}/builds/", body)
+    build = ctx.client.create_build(app, ctx.args.image, procfile)
     print("done")
     if ctx.json:
         print_json(build)

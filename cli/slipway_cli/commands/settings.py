@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import ipaddress
 
-from slipway_cli.client import q
 from slipway_cli.errors import CLIError
 from slipway_cli.output import print_json
 
@@ -103,7 +102,7 @@ def do_whitelist_add(ctx):
     """The controller adds them to the list (one request: two adds at once both land)."""
     new = list(dict.fromkeys(normalize_cidr(c) for c in ctx.args.cidrs))
     app = ctx.app
-    listed = ctx.client.post(f"/v2/apps/{q(app)}/whitelist/", {"addresses": new})["addresses"]
+    listed = ctx.client.add_to_whitelist(app, new)
     print(f"Added to the whitelist of {app}: {' '.join(new)} (now {len(listed)})")
     return 0
 
@@ -112,6 +111,6 @@ def do_whitelist_remove(ctx):
     """All or nothing: an address that is not in the list is an error and nothing is removed."""
     gone = list(dict.fromkeys(normalize_cidr(c) for c in ctx.args.cidrs))
     app = ctx.app
-    ctx.client.delete(f"/v2/apps/{q(app)}/whitelist/", {"addresses": gone}, expect_json=False)
+    ctx.client.remove_from_whitelist(app, gone)
     print(f"Removed from the whitelist of {app}: {' '.join(gone)}")
     return 0

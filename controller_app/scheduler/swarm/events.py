@@ -26,7 +26,7 @@ class SwarmEvents(SwarmEngine):
         """Call changed("node") or changed("service") for each such event, changed("connected") when the stream
         starts or starts again (what happened meanwhile is unknown), changed("lost") when it breaks (tried again
         after `retry` seconds), until `stop` is set. True: this scheduler has such events."""
-        since: float | None = None
+        since: int | None = None  # where the next window starts (unix seconds); None: from now
         while not stop.is_set():
             try:
                 client = docker.APIClient(base_url=self.docker_url, version=self.api.api_version,
