@@ -22,6 +22,8 @@ class App(Stamped, Base):
     enforce_https: Mapped[bool] = mapped_column(Boolean, default=False)
     whitelist: Mapped[list] = mapped_column(JSONB, default=list)
     label: Mapped[dict] = mapped_column(JSONB, default=dict)  # free key/value labels (Deis's labels:set)
+    # {"<type>": {"min": N, "max": M, "cpu_percent": P}}: the types the autoscaler sizes (services/autoscale.py)
+    autoscale: Mapped[dict] = mapped_column(JSONB, default=dict)
     # what the scheduler last made serve: the router's upstreams are exactly these endpoints
     current_deployment: Mapped[int | None] = mapped_column(Integer, nullable=True)
     endpoints: Mapped[list] = mapped_column(JSONB, default=list)

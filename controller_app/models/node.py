@@ -31,6 +31,7 @@ class TaskReport(Base):
     checked: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     started: Mapped[str] = mapped_column(String(64), default="")
     cpu_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)  # a counter since the task started
+    cpu_rate: Mapped[float | None] = mapped_column(Float, nullable=True)  # cores used, over the agent's last interval
     memory_bytes: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # working set
     memory_limit_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
     cpu_limit: Mapped[float] = mapped_column(Float, default=0.0)

@@ -21,6 +21,7 @@ class Deployment(Base):
     structure: Mapped[dict] = mapped_column(JSONB, default=dict)
     status: Mapped[str] = mapped_column(String(16), default="running")  # running|succeeded|draining|failed|retired
     reason: Mapped[str] = mapped_column(Text, default="")
+    cause: Mapped[str] = mapped_column(Text, default="")  # what made it: "v7 by alice", "scale by bob: web=2", ...
     created: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     # the time of the change itself (now() is its transaction's start, which a deploy's session may open early)
     updated: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
