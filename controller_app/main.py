@@ -18,7 +18,7 @@ from .api.clientaddr import RealClient
 from .api.errors import service_error_handler, validation_error_handler
 from .db import session_factory
 from .schemas.common import ERRORS
-from .services import deploy, monitor
+from .services import autoscale, deploy, monitor
 from .services.errors import ServiceError
 from .settings import get_settings
 
@@ -40,6 +40,8 @@ async def lifespan(_: FastAPI):
             log.exception("could not recover interrupted deploys")
         if s.monitor_interval > 0:
             monitor.start(s.monitor_interval, stop)
+        if s.autoscale_interval > 0:
+            autoscale.start(s.autoscale_interval, s.autoscale_up_window, s.autoscale_down_window, stop)
     gc.freeze()  # start-up objects leave the collector's view: no 50-90 ms full collections under load
     yield
     stop.set()

@@ -64,6 +64,11 @@ class Settings:
     registry_api: str | None = None  # the registry's base URL for the controller's own calls (image removal)
     node_key: str | None = None  # the node agents' reports (X-Slipway-Node-Auth); none: reports are refused
     secret_key: str | None = None  # seals the secrets kept for apps (services/sealing.py)
+    # the autoscaler (services/autoscale.py): seconds between passes, of load before a scale up, of quiet
+    # before a scale down (0 interval: off)
+    autoscale_interval: float = 5.0
+    autoscale_up_window: float = 30.0
+    autoscale_down_window: float = 300.0
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -114,6 +119,9 @@ class Settings:
             registry_api=(_env("SLIPWAY_REGISTRY_API") or "").rstrip("/") or None,
             node_key=_env("SLIPWAY_NODE_KEY") or None,
             secret_key=_env("SLIPWAY_SECRET_KEY") or None,
+            autoscale_interval=float(_env("SLIPWAY_AUTOSCALE_INTERVAL", "5")),
+            autoscale_up_window=float(_env("SLIPWAY_AUTOSCALE_UP_WINDOW", "30")),
+            autoscale_down_window=float(_env("SLIPWAY_AUTOSCALE_DOWN_WINDOW", "300")),
         )
 
 

@@ -54,7 +54,7 @@ def cert(c: Cert) -> dict:
 
 def settings(a: App) -> dict:
     return {"app": a.id, "maintenance": a.maintenance, "routable": a.routable, "enforce_https": a.enforce_https,
-            "whitelist": a.whitelist or [], "label": a.label or {}}
+            "whitelist": a.whitelist or [], "label": a.label or {}, "autoscale": a.autoscale or {}}
 
 
 def tls(a: App) -> dict:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import ipaddress
 import re
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from ..appid import APP_ID_PATTERN
 from .common import In, Out, Stamped
@@ -44,6 +44,21 @@ def cidrs(value: list[str]) -> list[str]:
     return sorted(set(out))
 
 
+class Autoscale(In):
+    """Deis's autoscale of one process type: between `min` and `max` tasks, aiming at `cpu_percent` of each
+    task's CPU limit (or of one core without a limit)."""
+
+    min: int = Field(ge=1, le=1000)
+    max: int = Field(ge=1, le=1000)
+    cpu_percent: int = Field(ge=1, le=1000)
+
+    @model_validator(mode="after")
+    def _order(self) -> "Autoscale":
+        if self.max < self.min:
+            raise ValueError(f"max ({self.max}) is below min ({self.min})")
+        return self
+
+
 class SettingsOut(Out):
     app: str
     maintenance: bool
@@ -51,6 +66,7 @@ class SettingsOut(Out):
     enforce_https: bool
     whitelist: list[str]
     label: dict[str, str]
+    autoscale: dict[str, Autoscale]
 
 
 class SettingsIn(In):
@@ -59,6 +75,8 @@ class SettingsIn(In):
     enforce_https: bool | None = None
     whitelist: list[str] | None = Field(None, max_length=256)
     label: dict[str, str | None] | None = Field(None, max_length=64, description="labels to set; null unsets one")
+    autoscale: dict[str, Autoscale | None] | None = Field(
+        None, max_length=32, description="process type to its autoscale; null stops autoscaling the type")
 
     @field_validator("whitelist")
     @classmethod
@@ -110,6 +128,20 @@ class RunIn(In):
 class RunOut(Out):
     exit_code: int
     output: str
+
+
+class DeploymentOut(Out):
+    """One change of an app's processes (a release, a scale, an autoscale step, a restart, a move off a node)."""
+
+    app: str
+    id: int
+    release: str
+    structure: dict[str, int]
+    status: str
+    cause: str
+    reason: str
+    created: str
+    updated: str
 
 
 class PodOut(Out):

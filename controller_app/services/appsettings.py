@@ -1,13 +1,13 @@
 """An app's settings (no release): what the router does with the app (maintenance, routable, HTTPS enforced,
-whitelist) and its labels. The one place that changes them, for `/settings/` and Deis's `/whitelist/` and
-`/tls/` views; a change of the router's part moves the routing generation."""
+whitelist), its labels and its autoscale. The one place that changes them, for `/settings/` and Deis's
+`/whitelist/` and `/tls/` views; a change of the router's part moves the routing generation."""
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
 from ..models import App
-from . import config, routing
-from .errors import FieldError
+from . import config, limits, pods, routing
+from .errors import FieldError, Invalid
 
 ROUTED = ("maintenance", "routable", "enforce_https", "whitelist")
 MAX_LABELS = 64
@@ -21,12 +21,32 @@ def _labels(current: dict, delta: dict) -> dict:
     return out
 
 
+def _autoscale(db: Session, app: App, delta: dict) -> dict:
+    """`delta` (type to {"min", "max", "cpu_percent"}, or null) onto the app's autoscale: each type one the app
+    runs, its max within the platform's limit per type."""
+    per_type = limits.get(db)["max_replicas_per_type"]
+    for proc, spec in delta.items():
+        if spec is None:
+            continue
+        try:
+            pods.known_type(app, proc)
+        except Invalid as exc:
+            raise FieldError("autoscale", str(exc)) from None
+        if spec["max"] > per_type:
+            raise FieldError("autoscale", f"{proc}: max {spec['max']} is over the platform limit of {per_type} "
+                                          f"per process type")
+    out, _ = config.apply(app.autoscale or {}, delta, "autoscale")
+    return out
+
+
 def change(db: Session, app: App, given: dict) -> bool:
-    """Apply `given` (settings by name; `label` a delta; None leaves a setting as it is) and commit; True when
-    anything changed."""
-    new = {k: v for k, v in given.items() if v is not None and k != "label"}
+    """Apply `given` (settings by name; `label` and `autoscale` deltas; None leaves a setting as it is) and
+    commit; True when anything changed."""
+    new = {k: v for k, v in given.items() if v is not None and k not in ("label", "autoscale")}
     if given.get("label"):
         new["label"] = _labels(app.label or {}, given["label"])
+    if given.get("autoscale"):
+        new["autoscale"] = _autoscale(db, app, given["autoscale"])
     moved = {k: v for k, v in new.items() if getattr(app, k) != v}
     for key, value in moved.items():
         setattr(app, key, value)

@@ -176,14 +176,15 @@ def _run_release_task(app: App, release: Release) -> None:
 
 
 def deploy(db: Session, app: App, release: Release, structure: dict[str, int] | None = None,
-           new_release: bool = True, retire_later: bool | None = None) -> Deployment | None:
+           new_release: bool = True, retire_later: bool | None = None, cause: str = "") -> Deployment | None:
     """Make `release` serve with `structure` and block until it does; DeployError when it cannot (Busy when
     other deploys of the app kept it waiting past the deploy timeout).
 
     A new release waits for the older ones still deploying, then ends `serving` or `failed` with the reason (it
     keeps its number; the previous deployment keeps serving). The deployments it replaces drain and go after
     this returns when `retire_later` (the default for new releases), else before it returns (the default for
-    redeploys of the serving release, such as moving an app off a node that is about to drain).
+    redeploys of the serving release, such as moving an app off a node that is about to drain). `cause` says
+    in the app's history why the deployment was made (a new release says so itself).
     """
     s = get_settings()
     if release.build is None:
@@ -197,15 +198,16 @@ def deploy(db: Session, app: App, release: Release, structure: dict[str, int] | 
                 releasestate.settle(db, release, FAILED, str(exc))
                 db.commit()
             raise
-        return _deploy_locked(db, app, release, structure, new_release, retire_later)
+        cause = cause or (f"v{release.version}: {release.summary}" if new_release else "")
+        return _deploy_locked(db, app, release, structure, new_release, retire_later, cause[:500])
 
 
 def _deploy_locked(db: Session, app: App, release: Release, structure: dict[str, int], new_release: bool,
-                   retire_later: bool | None) -> Deployment:
+                   retire_later: bool | None, cause: str) -> Deployment:
     s = get_settings()
     started = time.monotonic()
     db.refresh(app)
-    dep = Deployment(app_uuid=app.uuid, release_version=release.version, structure=structure)
+    dep = Deployment(app_uuid=app.uuid, release_version=release.version, structure=structure, cause=cause)
     db.add(dep)
     db.commit()
     try:

@@ -39,7 +39,7 @@ def apps_on(node: Node) -> list[str]:
         raise Unavailable(f"Could not list the node's processes: {exc}") from None
 
 
-def _move_app(db: Session, app_id: str) -> bool:
+def _move_app(db: Session, app_id: str, node: str) -> bool:
     """Redeploy an app's current release (placement avoids the paused node); False when nothing serves."""
     app = db.scalar(select(App).where(App.id == app_id))
     if app is None or app.current_deployment is None:
@@ -47,7 +47,7 @@ def _move_app(db: Session, app_id: str) -> bool:
     release = deploy.current_release(db, app)
     if release is None or release.build is None:
         return False
-    deploy.deploy(db, app, release, dict(app.structure or {}), new_release=False)
+    deploy.deploy(db, app, release, dict(app.structure or {}), new_release=False, cause=f"moved off node {node}")
     return True
 
 
@@ -62,7 +62,7 @@ def drain(db: Session, key: str) -> tuple[Node, list[str]]:
         if previous == "active":
             sched.set_availability(node.id, "pause")  # keeps its tasks, takes no new ones
         for app_id in sorted(sched.apps_on_node(node.id)):
-            if _move_app(db, app_id):
+            if _move_app(db, app_id, node.hostname):
                 moved.append(app_id)
         app_id = None
         node = sched.set_availability(node.id, "drain")

@@ -22,39 +22,51 @@ def running(app: App, proc_type: str | None = None) -> list[Task]:
     return [t for t in tasks if t.desired_state == "running" and (proc_type is None or t.proc_type == proc_type)]
 
 
-def redeploy(db: Session, app: App, structure: dict[str, int]) -> None:
+def redeploy(db: Session, app: App, structure: dict[str, int], cause: str) -> None:
     release = deploy.current_release(db, app)
     if release is None or release.build is None:
         raise Invalid("No build associated with this release; push the app first.")
     try:
-        deploy.deploy(db, app, release, structure, new_release=False, retire_later=True)
+        deploy.deploy(db, app, release, structure, new_release=False, retire_later=True, cause=cause)
     except deploy.Busy as exc:
         raise Conflict(str(exc)) from None
     except (deploy.DeployError, SchedulerError) as exc:
         raise Invalid(f"Could not scale: {exc}") from None
 
 
-def scale(db: Session, app: App, counts: dict[str, int]) -> None:
+def known_type(app: App, proc: str) -> None:
+    """Invalid unless `proc` is one of the app's process types."""
+    current = app.structure or {}
+    if proc not in current:
+        raise Invalid(f"Container type {proc} does not exist in application "
+                      f"(types: {', '.join(sorted(current)) or 'none until the first build'}).")
+
+
+def scale(db: Session, app: App, counts: dict[str, int], by: str) -> None:
     current = dict(app.structure or {})
     for proc, count in counts.items():
-        if proc not in current:
-            raise Invalid(f"Container type {proc} does not exist in application "
-                          f"(types: {', '.join(sorted(current)) or 'none until the first build'}).")
+        known_type(app, proc)
         if not 0 <= count <= 10000:
             raise FieldError(proc, f"{proc}={count}: the count must be between 0 and 10000.")
+        spec = (app.autoscale or {}).get(proc)
+        if spec and count != current[proc]:
+            raise Invalid(f"{proc} is autoscaled ({spec['min']} to {spec['max']} processes at "
+                          f"{spec['cpu_percent']}% CPU): unset its autoscale (autoscale:unset {proc}) to scale "
+                          f"it by hand.")
     structure = {**current, **counts}
     problem = limits.problem(db, structure)
     if problem:
         raise Invalid(problem)
     if structure != current:
-        redeploy(db, app, structure)
+        moved = " ".join(f"{p}={n}" for p, n in sorted(counts.items()) if current[p] != n)
+        redeploy(db, app, structure, f"scaled by {by}: {moved}")
 
 
-def restart(db: Session, app: App, proc_type: str | None = None) -> list[Task]:
+def restart(db: Session, app: App, by: str, proc_type: str | None = None) -> list[Task]:
     """Every process (or every process of one type) replaced by a redeploy; the new ones."""
     if proc_type is not None and proc_type not in (app.structure or {}):
         raise NotFound(f"No process type {proc_type}.")
-    redeploy(db, app, dict(app.structure or {}))
+    redeploy(db, app, dict(app.structure or {}), f"restarted by {by}")
     return running(app, proc_type)
 
 
