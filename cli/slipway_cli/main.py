@@ -10,18 +10,18 @@ from slipway_cli.context import Context
 from slipway_cli.output import error
 
 # Command modules, in the order `slipway help` lists them.
-from slipway_cli.commands import (apps, auth, builds, certs, config_vars, domains, git, healthchecks, keys,
-                                  labels, limits, perms, ps, registry, releases, settings, tags, users)
+from slipway_cli.commands import (apps, auth, autoscale, builds, certs, config_vars, domains, git, healthchecks,
+                                  keys, labels, limits, perms, ps, registry, releases, settings, tags, users)
 
-MODULES = [auth, users, apps, config_vars, builds, releases, ps, domains, certs, keys, perms, limits, healthchecks,
-           tags, labels, registry, settings, git]
+MODULES = [auth, users, apps, config_vars, builds, releases, ps, autoscale, domains, certs, keys, perms, limits,
+           healthchecks, tags, labels, registry, settings, git]
 
 # `slipway apps` means `slipway apps:list`, as in Deis.
 GROUP_DEFAULTS = {
     "apps": "apps:list", "config": "config:list", "releases": "releases:list", "ps": "ps:list",
     "domains": "domains:list", "certs": "certs:list", "keys": "keys:list", "perms": "perms:list",
     "limits": "limits:list", "healthchecks": "healthchecks:list", "tags": "tags:list", "labels": "labels:list",
-    "builds": "builds:list", "registry": "registry:list",
+    "builds": "builds:list", "registry": "registry:list", "autoscale": "autoscale:list",
     "maintenance": "maintenance:info", "whitelist": "whitelist:list", "users": "users:list",
     "auth": "whoami",
 }

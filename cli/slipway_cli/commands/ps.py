@@ -1,8 +1,9 @@
-"""ps:list, ps:scale, ps:restart."""
+"""ps:list, ps:scale, ps:restart, ps:history."""
 from __future__ import annotations
 
 from slipway_cli.context import PROC_TYPE_RE, parse_scale
 from slipway_cli.errors import CLIError
+from slipway_cli.client import q
 from slipway_cli.output import print_json, records_table, short_date
 
 GROUP = "Processes"
@@ -22,6 +23,9 @@ def register(cmd):
             json=True)
     p.add_argument("proc_type", metavar="TYPE", nargs="?")
     p.add_argument("name", metavar="NAME", nargs="?", help="one process (see ps:list)")
+
+    cmd("ps:history", do_history, "every change of the app's processes: releases, scales, autoscaling, restarts",
+        app=True, json=True)
 
 
 def _check_type(t):
@@ -69,4 +73,22 @@ def do_restart(ctx):
         pods = pods.get("results", [])
     if pods:
         print(_pods_table(pods))
+    return 0
+
+
+HISTORY = [("WHEN", "created"), ("RELEASE", "release"), ("PROCESSES", "processes"), ("STATUS", "status"),
+           ("CAUSE", "cause")]
+
+
+def do_history(ctx):
+    app = ctx.app
+    body = ctx.client.get_list(f"/v2/apps/{q(app)}/deployments/")
+    if ctx.json:
+        print_json(body)
+        return 0
+    rows = [dict(d, created=short_date(d.get("created")), cause=d.get("cause") or d.get("reason") or "",
+                 processes=" ".join(f"{t}={n}" for t, n in sorted((d.get("structure") or {}).items())))
+            for d in body.get("results", [])]
+    print(f"=== {app} Process history")
+    print(records_table(rows, HISTORY) if rows else "No deployments yet")
     return 0
