@@ -8,7 +8,7 @@ __metaclass__ = type
 
 DOCUMENTATION = r"""
 module: settings
-short_description: Set a Slipway app's routing settings (maintenance, routable, IP whitelist, HTTPS) and labels
+short_description: Set a Slipway app's routing settings (maintenance, routable, IP whitelist, HTTPS), labels and autoscale
 version_added: 0.1.0
 description:
   - Sets the app settings the router applies. Settings do not create a release. Options the task does not give are
@@ -51,6 +51,19 @@ options:
     description: Remove the app's labels that O(labels) does not name.
     type: bool
     default: false
+  autoscale:
+    description:
+      - Process types the controller sizes by their CPU use (Deis's C(autoscale:set)), type to C(min), C(max) and
+        C(cpu_percent); V(null) stops autoscaling a type (its count stays). Types the task does not name are left as
+        they are, unless O(purge_autoscale=true).
+      - C(cpu_percent) is the target CPU use of each process, in percent of the type's CPU limit (the C(cpu) of
+        M(slipway.paas.config)), or of one core when the type has no limit.
+      - While a type is autoscaled, M(slipway.paas.scale) cannot change its count.
+    type: dict
+  purge_autoscale:
+    description: Stop autoscaling the types that O(autoscale) does not name.
+    type: bool
+    default: false
 """
 
 EXAMPLES = r"""
@@ -73,6 +86,12 @@ EXAMPLES = r"""
     labels:
       team: checkout
     purge_labels: true
+
+- name: Between 2 and 6 web processes, each at about 70 % of its CPU limit
+  slipway.paas.settings:
+    app: shop
+    autoscale:
+      web: {min: 2, max: 6, cpu_percent: 70}
 """
 
 RETURN = r"""
@@ -80,18 +99,32 @@ settings:
   description: The app's settings after the task (predicted in check mode).
   returned: success
   type: dict
-  sample: {maintenance: false, routable: true, whitelist: [], enforce_https: false, label: {team: checkout}}
+  sample: {maintenance: false, routable: true, whitelist: [], enforce_https: false, label: {team: checkout},
+           autoscale: {web: {min: 2, max: 6, cpu_percent: 70}}}
 """
 
 from ansible_collections.slipway.paas.plugins.module_utils.base import ControllerModule, apply_delta, dict_delta
 
 FIELDS = ('maintenance', 'routable', 'whitelist', 'enforce_https')
+AUTOSCALE_KEYS = ('min', 'max', 'cpu_percent')
+
+
+def autoscale_spec(value):
+    """One type's autoscale as the controller holds it (integers), or ValueError."""
+    if not isinstance(value, dict) or sorted(value) != sorted(AUTOSCALE_KEYS):
+        raise ValueError('each autoscaled type takes exactly min, max and cpu_percent')
+    return dict((k, int(value[k])) for k in AUTOSCALE_KEYS)
+
+
+# setting -> (option, purge option, how a value is written)
+MAPPINGS = {'label': ('labels', 'purge_labels', str), 'autoscale': ('autoscale', 'purge_autoscale', autoscale_spec)}
 
 
 def normalized(settings):
     result = dict((k, settings.get(k)) for k in FIELDS)
     result['whitelist'] = sorted(result['whitelist'] or [])
-    result['label'] = dict(settings.get('label') or {})
+    for field in MAPPINGS:
+        result[field] = dict(settings.get(field) or {})
     return result
 
 
@@ -105,32 +138,41 @@ class SettingsModule(ControllerModule):
         enforce_https=dict(type='bool'),
         labels=dict(type='dict'),
         purge_labels=dict(type='bool', default=False),
+        autoscale=dict(type='dict'),
+        purge_autoscale=dict(type='bool', default=False),
     )
-    required_one_of = [FIELDS + ('labels',)]
+    required_one_of = [FIELDS + ('labels', 'autoscale', 'purge_labels', 'purge_autoscale')]
 
     def read(self):
         return self.client.must_get(self.app_path() + 'settings/')
 
-    def labels_delta(self, before):
-        if self.params['labels'] is None and not self.params['purge_labels']:
+    def mapping_delta(self, before, field):
+        """The delta of one mapping setting (labels, autoscale) the task asks for."""
+        option, purge, write = MAPPINGS[field]
+        if self.params[option] is None and not self.params[purge]:
             return {}
-        wanted = dict((k, None if v is None else str(v)) for k, v in (self.params['labels'] or {}).items())
-        return dict_delta(before.get('label'), wanted, self.params['purge_labels'])
+        try:
+            wanted = dict((k, None if v is None else write(v)) for k, v in (self.params[option] or {}).items())
+        except (TypeError, ValueError) as exc:
+            self.fail_json(msg='%s: %s' % (option, exc))
+        return dict_delta(before.get(field), wanted, self.params[purge])
 
     def want(self, before):
         after = dict(before)
         for field in FIELDS:
             if self.params[field] is not None:
                 after[field] = self.params[field]
-        after['label'] = apply_delta(before.get('label'), self.labels_delta(before))
+        for field in MAPPINGS:
+            after[field] = apply_delta(before.get(field), self.mapping_delta(before, field))
         return after
 
     def delta(self, before, after):
         b, a = normalized(before), normalized(after)
         out = dict((k, after[k]) for k in FIELDS if self.params[k] is not None and b[k] != a[k])
-        labels = self.labels_delta(before)
-        if labels:
-            out['label'] = labels
+        for field in MAPPINGS:
+            changes = self.mapping_delta(before, field)
+            if changes:
+                out[field] = changes
         return out
 
     def compare(self, before, after):
