@@ -31,10 +31,10 @@ def _autoscale(db: Session, app: App, delta: dict) -> dict:
         try:
             pods.known_type(app, proc)
         except Invalid as exc:
-            raise FieldError("autoscale", str(exc)) from None
+            raise FieldError("autoscale", f"autoscale of {proc}: {exc}") from None
         if spec["max"] > per_type:
-            raise FieldError("autoscale", f"{proc}: max {spec['max']} is over the platform limit of {per_type} "
-                                          f"per process type")
+            raise FieldError("autoscale", f"autoscale of {proc}: max {spec['max']} is over the platform limit of "
+                                          f"{per_type} per process type")
     out, _ = config.apply(app.autoscale or {}, delta, "autoscale")
     return out
 

@@ -141,7 +141,7 @@ class SettingsModule(ControllerModule):
         autoscale=dict(type='dict'),
         purge_autoscale=dict(type='bool', default=False),
     )
-    required_one_of = [FIELDS + ('labels', 'autoscale', 'purge_labels', 'purge_autoscale')]
+    required_one_of = [FIELDS + ('labels', 'autoscale')]
 
     def read(self):
         return self.client.must_get(self.app_path() + 'settings/')
@@ -154,7 +154,7 @@ class SettingsModule(ControllerModule):
         try:
             wanted = dict((k, None if v is None else write(v)) for k, v in (self.params[option] or {}).items())
         except (TypeError, ValueError) as exc:
-            self.fail_json(msg='%s: %s' % (option, exc))
+            self.fail('%s: %s' % (option, exc))
         return dict_delta(before.get(field), wanted, self.params[purge])
 
     def want(self, before):
