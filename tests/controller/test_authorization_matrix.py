@@ -41,6 +41,7 @@ MATRIX = {
     ("GET", "/v2/apps/{id}/releases/"): APP, ("GET", "/v2/apps/{id}/releases/v{version}/"): APP,
     ("POST", "/v2/apps/{id}/releases/rollback/"): APP,
     ("POST", "/v2/apps/{id}/scale/"): APP, ("GET", "/v2/apps/{id}/pods/"): APP,
+    ("GET", "/v2/apps/{id}/deployments/"): APP,
     ("GET", "/v2/apps/{id}/pods/{type}/"): APP, ("POST", "/v2/apps/{id}/pods/restart/"): APP,
     ("POST", "/v2/apps/{id}/pods/{type}/restart/"): APP,
     ("POST", "/v2/apps/{id}/pods/{type}/{name}/restart/"): APP,
