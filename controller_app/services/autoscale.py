@@ -25,12 +25,14 @@ from .errors import ServiceError
 
 log = logging.getLogger("slipway.autoscale")
 LOCK = 0x736C69707761795F  # one autoscaling pass at a time, whatever the number of controller processes
+HOLD_AFTER_FAILURE = 60.0  # seconds an app's autoscale waits after a step that failed (no deploy loop)
 
 
 class Autoscaler:
     def __init__(self, up_window: float, down_window: float):
         self.up_window, self.down_window = up_window, down_window
         self.tracks: dict[tuple[str, str], Track] = {}
+        self.held: dict[str, float] = {}  # app id -> until when its autoscale waits after a failed step
 
     def figures(self, db: Session, app: App) -> dict[str, list[tuple[float, float]]]:
         """(cores used, cores limit) of each running task of the serving deployment with a figure, by type."""
@@ -86,16 +88,20 @@ class Autoscaler:
                     live = set()
                     for app in apps.all():
                         live |= {(app.id, proc) for proc in app.autoscale}
+                        if self.held.get(app.id, 0) > now:
+                            continue
                         try:
                             cause = self.run_app(db, app, now)
-                        except ServiceError as exc:  # a deploy in progress, a failed redeploy: tried next pass
+                        except ServiceError as exc:  # another deploy held the app, or the step failed: later
                             log.warning("autoscale of %s: %s", app.id, exc)
+                            self.held[app.id] = now + HOLD_AFTER_FAILURE
                             db.rollback()
                             continue
                         if cause:
                             done.append(f"{app.id}: {cause}")
                     for gone in set(self.tracks) - live:
                         del self.tracks[gone]
+                    self.held = {a: until for a, until in self.held.items() if until > now}
             finally:
                 conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK})
                 conn.commit()
