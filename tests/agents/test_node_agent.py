@@ -48,15 +48,21 @@ class Services:
         self.run = run
         self.made: list[str] = []
 
-    def create(self, app: str, healthcheck: dict | None = None, command: str | None = None,
-               memory: str | None = None) -> str:
+    def create(self, app: str, healthcheck: dict | str | None = None, command: str | None = None,
+               memory: str | None = None, proc_type: str = "web", publish: bool = True,
+               extra: tuple[str, ...] = ()) -> str:
+        """A service as the scheduler makes it; `healthcheck` is the label's value (a dict written as compact JSON),
+        `extra` more `docker service create` options."""
         name = f"nodeagent-{self.run}-{app}"
         args = ["service", "create", "--quiet", "--detach", "--name", name, "--label", f"{LABEL}={self.run}",
-                "--restart-condition", "none", "--publish", "mode=host,target=8080", "--env", "PORT=8080"]
+                "--restart-condition", "none", "--env", "PORT=8080", *extra]
+        if publish:
+            args += ["--publish", "mode=host,target=8080"]
         labels = {LABEL: self.run, "slipway.managed": "1", "slipway.app": app, "slipway.deployment": "3",
-                  "slipway.type": "web", "slipway.release": "5"}
+                  "slipway.type": proc_type, "slipway.release": "5"}
         if healthcheck is not None:
-            labels["slipway.healthcheck"] = json.dumps(healthcheck)
+            labels["slipway.healthcheck"] = healthcheck if isinstance(healthcheck, str) else json.dumps(
+                healthcheck, separators=(",", ":"))
         for key, value in labels.items():
             args += ["--container-label", f"{key}={value}"]
         if memory:
