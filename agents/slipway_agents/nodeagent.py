@@ -1,4 +1,4 @@
-"""The node agent: watches this node's Slipway task containers, probes the routable ones, reports to the controller.
+"""The node agent: watches this node's Slipway task containers, probes them, reports them to the controller.
 
     python3 -m slipway_agents.nodeagent [--config /etc/slipway/node-agent.ini]
 
@@ -7,12 +7,16 @@
   as a safety net (one listing call, and an inspect of containers not yet known: cheap at any pace, 60 s by
   default); between listings, the Engine's container events (start, kill, die, stop, destroy, oom) add and
   end tasks as they happen (nodeengine.py).
-- Each task that publishes a port is probed over HTTP (probe.py) on that published port, every
-  `probe_interval` seconds, at a phase of its own within the interval (tasks spread over it, not probed all at
-  once); a new task is probed as soon as it starts, and until it first passes again 0.1 s later, then 0.2 s,
-  doubling up to the interval (an app takes a moment to listen). Probes run on `probe_workers` threads.
+- Each task is probed as its `slipway.healthcheck` label says (nodetasks.py reads it, nodeprobes.py runs the
+  probes): readiness (its `healthy`) and liveness (restarted when it fails), each http, tcp or exec, every
+  `probe_interval` seconds by default, at a phase of its own within the period (tasks spread over it, not
+  probed all at once). Without a label a task that publishes a port is probed over HTTP (probe.py) on that
+  published port, and one that publishes none is healthy while it runs. A new task's readiness is probed as
+  soon as it starts, and until it first passes again 0.1 s later, then 0.2 s, doubling up to the period (an
+  app takes a moment to listen). Probes run on `probe_workers` threads.
 - Changes are reported at once, the whole table every `heartbeat` seconds (nodereport.py), with each task's
-  CPU and memory read from its cgroup (cgroupstats.py).
+  CPU and memory read from its cgroup (cgroupstats.py), and its CPU rate read every `usage_interval` seconds
+  (a rate that moves by more than `usage_change` cores is a change).
 - A controller outage: probing goes on, and the first report that gets through is the full table. An Engine
   restart: the event stream connects again (0.5 s to 5 s apart) and the table is listed afresh.
 
@@ -20,8 +24,10 @@ Settings (ini section [node_agent], or environment SLIPWAY_<NAME>):
   controller_url, node_key (or node_key_file), ca_file, docker_socket (default /var/run/docker.sock),
   probe_interval (2), probe_timeout (the default check's timeout, 1), probe_workers (8), probe_address (probe
   there instead of the address the Engine published the port on: 0.0.0.0 is probed on 127.0.0.1),
-  heartbeat (30), resync (60), node_id (default: the Engine's Swarm node id), label_filter (extra
-  `key=value` labels, space separated, a task's container must carry), log_level.
+  heartbeat (30), usage_interval (10), usage_change (0.05), liveness_drain (seconds between reporting a task
+  whose liveness probe failed as stopping and stopping it, 2), resync (60), node_id (default: the Engine's
+  Swarm node id), label_filter (extra `key=value` labels, space separated, a task's container must carry),
+  log_level.
 """
 from __future__ import annotations
 

@@ -1,9 +1,29 @@
-"""The node agent's table of local tasks: what a task container is (read from the Engine's inspect), its health
-check, and its health as the probes see it, with the rule for what counts as a change worth reporting.
+"""The node agent's table of local tasks: what a task container is (read from the Engine's inspect), its probes,
+and its health as the probes see it, with the rule for what counts as a change worth reporting.
 
 A task is a running container of a Slipway service: labelled `slipway.managed=1` by the scheduler, with the
 Swarm task id Swarm's executor adds, and not a one-off (`slipway.oneoff`). Routable tasks publish their PORT
-on a dynamic host port; that published port is the only one ever probed.
+on a dynamic host port. A probe connects to that published port, or to another port of the container's own
+address on its Docker network (NetworkSettings.Networks), never to an address the label names.
+
+The probes are the scheduler's `slipway.healthcheck` label, compact JSON, each probe optional:
+
+    {"readiness": Q, "liveness": Q}
+    Q = {"kind": "http" | "tcp" | "exec", "path": "/x", "port": N, "headers": [["Name", "value"], ...],
+         "command": ["argv0", ...], "timeout": s, "period": s, "initial_delay": s, "success": n, "failure": n}
+
+- kind http: path (printable ASCII, no space, up to 1024 characters; named: 200-399 passes, else any status
+  below 500), port, headers (up to 10; names HTTP tokens, values printable ASCII without CR/LF; Host,
+  Connection, Content-Length and Transfer-Encoding stay the probe's); tcp: port; exec: command (1 to 32
+  strings of up to 1024 characters). port 1-65535, null or absent: the task's PORT.
+- timeout 1-60 s (default: the agent's probe_timeout), period 1-3600 s (the agent's probe_interval),
+  initial_delay 0-3600 s (0), success and failure 1-100 (1 and 3).
+- The label's older form `{"path": "/x", "timeout": 2}` (a timeout of 0.1-30 s) is a readiness http probe on
+  PORT. No label, or none for readiness: GET / on PORT, any status below 500 (a task that publishes no port:
+  healthy while it runs).
+- The label's values come from the app's config: a probe with any value out of its bounds is dropped and
+  logged (readiness then the default one), and so is a probe on PORT of a task that publishes none. Keys
+  this agent does not know are left aside.
 """
 from __future__ import annotations
 
@@ -164,11 +184,6 @@ def parse_checks(text: str | None, default_timeout: float) -> tuple[Check, Check
                 log.warning("%s probe refused (%s); %s", which, e,
                             "using the default check" if which == "readiness" else "no liveness probe")
     return found["readiness"] or default, found["liveness"]
-
-
-def parse_check(text: str | None, default_timeout: float) -> Check:
-    """The readiness check of a `slipway.healthcheck` label (parse_checks)."""
-    return parse_checks(text, default_timeout)[0]
 
 
 def published(info: dict, probe_address: str = "") -> tuple[str, int] | None:
