@@ -178,8 +178,8 @@ class Probing:
             self.schedule(key, now + min(period, 0.1 * 2 ** min(task.failures - 1, 10)))
 
     def on_liveness(self, container: str, task: Task, ok: bool, message: str) -> None:
-        with self.lock:
-            restart = task.live(ok)
+        with self.lock:  # a task being stopped (sent a stop signal) is not restarted as well
+            restart = task.live(ok) and task.state == "running"
         if not ok:
             log.info("task %s (%s): liveness probe failed %d time(s) in a row: %s", task.task, task.app,
                      task.live_failures, message)
