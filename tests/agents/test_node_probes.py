@@ -10,7 +10,8 @@ from test_node_agent import agent, controller, docker, entries, reported, run_id
 
 HEADER_SERVER = (  # GET /cgi-bin/check: 200 when the request has "X-Probe: secret", else 403
     "mkdir -p /tmp/w/cgi-bin && printf '#!/bin/sh\\nif [ \"$HTTP_X_PROBE\" = secret ]; then "
-    "printf \"Status: 200 OK\\\\r\\\\n\\\\r\\\\nok\\\\n\"; else printf \"Status: 403 Forbidden\\\\r\\\\n\\\\r\\\\nno\\\\n\"; "
+    "printf \"Status: 200 OK\\\\r\\\\n\\\\r\\\\nok\\\\n\"; "
+    "else printf \"Status: 403 Forbidden\\\\r\\\\n\\\\r\\\\nno\\\\n\"; "
     "fi\\n' >/tmp/w/cgi-bin/check && chmod 755 /tmp/w/cgi-bin/check && exec httpd -f -p 8080 -h /tmp/w")
 ALSO_9090 = "httpd -p 9090 -h /www && exec /app/start"  # the app on PORT, and a second server on 9090
 INIT = ("--init",)  # as the scheduler runs tasks: signals reach the shell's children

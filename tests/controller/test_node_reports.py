@@ -34,8 +34,8 @@ def task(**over) -> dict:
     base = {"task": secrets.token_hex(12) + "t", "container": secrets.token_hex(32), "app": "shop",
             "deployment": 7, "type": "web", "release": 12, "port": 30512, "state": "running", "healthy": True,
             "failures": 0, "message": "127.0.0.1:30512 answered 200", "checked_at": time.time(),
-            "started_at": "2026-12-01T10:00:00.123456789Z", "cpu_seconds": 1.5, "cpu_rate": None, "memory_bytes": 7340032,
-            "memory_limit_bytes": 536870912, "cpu_limit": 0.5}
+            "started_at": "2026-12-01T10:00:00.123456789Z", "cpu_seconds": 1.5, "cpu_rate": None,
+            "memory_bytes": 7340032, "memory_limit_bytes": 536870912, "cpu_limit": 0.5}
     return {**base, **over}
 
 
