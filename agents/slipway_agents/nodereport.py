@@ -4,19 +4,29 @@
      "tasks": [{"task": "<swarm task id>", "container": "<id>", "app": "shop", "deployment": 7, "type": "web",
                 "release": 12, "port": 30512, "state": "running", "healthy": true, "failures": 0,
                 "message": "127.0.0.1:30512 answered 200", "checked_at": 1767225600.1,
-                "started_at": "2026-01-01T00:00:00.0Z", "cpu_seconds": 12.5, "memory_bytes": 73400320,
-                "memory_limit_bytes": 536870912, "cpu_limit": 0.5}]}
+                "started_at": "2026-01-01T00:00:00.0Z", "cpu_seconds": 12.5, "cpu_rate": 0.37,
+                "memory_bytes": 73400320, "memory_limit_bytes": 536870912, "cpu_limit": 0.5}]}
 
-- A change (a task appears, passes or fails a probe, is being stopped, ends) goes out at once, batched over
-  a few milliseconds: `full` false, only the changed tasks. An ended task is sent once with state `gone`.
+- A change (a task appears, becomes healthy or unhealthy, fails a probe, is being stopped, ends, its CPU rate
+  moves) goes out at once, batched over a few milliseconds: `full` false, only the changed tasks. An ended task
+  is sent once with state `gone`.
 - The whole table goes out every `heartbeat` seconds, as the first report, and as the first report after
   one failed (the controller was away, or answered an error): `full` true, and a task of this node that a
   full report leaves out is no longer here.
-- `state`: running | stopping (sent a stop signal) | gone. `healthy` is false and `failures` 0 until the
-  first probe answered (`checked_at` null); a task that publishes no port is healthy while it runs.
+- `state`: running | stopping (sent a stop signal, or being restarted by the agent: its liveness probe failed,
+  the message says so) | gone. `healthy` is the readiness probe's verdict (nodeprobes.py): false and `failures`
+  0 until the first probe answered (`checked_at` null); true after the probe's success threshold of passes in
+  a row, false again after its failure threshold of failures in a row (3 by default), in between as it was;
+  `failures` counts the failed probes in a row. A task with no readiness probe (it publishes no port and its
+  label names none) is healthy while it runs.
 - Usage, read when the report is made: `cpu_seconds` is a counter (seconds of CPU since the container
-  started; a rate is the difference between two reports over the difference of their `at`), `memory_bytes`
-  the working set; limits are 0 when none is set. Figures a report could not read are null.
+  started), `memory_bytes` the working set; limits are 0 when none is set. Figures a report could not read
+  are null.
+- `cpu_rate`: the cores the task used (0.37: 37 % of one core) over the agent's last usage interval, null until
+  two readings were made. Every `usage_interval` seconds (10 by default) the agent reads each running task's CPU
+  counter and sends, as a change, the tasks whose rate moved by more than `usage_change` cores (0.05 by default)
+  from the rate last sent for them (none sent yet counts as 0): a task whose use holds steady, idle or busy,
+  makes no report. Every report carries each of its tasks' current rate, the full ones every task's.
 """
 from __future__ import annotations
 
@@ -35,10 +45,16 @@ BATCH = 0.02  # seconds a change waits for others to go out with it
 
 class Reporter:
     def __init__(self, client: Client, node: Callable[[], str], snapshot: Callable[[], list[tuple[dict, int]]],
-                 interval: float, heartbeat: float, stop: threading.Event, cgroups: cgroupstats.Cgroups):
+                 interval: float, heartbeat: float, stop: threading.Event, cgroups: cgroupstats.Cgroups,
+                 usage_interval: float = 10.0, usage_change: float = 0.05):
         self.client, self.node, self.snapshot = client, node, snapshot
         self.interval, self.heartbeat, self.stop = interval, heartbeat, stop
         self.cgroups = cgroups
+        self.usage_interval, self.usage_change = usage_interval, usage_change
+        self.next_usage = time.monotonic() + usage_interval
+        self.readings: dict[str, tuple[float, float]] = {}  # container -> (monotonic, CPU seconds) last read
+        self.rates: dict[str, float] = {}  # container -> cores used over the last usage interval
+        self.sent: dict[str, float] = {}  # container -> the rate its last report carried
         self.cond = threading.Condition()
         self.pending: dict[str, tuple[dict, int]] = {}  # container -> (entry, pid): changes not yet sent
         self.need_full = True
@@ -70,8 +86,15 @@ class Reporter:
 
     def _next(self) -> tuple[bool, list[tuple[dict, int]]] | None:
         """Wait for something to send: (full, tasks), or None when the agent stops."""
-        with self.cond:
-            while not self.stop.is_set():
+        while not self.stop.is_set():
+            if time.monotonic() >= self.next_usage:
+                self.next_usage = time.monotonic() + self.usage_interval
+                moved = self.sample()
+                with self.cond:
+                    for entry, pid in moved:
+                        self.pending.setdefault(entry["container"], (entry, pid))
+            with self.cond:
+                usage_in = self.next_usage - time.monotonic()
                 if self.ready and self.node():
                     left = self.last_full + self.heartbeat - time.monotonic()
                     if self.need_full or left <= 0:
@@ -80,32 +103,67 @@ class Reporter:
                         return True, []
                     if self.pending:
                         break
-                    self.cond.wait(left)
+                    self.cond.wait(max(0.0, min(left, usage_in)))
                 else:
-                    self.cond.wait(0.5)
-            else:
-                return None
+                    self.cond.wait(max(0.0, min(0.5, usage_in)))
+        else:
+            return None
         self.stop.wait(BATCH)
         with self.cond:
             batch, self.pending = list(self.pending.values()), {}
         return False, batch
 
-    def usage(self, entry: dict, pid: int) -> dict:
-        container = entry["container"]
-        if entry["state"] == "gone":
-            self.places.pop(container, None)
-            return dict(entry, cpu_seconds=None, memory_bytes=None)
+    def place(self, container: str, pid: int) -> cgroupstats.Place:
         place = self.places.get(container)
         if place is None or place.cpu is None or place.memory is None:
             place = self.places[container] = self.cgroups.locate(pid, container)
-        return dict(entry, cpu_seconds=cgroupstats.cpu_seconds(place), memory_bytes=cgroupstats.memory_bytes(place))
+        return place
+
+    def forget(self, containers: set[str]) -> None:
+        for table in (self.places, self.readings, self.rates, self.sent):
+            for container in containers & set(table):
+                del table[container]
+
+    def sample(self) -> list[tuple[dict, int]]:
+        """Read each running task's CPU counter: its rate since the last reading, and the tasks whose rate moved
+        by more than usage_change since the rate last sent for them (a rate not sent yet counts as 0)."""
+        moved = []
+        tasks = self.snapshot()
+        self.forget(set(self.readings) - {entry["container"] for entry, _ in tasks})
+        for entry, pid in tasks:
+            container = entry["container"]
+            if entry["state"] == "gone":
+                continue
+            now, seconds = time.monotonic(), cgroupstats.cpu_seconds(self.place(container, pid))
+            before = self.readings.pop(container, None)
+            if seconds is None:
+                self.rates.pop(container, None)
+                continue
+            self.readings[container] = (now, seconds)
+            if before is None or now <= before[0] or seconds < before[1]:
+                continue
+            self.rates[container] = rate = (seconds - before[1]) / (now - before[0])
+            if abs(rate - self.sent.get(container, 0.0)) > self.usage_change:
+                moved.append((entry, pid))
+        return moved
+
+    def usage(self, entry: dict, pid: int) -> dict:
+        container = entry["container"]
+        if entry["state"] == "gone":
+            self.forget({container})
+            return dict(entry, cpu_seconds=None, memory_bytes=None, cpu_rate=None)
+        place = self.place(container, pid)
+        rate = self.rates.get(container)
+        if rate is not None:
+            self.sent[container] = rate
+            rate = round(rate, 4)
+        return dict(entry, cpu_seconds=cgroupstats.cpu_seconds(place), memory_bytes=cgroupstats.memory_bytes(place),
+                    cpu_rate=rate)
 
     def body(self, full: bool, tasks: list[tuple[dict, int]]) -> dict:
         if full:
             tasks = self.snapshot()
-            live = {entry["container"] for entry, _ in tasks}
-            for gone in set(self.places) - live:
-                del self.places[gone]
+            self.forget(set(self.places) - {entry["container"] for entry, _ in tasks})
         return {"node": self.node(), "full": full, "at": round(time.time(), 3), "interval": self.interval,
                 "heartbeat": self.heartbeat, "tasks": [self.usage(entry, pid) for entry, pid in tasks]}
 

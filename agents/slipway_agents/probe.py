@@ -11,8 +11,12 @@ over the bound is closed there with its status still judged, the one case where 
 connection and the head must arrive within the check's timeout.
 
 The rule is the controller's (controller_app/services/health.py): with an explicit path a status of 200-399
-is healthy, by default any answer below 500 is. The port probed is always the task's published port, never
-one a tenant supplies.
+is healthy, by default any answer below 500 is. The request carries the app's own headers after the probe's:
+Host (health.local), Connection (close) and the framing (Content-Length, Transfer-Encoding) stay the probe's.
+Where it connects is the node agent's choice (the task's published port, or a port of the task's own container
+address: nodetasks.Task.where), never an address a tenant supplies.
+
+`tcp_probe` only opens a connection and closes it again (a FIN, no data).
 """
 from __future__ import annotations
 
@@ -22,6 +26,7 @@ import time
 HEAD_LIMIT = 64 * 1024
 BODY_LIMIT = 1024 * 1024
 NO_BODY = (204, 304)
+FIXED = {"host", "connection", "content-length", "transfer-encoding"}  # never the app's headers
 
 
 class ProbeError(Exception):
@@ -128,12 +133,22 @@ def _body(reader: _Reader, status: int, headers: dict[str, str]) -> None:
     reader.skip(None)  # framed by the server's close (we asked for it)
 
 
+def request_head(path: str, headers: tuple[tuple[str, str], ...] = ()) -> bytes:
+    """The probe's request: Host, Connection and the framing are the probe's own; the app's headers come after
+    them (a User-Agent or Accept of its own replaces the probe's)."""
+    own = {name.lower() for name, _ in headers}
+    lines = [f"GET {path} HTTP/1.1", "Host: health.local"]
+    lines += [f"{name}: {value}" for name, value in (("User-Agent", "slipway-health"), ("Accept", "*/*"))
+              if name.lower() not in own]
+    lines += [f"{name}: {value}" for name, value in headers if name.lower() not in FIXED]
+    return ("\r\n".join(lines + ["Connection: close", "", ""])).encode("latin-1")
+
+
 def probe(address: str, port: int, path: str = "/", timeout: float = 1.0,
-          explicit: bool = False) -> tuple[bool, str]:
+          explicit: bool = False, headers: tuple[tuple[str, str], ...] = ()) -> tuple[bool, str]:
     """GET path on address:port; (healthy, message). `explicit`: the app named the path (200-399 passes)."""
     where = f"{address}:{port}"
-    request = (f"GET {path} HTTP/1.1\r\nHost: health.local\r\nUser-Agent: slipway-health\r\n"
-               f"Accept: */*\r\nConnection: close\r\n\r\n").encode("latin-1")
+    request = request_head(path, headers)
     deadline = time.monotonic() + timeout
     try:
         sock = socket.create_connection((address, port), timeout=timeout)
@@ -155,3 +170,18 @@ def probe(address: str, port: int, path: str = "/", timeout: float = 1.0,
     finally:
         sock.close()
     return status < (400 if explicit else 500), f"{where} answered {status}{note}"
+
+
+def tcp_probe(address: str, port: int, timeout: float = 1.0) -> tuple[bool, str]:
+    """A TCP connection that opens within `timeout`, closed at once with a FIN: (healthy, message)."""
+    where = f"{address}:{port}"
+    try:
+        sock = socket.create_connection((address, port), timeout=timeout)
+    except OSError as exc:
+        return False, f"{where} {type(exc).__name__}"
+    try:
+        sock.shutdown(socket.SHUT_WR)
+    except OSError:
+        pass
+    sock.close()
+    return True, f"{where} accepted a connection"

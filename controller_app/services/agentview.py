@@ -3,12 +3,16 @@
 The monitor uses this view when every ready Swarm node has an agent that reports: then the controller neither
 lists each app's tasks nor probes them, and its work does not grow with the number of apps at rest.
 
-- An endpoint joins once its node's agent reports its task passing.
-- It leaves at once when its task is reported stopping or gone, or its node is no longer ready in Swarm.
-- A routed endpoint the reports no longer vouch for (FAILURES_TO_DROP failed probes in a row, or no report at
-  all: a task a deploy routed before its agent's probes passed, or a task that ended) is probed once from here
-  before it leaves. A deploy checks its tasks itself and may route them before the agent's own first probes
-  pass; an ended task's port refuses at once.
+The agent's `healthy` is its readiness verdict, thresholds applied (agents/slipway_agents/nodeprobes.py: a task
+stays healthy through fewer failed probes in a row than its failure threshold, 3 by default), and is trusted:
+
+- An endpoint joins once its node's agent reports its task healthy.
+- It leaves at once when its task is reported unhealthy after failed probes, stopping or gone, or its node is
+  no longer ready in Swarm.
+- A routed endpoint the reports do not vouch for yet (no report at all, or a task not probed yet or not yet
+  passing again: failures 0 and not healthy) is probed once from here before it leaves: a deploy checks its
+  tasks itself and may route them before the agent's own first probes pass; an ended task's port refuses at
+  once.
 """
 from __future__ import annotations
 
@@ -20,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from ..models import NodeAgentSeen, TaskReport
 
-FAILURES_TO_DROP = 3
+FAILURES_TO_DROP = 3  # the controller's own probes (monitor.py), as the agents' default failure threshold
 STALE_HEARTBEATS = 2.5  # an agent silent for this many heartbeats (and 5 s) no longer speaks for its node
 
 
@@ -71,9 +75,9 @@ def endpoints(routed: Iterable[dict], reports: Iterable[Reported], proc: str | N
         if r.proc_type != proc or r.port is None or address is None:
             continue
         where = (address, r.port)
-        if r.state != "running":
+        if r.state != "running" or (not r.healthy and r.failures > 0):
             ended.add(where)
-        elif r.healthy or (where in routed_now and r.failures < FAILURES_TO_DROP):
+        elif r.healthy:
             keep.add(where)
         elif where in routed_now:
             doubted.add(where)

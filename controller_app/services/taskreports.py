@@ -3,8 +3,8 @@
 `record` applies one report in one transaction: each task's row written (a `gone` one deleted), and for a full
 report every other row of that node deleted, since a full report lists all the node's tasks; the agent's last
 report is kept per node. What the routing depends on changing (a task appearing or leaving, its state,
-health, failures in a row or port) is announced on changes.TASKS at commit; usage figures alone, which every
-heartbeat brings, are stored without a wake-up.
+health, failures in a row or port) is announced on changes.TASKS at commit; usage figures alone (the CPU and
+memory every heartbeat brings, a change of a task's CPU rate) are stored without a wake-up.
 """
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def _row(node: str, task: dict, now: dt.datetime) -> dict:
             "deployment": task["deployment"], "proc_type": task["type"], "release": task["release"],
             "port": task["port"], "state": task["state"], "healthy": task["healthy"], "failures": task["failures"],
             "message": task["message"], "checked": _when(task["checked_at"]), "started": task["started_at"],
-            "cpu_seconds": task["cpu_seconds"], "memory_bytes": task["memory_bytes"],
+            "cpu_seconds": task["cpu_seconds"], "cpu_rate": task["cpu_rate"], "memory_bytes": task["memory_bytes"],
             "memory_limit_bytes": task["memory_limit_bytes"], "cpu_limit": task["cpu_limit"], "reported": now}
 
 

@@ -2,6 +2,7 @@
 cgroup figures (v1 and v2, cgroupfs and systemd layouts in folders of their own, and this host's real cgroups)."""
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 
@@ -9,7 +10,7 @@ import pytest
 from conftest import AGENTS, SYSTEM_PYTHON
 
 from slipway_agents import cgroupstats, nodetasks
-from slipway_agents.nodetasks import Check, parse_check, published
+from slipway_agents.nodetasks import Check, parse_checks, published
 
 
 @pytest.mark.parametrize("label, check", [
@@ -32,7 +33,59 @@ from slipway_agents.nodetasks import Check, parse_check, published
     ("not json", Check()),
 ])
 def test_health_check_label(label, check):
-    assert parse_check(label, 1.0) == check
+    assert parse_checks(label, 1.0) == (check, None)
+
+
+def q(**fields) -> str:
+    return json.dumps({"readiness": fields}, separators=(",", ":"))
+
+
+@pytest.mark.parametrize("label, check", [
+    (q(kind="http"), Check()),
+    (q(kind="http", path="/ready", port=9090, headers=[["X-Token", "a b\tc"], ["Host", "x"], ["connection", "x"],
+                                                        ["Content-Length", "5"]], timeout=5, period=10,
+       initial_delay=30, success=2, failure=5),
+     Check("/ready", 5.0, True, "http", 9090, (("X-Token", "a b\tc"),), (), 10.0, 30.0, 2, 5)),
+    (q(kind="tcp", port=5432, path="/ignored", command=["ignored"]), Check(kind="tcp", port=5432)),
+    (q(kind="tcp", port=None), Check(kind="tcp")),
+    (q(kind="exec", command=["pg_isready", "-q"], port=22, timeout=60), Check(timeout=60.0, kind="exec",
+                                                                            command=("pg_isready", "-q"))),
+    (q(kind="http", initial_delay=0, period=3600, success=100, failure=1), Check(period=3600.0, success=100,
+                                                                                failure=1)),
+    (json.dumps({"liveness": {"kind": "exec", "command": ["true"]}}), Check()),
+    (json.dumps({"readiness": None}), Check()),
+    # refused: the default check
+    (q(kind="ftp"), Check()), (q(), Check()), (q(kind="exec"), Check()), (q(kind="exec", command=[]), Check()),
+    (q(kind="exec", command=["true"] * 33), Check()), (q(kind="exec", command=["x" * 1025]), Check()),
+    (q(kind="exec", command=[""]), Check()), (q(kind="exec", command=["a\u0000b"]), Check()),
+    (q(kind="exec", command="true"), Check()), (q(kind="exec", command=[1]), Check()),
+    (q(kind="http", port=0), Check()), (q(kind="tcp", port=65536), Check()), (q(kind="tcp", port="80"), Check()),
+    (q(kind="tcp", port=80.0), Check()), (q(kind="http", port=True), Check()),
+    (q(kind="http", path="health"), Check()), (q(kind="http", path="/a b"), Check()),
+    (q(kind="http", path="/" + "a" * 1024), Check()),
+    (q(kind="http", headers=[["X-A", "b\r\nX-Evil: 1"]]), Check()), (q(kind="http", headers=[["X A", "b"]]), Check()),
+    (q(kind="http", headers=[["X-A", "b\nc"]]), Check()), (q(kind="http", headers=[["X-A", "caf\u00e9"]]), Check()),
+    (q(kind="http", headers=[["X-A"]]), Check()), (q(kind="http", headers={"X-A": "b"}), Check()),
+    (q(kind="http", headers=[["X-A", "b"]] * 11), Check()), (q(kind="http", headers=[["", "b"]]), Check()),
+    (q(kind="http", timeout=0.5), Check()), (q(kind="http", timeout=61), Check()), (q(kind="http", period=0.5),
+                                                                                    Check()),
+    (q(kind="http", initial_delay=-1), Check()), (q(kind="http", initial_delay=3601), Check()),
+    (q(kind="http", success=0), Check()), (q(kind="http", failure=101), Check()),
+    (q(kind="http", failure=2.5), Check()), (q(kind="http", success=True), Check()),
+    (json.dumps({"readiness": "http"}), Check()), (json.dumps({"readiness": {"kind": "http"}}) + "x", Check()),
+    ("{" * 5000, Check()), ("[" * 50000, Check()), (json.dumps({"readiness": {"kind": "exec", "command": [
+        "x" * 1000] * 70}}), Check()),
+])
+def test_probe_labels(label, check):
+    assert parse_checks(label, 1.0)[0] == check
+
+
+def test_liveness_labels():
+    both = {"readiness": {"kind": "tcp"}, "liveness": {"kind": "http", "path": "/alive", "failure": 2}}
+    assert parse_checks(json.dumps(both), 1.0) == (Check(kind="tcp"), Check("/alive", explicit=True, failure=2))
+    assert parse_checks(json.dumps({"liveness": {"kind": "http", "port": 0}}), 1.0) == (Check(), None)
+    assert parse_checks('{"path": "/x"}', 1.0) == (Check("/x", 1.0, True), None)
+    assert parse_checks(None, 2.0) == (Check(timeout=2.0), None)
 
 
 def info(ports: dict, bindings: dict | None = None, labels: dict | None = None, running: bool = True) -> dict:
@@ -70,6 +123,46 @@ def test_what_a_task_is():
                    {"slipway.release": "9" * 12}, {"slipway.type": "a_b"}, {"slipway.type": "w" * 31}):
         assert nodetasks.from_inspect(info(ports, labels=labels), 1.0) is None, labels
     assert nodetasks.from_inspect(info(ports, running=False), 1.0) is None
+
+
+def test_where_a_probe_connects():
+    label = {"readiness": {"kind": "tcp", "port": 9090}, "liveness": {"kind": "http", "port": 8080}}
+    data = info({"8080/tcp": [{"HostIp": "0.0.0.0", "HostPort": "32836"}]},
+                labels={"slipway.healthcheck": json.dumps(label)})
+    data["NetworkSettings"]["Networks"] = {"a": {"IPAddress": ""}, "bridge": {"IPAddress": "172.17.0.5"}}
+    task = nodetasks.from_inspect(data, 1.0)
+    assert task.where(task.check) == ("172.17.0.5", 9090)  # another port: the container's own address
+    assert task.where(task.liveness) == ("127.0.0.1", 32836)  # PORT named: its published port
+    assert task.where(Check(kind="exec", command=("true",))) is None
+    data["NetworkSettings"]["Networks"] = {"bridge": {"IPAddress": "not an address"}}
+    assert nodetasks.from_inspect(data, 1.0).where(task.check) is None
+    # a type that publishes no port: no probe on PORT (healthy while it runs), others kept
+    label = {"readiness": {"kind": "http"}, "liveness": {"kind": "exec", "command": ["true"]}}
+    worker = nodetasks.from_inspect(info({}, labels={"slipway.healthcheck": json.dumps(label)}), 1.0)
+    assert worker.check is None and worker.liveness.kind == "exec"
+    assert nodetasks.from_inspect(info({}), 1.0).check is None
+    assert nodetasks.from_inspect(info({}, labels={"slipway.healthcheck": json.dumps(
+        {"readiness": {"kind": "tcp", "port": 5432}})}), 1.0).check == Check(kind="tcp", port=5432)
+
+
+def test_thresholds_and_liveness():
+    label = {"readiness": {"kind": "http", "success": 2, "failure": 2}, "liveness": {"kind": "tcp", "failure": 2}}
+    task = nodetasks.from_inspect(info({"5000/tcp": [{"HostIp": "", "HostPort": "30000"}]},
+                                       labels={"slipway.healthcheck": json.dumps(label)}), 1.0)
+    seen = []
+    for ok in (True, True, False, True, False, False, True, True):
+        task.probed(ok, "", 1.0)
+        seen.append((task.healthy, task.failures))
+    assert seen == [(False, 0), (True, 0), (True, 1), (True, 0), (True, 1), (False, 2), (False, 0), (True, 0)]
+    assert [task.live(ok) for ok in (False, True, False, False)] == [False, False, False, True]
+    task.restart("restarted: liveness probe failed 2 times: refused")
+    task.stopping("15")
+    task.probed(True, "answered 200", 2.0)
+    assert (task.state, task.healthy, task.message) == ("stopping", False, task.restarted)
+    task.gone("exited with 143")
+    assert task.entry()["message"] == "restarted: liveness probe failed 2 times: refused; exited with 143"
+    task.message = "a\x00b\r\nc"
+    assert task.entry()["message"] == "a?b??c"
 
 
 def test_failures_and_stopping():

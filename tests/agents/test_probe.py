@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from conftest import ROOT, SYSTEM_PYTHON, free_port, wait_for
 
-from slipway_agents.probe import probe
+from slipway_agents.probe import probe, tcp_probe
 
 BIG = b"x" * (300 * 1024)
 
@@ -127,6 +127,26 @@ def test_the_controllers_rule(server):
     assert probe("127.0.0.1", port, "/status/404", explicit=True)[0] is False  # an explicit path: 200-399
     assert probe("127.0.0.1", port, "/status/302", explicit=True)[0] is True
     assert probe("127.0.0.1", port, "/status/503", explicit=True) == (False, f"127.0.0.1:{port} answered 503")
+    assert resets(server) == []
+
+
+def test_the_apps_headers(server):
+    """They go with the request; Host, Connection and the framing stay the probe's; a User-Agent replaces its own."""
+    port = server.server_address[1]
+    headers = (("X-Probe", "secret"), ("User-Agent", "app-check/1"), ("Host", "evil.example"),
+               ("Connection", "keep-alive"), ("content-length", "5"), ("Transfer-Encoding", "chunked"))
+    assert probe("127.0.0.1", port, "/", headers=headers) == (True, f"127.0.0.1:{port} answered 200")
+    sent = server.requests[-1]["headers"]
+    assert sent == {"Host": "health.local", "User-Agent": "app-check/1", "Accept": "*/*", "X-Probe": "secret",
+                    "Connection": "close"}
+    assert resets(server) == []
+
+
+def test_tcp(server):
+    port = server.server_address[1]
+    assert tcp_probe("127.0.0.1", port) == (True, f"127.0.0.1:{port} accepted a connection")
+    ok, message = tcp_probe("127.0.0.1", free_port(), 0.5)
+    assert not ok and "ConnectionRefusedError" in message
     assert resets(server) == []
 
 

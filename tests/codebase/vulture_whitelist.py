@@ -20,4 +20,5 @@ old  # agents/slipway_agents/builder.py
 # of services/taskreports.py), read by the monitor and the dashboards to come
 checked  # models/node.py TaskReport
 memory_limit_bytes  # api/routers/nodereports.py TaskIn, models/node.py TaskReport
+cpu_rate  # api/routers/nodereports.py TaskIn, models/node.py TaskReport (the autoscaler's figure)
 reported  # models/node.py TaskReport

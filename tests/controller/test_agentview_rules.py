@@ -33,11 +33,21 @@ def test_a_task_not_yet_passing_stays_out():
     assert settle([], [task(healthy=False, failures=5)]) == ([], [])
 
 
-def test_a_routed_task_stays_through_two_failed_probes_and_is_probed_here_after_the_third():
+def test_the_agents_verdict_is_trusted():
+    """The agent keeps a task healthy through failed probes up to its failure threshold: healthy with failures
+    stays, unhealthy after failures leaves without a probe from here (which could not run an exec or tcp probe)."""
     routed = [ep("10.0.0.1", 30001)]
-    assert settle(routed, [task(healthy=False, failures=2)]) == (routed, [])
-    assert settle(routed, [task(healthy=False, failures=3)]) == ([], [("10.0.0.1", 30001)])
-    assert settle(routed, [task(healthy=False, failures=3)], confirm=lambda *_: True)[0] == routed
+    assert settle(routed, [task(healthy=True, failures=2)]) == (routed, [])
+    assert settle(routed, [task(healthy=False, failures=1)], confirm=lambda *_: True) == ([], [])
+    assert settle(routed, [task(healthy=False, failures=3)], confirm=lambda *_: True) == ([], [])
+
+
+def test_a_routed_task_without_a_verdict_yet_is_probed_here():
+    """Not probed yet (or passing again, below its success threshold): failures 0 and not healthy."""
+    routed = [ep("10.0.0.1", 30001)]
+    assert settle(routed, [task(healthy=False, failures=0)], confirm=lambda *_: True) == (routed,
+                                                                                           [("10.0.0.1", 30001)])
+    assert settle(routed, [task(healthy=False, failures=0)]) == ([], [("10.0.0.1", 30001)])
 
 
 def test_stopping_and_ended_tasks_leave_at_once():

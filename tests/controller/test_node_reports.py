@@ -34,8 +34,8 @@ def task(**over) -> dict:
     base = {"task": secrets.token_hex(12) + "t", "container": secrets.token_hex(32), "app": "shop",
             "deployment": 7, "type": "web", "release": 12, "port": 30512, "state": "running", "healthy": True,
             "failures": 0, "message": "127.0.0.1:30512 answered 200", "checked_at": time.time(),
-            "started_at": "2026-12-01T10:00:00.123456789Z", "cpu_seconds": 1.5, "memory_bytes": 7340032,
-            "memory_limit_bytes": 536870912, "cpu_limit": 0.5}
+            "started_at": "2026-12-01T10:00:00.123456789Z", "cpu_seconds": 1.5, "cpu_rate": None,
+            "memory_bytes": 7340032, "memory_limit_bytes": 536870912, "cpu_limit": 0.5}
     return {**base, **over}
 
 
@@ -48,7 +48,7 @@ def report(ctl, node: str, tasks: list[dict], full: bool = False, key: str | Non
 def rows(ctl, node: str) -> dict[str, dict]:
     with psycopg2.connect(ctl.database_url) as conn, conn.cursor() as cur:
         cur.execute("SELECT task, app_id, deployment, proc_type, release, port, state, healthy, failures, "
-                    "cpu_seconds, memory_bytes, checked FROM task_reports WHERE node = %s", (node,))
+                    "cpu_seconds, cpu_rate, memory_bytes, checked FROM task_reports WHERE node = %s", (node,))
         names = [d[0] for d in cur.description]
         return {r[0]: dict(zip(names, r)) for r in cur.fetchall()}
 
@@ -94,7 +94,13 @@ def test_stores_each_task_and_announces_changes(ctl, listener):
 
     assert report(ctl, node, [dict(t, cpu_seconds=2.5, memory_bytes=9000000)]).status_code == 204
     assert listener(0.5) == 0  # usage alone: stored, nobody woken
-    assert rows(ctl, node)[t["task"]]["cpu_seconds"] == 2.5
+    assert rows(ctl, node)[t["task"]]["cpu_seconds"] == 2.5 and rows(ctl, node)[t["task"]]["cpu_rate"] is None
+
+    assert report(ctl, node, [dict(t, cpu_seconds=8.5, cpu_rate=0.37)]).status_code == 204
+    assert listener(0.5) == 0  # a CPU rate's change: stored, nobody woken
+    assert rows(ctl, node)[t["task"]]["cpu_rate"] == 0.37
+    assert report(ctl, node, [dict(t, cpu_rate=0)]).status_code == 204  # an integer from a JSON encoder
+    assert listener(0.5) == 0 and rows(ctl, node)[t["task"]]["cpu_rate"] == 0.0
 
     assert report(ctl, node, [dict(t, healthy=False, failures=1, message="TimeoutError")]).status_code == 204
     assert listener() == 1
@@ -128,6 +134,7 @@ def test_gone_and_full_reports(ctl, listener):
     {"container": "xyz"}, {"task": "../x"}, {"state": "dead"}, {"healthy": "yes"}, {"healthy": 1},
     {"failures": -1}, {"deployment": 0}, {"type": "a_b"}, {"type": "w" * 31}, {"message": "m" * 501},
     {"message": "a\x00b"}, {"started_at": "<script>"}, {"memory_bytes": -5}, {"extra": 1},
+    {"cpu_rate": -0.1}, {"cpu_rate": 1e7}, {"cpu_rate": "0.5"}, {"cpu_rate": True},
 ])
 def test_every_field_is_checked(ctl, change):
     node = node_id()
@@ -164,6 +171,11 @@ def test_what_the_agent_writes_passes():
     reporter = Reporter(Client("http://127.0.0.1:9", {}), lambda: "node1", lambda: [
         (web.entry(), web.pid), (worker.entry(), worker.pid)], 2.0, 30.0, threading.Event(), cgroupstats.Cgroups())
     full = reporter.body(True, [])
-    assert ReportIn.model_validate(full).tasks[0].port == 30512
+    assert ReportIn.model_validate(full).tasks[0].port == 30512 and full["tasks"][0]["cpu_rate"] is None
+    reporter.sample()  # two readings of the web task's CPU counter (this process's cgroup) make its rate
+    time.sleep(0.2)
+    reporter.sample()
+    full = reporter.body(True, [])
+    assert ReportIn.model_validate(full).tasks[0].cpu_rate >= 0 and full["tasks"][1]["cpu_rate"] is None
     web.gone("exited with 137")
     ReportIn.model_validate(reporter.body(False, [(web.entry(), web.pid)]))

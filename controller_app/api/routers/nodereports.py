@@ -40,6 +40,7 @@ class TaskIn(In):
     checked_at: float | None = Field(None, ge=0, le=1e11)
     started_at: str = Field("", max_length=64, pattern=r"^[0-9A-Za-z:.+-]*$")
     cpu_seconds: float | None = Field(None, ge=0, le=1e12)
+    cpu_rate: float | None = Field(None, ge=0, le=1e6)  # cores, over the agent's last usage interval
     memory_bytes: int | None = Field(None, ge=0, le=2**62)
     memory_limit_bytes: int = Field(0, ge=0, le=2**62)
     cpu_limit: float = Field(0.0, ge=0, le=1e6)
