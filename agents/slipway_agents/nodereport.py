@@ -17,7 +17,8 @@
   the message says so) | gone. `healthy` is the readiness probe's verdict (nodeprobes.py): false and `failures`
   0 until the first probe answered (`checked_at` null); true after the probe's success threshold of passes in
   a row, false again after its failure threshold of failures in a row (3 by default), in between as it was;
-  `failures` counts the failed probes in a row. A task with no readiness probe (it publishes no port and its
+  `failures` counts the failed probes in a row once the task first passed (0 while it is still starting, so the
+  controller confirms a routed one itself). A task with no readiness probe (it publishes no port and its
   label names none) is healthy while it runs.
 - Usage, read when the report is made: `cpu_seconds` is a counter (seconds of CPU since the container
   started), `memory_bytes` the working set; limits are 0 when none is set. Figures a report could not read

@@ -269,9 +269,17 @@ class Task:
     def routable(self) -> bool:
         return self.port is not None
 
+    @property
+    def counted_failures(self) -> int:
+        """Failed probes in a row as reported: none before the task first passed. A task that is still starting
+        has not failed yet, and the controller then confirms a routed one itself instead of dropping it (a deploy
+        may route a task its own probes found ready before this agent's first probe passed)."""
+        return self.failures if self.passed else 0
+
     def view(self) -> tuple:
-        """What a report is sent for when it changes (the message alone is not)."""
-        return self.state, self.healthy, self.failures
+        """What a report is sent for when it changes (the message alone is not, once the task passed; before,
+        the message is all that tells why it is not ready yet)."""
+        return self.state, self.healthy, self.counted_failures, None if self.passed else self.message
 
     def where(self, check: Check) -> tuple[str, int] | None:
         """(address, port) a probe connects to: PORT on its published port, another port on the container's own
@@ -321,7 +329,7 @@ class Task:
         message = "".join(c if c.isprintable() else "?" for c in self.message[:500])
         return {"task": self.task, "container": self.container, "app": self.app, "deployment": self.deployment,
                 "type": self.type, "release": self.release, "port": self.port, "state": self.state,
-                "healthy": self.healthy, "failures": self.failures, "message": message,
+                "healthy": self.healthy, "failures": self.counted_failures, "message": message,
                 "checked_at": self.checked_at, "started_at": self.started_at,
                 "memory_limit_bytes": self.memory_limit, "cpu_limit": self.cpu_limit}
 

@@ -170,8 +170,12 @@ def test_failures_and_stopping():
     task.probed(False, "refused", 1.0)
     task.probed(False, "refused", 2.0)
     assert (task.healthy, task.failures) == (False, 2)
+    assert task.entry()["failures"] == 0  # still starting: no failure counted, the controller confirms itself
     task.probed(True, "answered 200", 3.0)
     assert (task.healthy, task.failures, task.checked_at) == (True, 0, 3.0)
+    for n in (1, 2, 3):
+        task.probed(False, "refused", 3.0 + n)
+    assert (task.entry()["healthy"], task.entry()["failures"]) == (False, 3)  # it passed once: failures count
     task.stopping("15")
     task.probed(True, "answered 200", 4.0)  # a graceful stop still answers: it stays out
     assert (task.state, task.healthy) == ("stopping", False)
