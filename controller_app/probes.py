@@ -106,7 +106,7 @@ def _probe(proc: str, name: str, probe) -> dict:
     probe = _keys(where, probe, (*DEFAULTS, *HANDLERS))
     out = {}
     for field, default in DEFAULTS.items():
-        value = probe.get(field, default)
+        value = default if probe.get(field) is None else probe[field]
         low, high = BOUNDS[field]
         if not _int(value) or not low <= value <= high:
             raise ProbeError(f"{where}: {field} must be an integer between {low} and {high}")
