@@ -32,7 +32,7 @@ class ProcessSpec:
     memory: str | None = None  # e.g. "256M" (docker-style); None = platform default
     cpu: str | None = None  # e.g. "500m" or "1.5" cores
     constraints: tuple[str, ...] = ()  # Swarm placement constraints, e.g. "node.labels.tier==fast"
-    healthcheck: dict | None = None  # the release's health check of this type ({"path", "timeout", ...})
+    healthcheck: dict | None = None  # the release's health check of this type (liveness and readiness, probes.py)
     # a private registry's credentials for `image` ({"username", "password", "hostname"?}); never printed
     registry: dict | None = dataclasses.field(default=None, repr=False)
 

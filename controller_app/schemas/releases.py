@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import uuid as uuidlib
+from typing import Any
 
 from pydantic import Field
 
@@ -24,7 +25,7 @@ class ConfigIn(In):
     memory: dict[str, str | None] | None = None
     cpu: dict[str, str | int | float | None] | None = None
     tags: dict[str, str | None] | None = None
-    healthcheck: dict[str, dict | None] | None = None
+    healthcheck: dict[str, Any] | None = None  # checked by controller_app/probes.py (400 naming the field)
     registry: dict[str, str | None] | None = None
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 
+from .. import probes
 from ..models import Config
 from . import sealing
 from .errors import FieldError, Unprocessable
@@ -13,9 +14,6 @@ MEMORY = re.compile(r"^[0-9]+[BKMGbkmg]$")
 CPU = re.compile(r"^([0-9]+m|[0-9]+(\.[0-9]+)?)$")
 TAG = re.compile(r"^[A-Za-z0-9_.-]{1,63}$")
 PLATFORM_KEYS = {"SLIPWAY_APP", "SLIPWAY_RELEASE"}
-# No port or host: the controller probes each task's own published PORT and nothing else (services/health.py).
-HEALTH_FIELDS = {"path": str, "timeout": (int, float), "interval": (int, float), "initial_delay": (int, float),
-                 "healthy_threshold": int}
 FIELDS = ("values", "memory", "cpu", "tags", "healthcheck", "registry")
 # a private registry's credentials (Deis's registry:set): user and password, and the registry's host name when the
 # images are not named by it (Deis's `hostname`); shown with the password masked, kept sealed
@@ -65,23 +63,10 @@ def _check_value(field: str, key: str, value) -> object:
         if not CPU.match(str(value)) or float(str(value).rstrip("m") or 0) == 0:
             raise ConfigError(f"CPU limit for {key} must be millicores like 500m or cores like 1.5: {value!r}")
         return str(value)
-    # healthcheck
-    if not isinstance(value, dict):
-        raise ConfigError(f"Health check for {key} must be an object")
-    out = {}
-    for name, item in value.items():
-        if name in ("port", "host"):
-            raise ConfigError(f"Health checks probe the process's own PORT: {name!r} cannot be set (set PORT "
-                              f"in the config values to change the port the process listens on)")
-        kind = HEALTH_FIELDS.get(name)
-        if kind is None or isinstance(item, bool) or not isinstance(item, kind):
-            raise ConfigError(f"Health check field {name!r} is unknown or has the wrong type")
-        if name == "path" and not item.startswith("/"):
-            raise ConfigError("Health check path must start with '/'")
-        if name != "path" and not 0 <= item <= 600:
-            raise ConfigError(f"Health check {name} is out of range")
-        out[name] = item
-    return out
+    try:  # healthcheck
+        return probes.check(key, value)
+    except probes.ProbeError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def apply(current: dict, delta: dict, field: str, check=lambda key, value: value) -> tuple[dict, dict[str, list]]:
@@ -107,9 +92,10 @@ def apply(current: dict, delta: dict, field: str, check=lambda key, value: value
     return out, keys
 
 
-def merge(base: Config | None, delta: dict) -> tuple[dict, list[str]]:
+def merge(base: Config | None, delta: dict, routable: str = "cmd") -> tuple[dict, list[str]]:
     """`delta` onto `base`: the new config's fields (a Config's keyword arguments) and the summary fragments
-    ("added FOO", ...). The registry's credentials are opened, and sealed again, only when the delta names them."""
+    ("added FOO", ...). The registry's credentials are opened, and sealed again, only when the delta names them.
+    A health check for Deis's `web/cmd` is the app's routable type's (`routable`: web or cmd)."""
     result = {f: dict(getattr(base, f) or {}) if base else {} for f in FIELDS}
     result["registry_sealed"] = base.registry_sealed if base else ""
     changes: list[str] = []
@@ -118,6 +104,11 @@ def merge(base: Config | None, delta: dict) -> tuple[dict, list[str]]:
         if items is None:
             continue
         current = sealing.unseal(result["registry_sealed"]) if field == "registry" else result[field]
+        if field == "healthcheck":
+            try:
+                items = probes.resolve(items, routable)
+            except probes.ProbeError as exc:
+                raise FieldError(field, str(exc)) from None
         result[field], keys = apply(current, items, field, lambda key, value: _check_value(field, key, value))
         if len(result["values"]) > LIMITS["max_values"]:
             raise FieldError("values", f"An app can have at most {LIMITS['max_values']} config values")

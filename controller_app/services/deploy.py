@@ -25,7 +25,7 @@ from ..models import App, Deployment, Release
 from ..models.release import DEPLOYING, FAILED, SERVING
 from ..scheduler.base import ProcessSpec, SchedulerError
 from ..settings import get_settings
-from . import health, imagerefs, releasestate, retire, routing, sealing
+from . import imagerefs, readiness, releasestate, retire, routing, sealing
 from .scheduling import get_scheduler
 
 log = logging.getLogger("slipway.deploy")
@@ -113,16 +113,15 @@ def specs(app: App, release: Release, dep: Deployment, structure: dict[str, int]
             for t, n in sorted(structure.items()) if n > 0]
 
 
-def _wait_healthy(app: App, dep: Deployment, structure: dict[str, int], checks: dict) -> list[dict]:
+def _wait_healthy(app: App, dep: Deployment, structure: dict[str, int], checks: dict, port: int) -> list[dict]:
+    """Wait until every type's tasks run and are ready (readiness.py); the routable type's ready endpoints."""
     s = get_settings()
     sched = get_scheduler()
     deadline = time.monotonic() + s.health_timeout
-    healthy: dict[str, dict] = {}
+    gate = readiness.Gate(app.id, dep.id, checks, port, deadline)
     last = not_started = "no task started"
     while True:
         tasks = sched.tasks(app.id, dep.id)
-        live = {t.name for t in tasks if t.state == "running"}
-        healthy = {k: v for k, v in healthy.items() if k in live}
         done = True
         for proc, count in structure.items():
             if count == 0:
@@ -143,20 +142,13 @@ def _wait_healthy(app: App, dep: Deployment, structure: dict[str, int], checks: 
             rejected = sum(max(t.failed_tries, 1) for t in dead if t.state == "rejected")
             if failures >= max(3, 2 * count) or rejected >= 2:
                 raise DeployError(f"{proc} processes keep failing ({last})")
-            running = [t for t in mine if t.state == "running"]
-            if proc in ROUTABLE:
-                for t in running:
-                    if t.name not in healthy and t.endpoint:
-                        ok, msg = health.check(t.endpoint.address, t.endpoint.port, checks.get(proc))
-                        if ok:
-                            healthy[t.name] = {"address": t.endpoint.address, "port": t.endpoint.port}
-                        else:
-                            last = f"health check {msg}"
-                done = done and sum(1 for t in running if t.name in healthy) >= count
-            else:
-                done = done and len(running) >= count
+            try:
+                last = gate.look(proc, proc in ROUTABLE, [t for t in mine if t.state == "running"]) or last
+            except readiness.NeedsAgents as exc:
+                raise DeployError(str(exc)) from None
+            done = done and gate.count(proc) >= count
         if done:
-            return sorted(healthy.values(), key=lambda e: (e["address"], e["port"]))
+            return gate.endpoints()
         if time.monotonic() > deadline:
             reason = not_started if last == "no task started" else last
             raise DeployError(f"processes did not become healthy within {s.health_timeout:.0f}s ({reason})")
@@ -215,7 +207,8 @@ def _deploy_locked(db: Session, app: App, release: Release, structure: dict[str,
             _run_release_task(app, release)
         for spec in specs(app, release, dep, structure):
             get_scheduler().create(spec)
-        endpoints = _wait_healthy(app, dep, structure, release.config.healthcheck or {})
+        endpoints = _wait_healthy(app, dep, structure, release.config.healthcheck or {},
+                                  int(environment(app, release)["PORT"]))
     except (DeployError, SchedulerError) as exc:
         reason = str(exc)
         log.warning("deploy of %s v%s failed: %s", app.id, release.version, reason)

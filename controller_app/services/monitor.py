@@ -23,6 +23,7 @@ import time
 
 from sqlalchemy import select
 
+from .. import probes
 from ..db import session_factory
 from ..models import App, Deployment
 from ..scheduler.base import SchedulerError
@@ -40,12 +41,14 @@ FULL_EVERY = 30.0  # seconds between two full reads of the agents' reports
 _failures: dict[tuple[str, str, int], int] = {}
 
 
-def _probe(checks: dict, proc: str, address: str, port: int) -> bool:
-    """One check of an endpoint from here, as `proc`'s health check says, within a second."""
-    return health.check(address, port, {**checks.get(proc, {}), "timeout": 1})[0]
+def _probe(app: App, release, proc: str, address: str, port: int) -> bool:
+    """One check of an endpoint from here, as `proc`'s readiness probe says (health.py: one the controller cannot
+    run is a connection to the task's port), within a second."""
+    probe = probes.readiness((release.config.healthcheck or {}).get(proc))
+    return health.check(address, port, probe, int(deploy.environment(app, release)["PORT"]), timeout=1)[0]
 
 
-def healthy_endpoints(app: App, dep: Deployment, checks: dict) -> list[dict]:
+def healthy_endpoints(app: App, dep: Deployment, release) -> list[dict]:
     proc = deploy.routable_type(dep.structure or {})
     if proc is None:
         return []
@@ -54,7 +57,7 @@ def healthy_endpoints(app: App, dep: Deployment, checks: dict) -> list[dict]:
     for task in get_scheduler().tasks(app.id, dep.id):
         if task.proc_type == proc and task.state == "running" and task.endpoint:
             key = (app.id, task.endpoint.address, task.endpoint.port)
-            ok = _probe(checks, proc, task.endpoint.address, task.endpoint.port)
+            ok = _probe(app, release, proc, task.endpoint.address, task.endpoint.port)
             _failures[key] = 0 if ok else _failures.get(key, 0) + 1
             if ok or ((key[1], key[2]) in routed and _failures[key] < FAILURES_TO_DROP):
                 out.append({"address": task.endpoint.address, "port": task.endpoint.port})
@@ -91,8 +94,7 @@ def reconcile_once() -> int:
     """One pass over every serving app from the controller's own look-ups; returns how many apps changed."""
     with session_factory()() as db:
         apps = db.scalars(select(App).where(App.current_deployment.isnot(None))).all()
-        return sum(_settle(db, app, lambda a, dep, release: healthy_endpoints(a, dep, release.config.healthcheck
-                                                                                or {})) for app in apps)
+        return sum(_settle(db, app, healthy_endpoints) for app in apps)
 
 
 def reconcile_reports(addresses: dict[str, str]) -> int:
@@ -107,8 +109,8 @@ def reconcile_reports(addresses: dict[str, str]) -> int:
                                        deploy.routable_type(dep.structure or {}), addresses, confirm)
 
         def settled(app: App, dep: Deployment, release) -> list[dict]:
-            checks, proc = release.config.healthcheck or {}, deploy.routable_type(dep.structure or {})
-            return want(app, dep, lambda address, port: _probe(checks, proc, address, port))
+            proc = deploy.routable_type(dep.structure or {})
+            return want(app, dep, lambda address, port: _probe(app, release, proc, address, port))
 
         serving = db.execute(select(App, Deployment).join(Deployment, Deployment.id == App.current_deployment))
         for app, dep in serving.all():

@@ -56,9 +56,15 @@ options:
     type: dict
   healthcheck:
     description:
-      - Health check per process type (type to a mapping such as C(path=/health)). Keys not given take the controller's
-        defaults (C(path=/), C(port=null) meaning C(PORT), C(timeout=5), C(interval=1), C(initial_delay=0),
-        C(healthy_threshold=1)). V(null) removes a process type's health check.
+      - Health checks per process type, in Deis Workflow's shape (Kubernetes probes). A type maps to
+        C(livenessProbe) and/or C(readinessProbe); a probe has one handler, C(httpGet) (C(path), C(port),
+        C(httpHeaders) a list of C(name)/C(value)), C(tcpSocket) (C(port)) or C(exec) (C(command) a list), and
+        C(initialDelaySeconds), C(timeoutSeconds), C(periodSeconds), C(successThreshold), C(failureThreshold)
+        (default 0, 1, 10, 1, 3). A handler without C(port) probes the process's C(PORT).
+      - A type's value replaces the one the app has (its other probe is unset when not given). The key C(web/cmd)
+        is the app's routable type. V(null) removes a process type's health check.
+      - The former shape (C(path), C(timeout), C(interval), C(initial_delay), C(healthy_threshold)) is still taken
+        and compared as the controller converts it, a readiness C(httpGet) probe on C(PORT).
     type: dict
   registry:
     description:
@@ -123,13 +129,26 @@ EXAMPLES = r"""
       DATABASE_URL: "postgres://shop@db/shop"
     purge: true
 
-- name: Probe /health before a release takes traffic
+- name: Route to a release once /health answers, and restart a process that stops accepting connections
   slipway.paas.config:
     app: shop
     healthcheck:
       web:
-        path: /health
-        timeout: 3
+        readinessProbe:
+          httpGet:
+            path: /health
+            httpHeaders:
+              - name: X-Probe
+                value: slipway
+          timeoutSeconds: 3
+          successThreshold: 2
+        livenessProbe:
+          tcpSocket: {}
+          failureThreshold: 5
+      worker:
+        livenessProbe:
+          exec:
+            command: [/app/bin/check, --quick]
 """
 
 RETURN = r"""
@@ -143,7 +162,15 @@ config:
     memory: {web: 256M}
     cpu: {}
     tags: {}
-    healthcheck: {web: {path: /health, port: null, timeout: 3, interval: 1, initial_delay: 0, healthy_threshold: 1}}
+    healthcheck:
+      web:
+        readinessProbe:
+          httpGet: {path: /health, httpHeaders: []}
+          initialDelaySeconds: 0
+          timeoutSeconds: 3
+          periodSeconds: 10
+          successThreshold: 1
+          failureThreshold: 3
 changed_keys:
   description: Which config keys the task adds, removes or changes (or would in check mode), per mapping.
   returned: success
@@ -157,6 +184,7 @@ release:
 """
 
 import copy
+import math
 import re
 
 from ansible_collections.slipway.paas.plugins.module_utils.base import (
@@ -164,16 +192,48 @@ from ansible_collections.slipway.paas.plugins.module_utils.base import (
 )
 
 SECTIONS = ('values', 'memory', 'cpu', 'tags', 'healthcheck')
-HEALTHCHECK_DEFAULTS = dict(path='/', port=None, timeout=5, interval=1, initial_delay=0, healthy_threshold=1)
 KEY_RE = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*$')
+# Health checks as the controller stores them (controller_app/probes.py), so compares are exact: defaults filled in,
+# the former shape as a readiness httpGet probe. The controller checks the values; the task sends them as given.
+PROBES = ('livenessProbe', 'readinessProbe')
+PROBE_DEFAULTS = dict(initialDelaySeconds=0, timeoutSeconds=1, periodSeconds=10, successThreshold=1,
+                      failureThreshold=3)
+FORMER_FIELDS = dict(initial_delay='initialDelaySeconds', timeout='timeoutSeconds', interval='periodSeconds',
+                     healthy_threshold='successThreshold')
+FORMER_BOUNDS = dict(initialDelaySeconds=(0, 3600), timeoutSeconds=(1, 60), periodSeconds=(1, 3600),
+                     successThreshold=(1, 100))
+
+
+def _given(mapping):
+    return dict((k, v) for k, v in mapping.items() if v is not None)
+
+
+def normalize_probe(probe):
+    if not isinstance(probe, dict):
+        return probe
+    result = dict(PROBE_DEFAULTS)
+    result.update(_given(probe))
+    for handler in ('httpGet', 'tcpSocket'):
+        if isinstance(result.get(handler), dict):
+            result[handler] = _given(result[handler])
+    if isinstance(result.get('httpGet'), dict):
+        result['httpGet'].setdefault('path', '/')
+        result['httpGet']['httpHeaders'] = result['httpGet'].get('httpHeaders') or []
+    return result
 
 
 def normalize_healthcheck(check):
-    if check is None:
-        return None
-    result = dict(HEALTHCHECK_DEFAULTS)
-    result.update(check)
-    return result
+    if not isinstance(check, dict):
+        return check
+    check = _given(check)
+    if check and not set(check) & set(PROBES) and set(check) <= set(FORMER_FIELDS) | set(['path']):  # the former
+        probe = dict(httpGet=dict(path=check.get('path', '/')))
+        for name, field in FORMER_FIELDS.items():
+            if isinstance(check.get(name), (int, float)):
+                low, high = FORMER_BOUNDS[field]
+                probe[field] = min(max(int(math.ceil(check[name])), low), high)
+        check = dict(readinessProbe=probe)
+    return dict((k, normalize_probe(v) if k in PROBES else v) for k, v in check.items())
 
 
 class ConfigModule(ControllerModule):
@@ -208,11 +268,22 @@ class ConfigModule(ControllerModule):
         if bad:
             self.fail('invalid config key name(s): %s (must match %s)' % (', '.join(sorted(bad)), KEY_RE.pattern))
 
+    def healthchecks_given(self):
+        """The task's health checks, Deis's ``web/cmd`` as the app's routable type (web when it has one, else cmd)."""
+        given = dict(self.params['healthcheck'])
+        if 'web/cmd' in given:
+            structure = self.client.must_get(self.app_path()).get('structure') or {}
+            routable = 'web' if 'web' in structure else 'cmd'
+            if routable in given:
+                self.fail('healthcheck: web/cmd and %s name the same process type; give one' % routable)
+            given[routable] = given.pop('web/cmd')
+        return given
+
     def wanted(self, section):
         """The task's mapping for ``section`` as the controller stores it (so compares are exact)."""
         given = self.params[section]
         if section == 'healthcheck':
-            return dict((k, normalize_healthcheck(v)) for k, v in given.items())
+            return dict((k, normalize_healthcheck(v)) for k, v in self.healthchecks_given().items())
         if section == 'memory':
             return dict((k, None if v is None else normalize_value(v).upper()) for k, v in given.items())
         return dict((k, normalize_value(v)) for k, v in given.items())
@@ -221,9 +292,8 @@ class ConfigModule(ControllerModule):
         """The delta as posted: health checks go as the task gave them (the controller applies defaults)."""
         if section != 'healthcheck':
             return delta
-        given = self.params['healthcheck']
-        return dict((k, None if v is None else dict((f, x) for f, x in given.get(k, v).items() if x is not None))
-                    for k, v in delta.items())
+        given = self.healthchecks_given()
+        return dict((k, None if v is None else _given(given.get(k, v))) for k, v in delta.items())
 
     def read(self):
         config = self.client.must_get(self.app_path() + 'config/')
@@ -241,7 +311,8 @@ class ConfigModule(ControllerModule):
                 continue
             current = before[section]
             if self.params['state'] == 'absent':
-                delta = dict((k, None) for k in self.params[section] if k in current)
+                names = self.healthchecks_given() if section == 'healthcheck' else self.params[section]
+                delta = dict((k, None) for k in names if k in current)
             else:
                 delta = dict_delta(current, self.wanted(section), self.params['purge'])
             if delta:

@@ -80,9 +80,18 @@ def test_limits_tags_healthchecks(admin):
 
     admin.ok("healthchecks:set", "--path", "/health", "--timeout", "3", "-a", "lim-app")
     admin.ok("healthchecks:set", "--interval", "2", "-a", "lim-app")  # keeps the path
-    hc = admin.json("healthchecks:list", "-a", "lim-app")["web"]
-    assert hc["path"] == "/health" and hc["timeout"] == 3 and hc["interval"] == 2
+    ready = admin.json("healthchecks:list", "-a", "lim-app")["web"]["readinessProbe"]
+    assert ready["httpGet"]["path"] == "/health" and ready["timeoutSeconds"] == 3 and ready["periodSeconds"] == 2
     admin.fails("healthchecks:set", "-a", "lim-app", match="nothing to set")
+    admin.ok("healthchecks:set", "liveness", "exec", "-a", "lim-app", "--", "cat", "/tmp/healthy")
+    hc = admin.json("healthchecks:list", "-a", "lim-app")["web"]
+    assert hc["readinessProbe"] == ready and hc["livenessProbe"]["exec"] == {"command": ["cat", "/tmp/healthy"]}
+    admin.fails("healthchecks:set", "liveness", "tcpSocket", "--success-threshold", "2", "-a", "lim-app",
+                match="successThreshold must be 1")
+    out = admin.ok("healthchecks:list", "-a", "lim-app")
+    assert "Liveness: exec cat /tmp/healthy;" in out and "Readiness: httpGet /health on $PORT;" in out, out
+    admin.ok("healthchecks:unset", "readiness", "-a", "lim-app")
+    assert set(admin.json("healthchecks:list", "-a", "lim-app")["web"]) == {"livenessProbe"}
     admin.ok("healthchecks:unset", "-a", "lim-app")
     assert admin.json("healthchecks:list", "-a", "lim-app") == {}
 

@@ -42,8 +42,9 @@ def test_a_change_that_changes_nothing_is_409(owner, app_id):
     {"memory": {"Bad_Type": "128M"}},
     {"healthcheck": {"web": {"path": "no-slash"}}},
     {"healthcheck": {"web": {"unknown": 1}}},
-    {"healthcheck": {"web": {"port": 5432}}},  # health checks probe the process's own PORT, nothing else
+    {"healthcheck": {"web": {"port": 5432}}},  # the former shape probes the process's own PORT, nothing else
     {"healthcheck": {"web": {"host": "10.0.0.1"}}},
+    {"healthcheck": {"web": {"readinessProbe": {"httpGet": {"path": "/"}}, "path": "/"}}},
     {"tags": {"bad tag": "x"}},
 ])
 def test_bad_config_is_refused_and_nothing_changes(owner, app_id, delta):
@@ -66,7 +67,8 @@ def test_limits_healthchecks_and_tags_are_kept(owner, app_id):
     assert r.status_code == 201, r.text
     got = owner.get(path).json()
     assert got["memory"] == {"web": "256M"} and got["cpu"] == {"web": "500m"}
-    assert got["tags"] == {"zone": "a"} and got["healthcheck"]["web"] == {"path": "/health", "timeout": 3}
+    assert got["tags"] == {"zone": "a"}
+    assert got["healthcheck"]["web"]["readinessProbe"]["httpGet"] == {"path": "/health", "httpHeaders": []}
     assert f"{owner.username} added memory web" in _summaries(owner, app_id)[0]
 
 

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 
+from controller_app import probes
 from controller_app.services import health
 from tests.live import ROOT, free_port
 
@@ -24,7 +25,7 @@ def test_probes_leave_no_reset_in_the_apps_log():
         for probe in range(50):
             ok, message = health.check("127.0.0.1", port, None)
             assert ok, (probe, message)
-        ok, message = health.check("127.0.0.1", port, {"path": "/"})
+        ok, message = health.check("127.0.0.1", port, probes.check("web", {"path": "/"})["readinessProbe"], port)
         assert ok, message
         time.sleep(0.3)
     finally:

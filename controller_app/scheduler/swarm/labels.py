@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from ... import probes
+
 L_APP = "slipway.app"
 L_RELEASE = "slipway.release"
 L_DEPLOYMENT = "slipway.deployment"
@@ -12,20 +14,40 @@ L_MANAGED = "slipway.managed"
 L_ONEOFF = "slipway.oneoff"
 L_SESSION_DEADLINE = "slipway.session-deadline"  # interactive one-offs: unix time after which any may remove it
 L_SWARM_SERVICE = "com.docker.swarm.service.id"
-L_HEALTHCHECK = "slipway.healthcheck"  # containers of routable types: the check the node agent probes with
-# the timeouts the node agent accepts (agents/slipway_agents/nodetasks.py): a label outside them is refused whole
-HEALTHCHECK_TIMEOUT = (0.1, 30.0)
+L_HEALTHCHECK = "slipway.healthcheck"  # containers of a type with a health check: the probes the node agent runs
+AGENT_NAMES = {probes.READINESS: "readiness", probes.LIVENESS: "liveness"}
+AGENT_KINDS = {"httpGet": "http", "tcpSocket": "tcp", "exec": "exec"}
+AGENT_TIMINGS = {"timeoutSeconds": "timeout", "periodSeconds": "period", "initialDelaySeconds": "initial_delay",
+                 "successThreshold": "success", "failureThreshold": "failure"}
 
 
-def healthcheck_label(check: dict | None) -> str | None:
-    """A release's health check as the node agent reads it: the path and the timeout (brought within the
-    agent's range) only; None when the check sets neither (the agent's default check)."""
-    out: dict = {}
-    if isinstance(check, dict):
-        if isinstance(check.get("path"), str):
-            out["path"] = check["path"]
-        timeout = check.get("timeout")
-        if isinstance(timeout, (int, float)) and not isinstance(timeout, bool):
-            low, high = HEALTHCHECK_TIMEOUT
-            out["timeout"] = min(max(float(timeout), low), high)
+def _agent_probe(probe, port: int) -> dict | None:
+    """One stored probe as the agent reads it: {"kind", its handler's keys, the timings}; `port` null means
+    the task's own PORT (also written for the port equal to `port`, the app's PORT)."""
+    kind, spec = probes.handler(probe) if isinstance(probe, dict) else ("", {})
+    if not kind:
+        return None
+    out: dict = {"kind": AGENT_KINDS[kind]}
+    if kind == "exec":
+        out["command"] = [str(a) for a in spec.get("command") or []]
+    else:
+        out["port"] = None if spec.get("port") in (None, port) else spec["port"]
+    if kind == "httpGet":
+        out["path"] = spec.get("path", "/")
+        out["headers"] = [[h.get("name"), h.get("value")] for h in spec.get("httpHeaders") or []]
+    for field, name in AGENT_TIMINGS.items():
+        value = probe.get(field, probes.DEFAULTS[field])
+        low, high = probes.BOUNDS[field]
+        out[name] = min(max(value, low), high) if isinstance(value, int) else probes.DEFAULTS[field]
+    return out
+
+
+def healthcheck_label(check: dict | None, port: int) -> str | None:
+    """A type's health check (probes.py's shape) as the node agent reads it, compact JSON:
+    {"readiness": Q, "liveness": Q}, each present only when set; None without a probe (the agent's default)."""
+    out = {}
+    for name, agent_name in AGENT_NAMES.items():
+        probe = _agent_probe(check.get(name), port) if isinstance(check, dict) else None
+        if probe:
+            out[agent_name] = probe
     return json.dumps(out, sort_keys=True, separators=(",", ":")) if out else None

@@ -94,7 +94,7 @@ class SwarmScheduler(SwarmNodes, SwarmEvents, SwarmLogs, SwarmRuns, Scheduler):
             return  # idempotent: this deployment's process type already has its service
         labels = {L_APP: spec.app, L_RELEASE: str(spec.release), L_DEPLOYMENT: str(spec.deployment),
                   L_TYPE: spec.proc_type, L_MANAGED: "1"}
-        check = healthcheck_label(spec.healthcheck) if spec.routable else None
+        check = healthcheck_label(spec.healthcheck, spec.port)
         container = ContainerSpec(
             image=self._pinned(spec.image),
             command=["/bin/sh", "-c"] if spec.command else None,

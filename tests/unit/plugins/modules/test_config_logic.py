@@ -7,7 +7,8 @@ import json
 import pytest
 
 from ansible_collections.slipway.paas.plugins.module_utils.base import MASK, MASK_CHANGED
-from ansible_collections.slipway.paas.plugins.modules.config import ConfigModule
+from ansible_collections.slipway.paas.plugins.modules.config import ConfigModule, normalize_healthcheck
+from controller_app import probes
 
 from ..module_utils.test_module_base import Exited, FakeModule, run
 
@@ -15,13 +16,14 @@ from ..module_utils.test_module_base import Exited, FakeModule, run
 class MemoryController:
     """Answers the config module's calls the way the controller's config endpoint does."""
 
-    def __init__(self, config):
+    def __init__(self, config, structure=None):
         self.config = config
+        self.structure = structure or {"web": 1}
         self.posts = []
         self.version = 3
 
     def must_get(self, path):
-        return copy.deepcopy(self.config)
+        return copy.deepcopy(self.config if path.endswith("/config/") else {"structure": self.structure})
 
     def get(self, path, query=None):
         return {"results": [{"version": self.version}]}
@@ -32,6 +34,8 @@ class MemoryController:
             for key, value in delta.items():
                 if value is None:
                     del self.config[section][key]
+                elif section == "healthcheck":  # stored as the controller stores it
+                    self.config[section][key] = probes.check(key, value)
                 else:  # the controller never shows a registry password back
                     self.config[section][key] = "********" if (section, key) == ("registry", "password") else value
         self.version += 1
@@ -47,7 +51,7 @@ def config_module(controller, check_mode=False, diff=True, **params):
 
 def fresh():
     return MemoryController({"values": {"A": "1", "B": "2"}, "memory": {"web": "256M"}, "cpu": {}, "tags": {},
-                             "healthcheck": {"web": {"path": "/health"}}})
+                             "healthcheck": {"web": probes.check("web", {"path": "/health"})}})
 
 
 def test_sets_only_what_differs_and_masks_the_diff():
@@ -70,7 +74,7 @@ def test_show_values():
 
 def test_same_values_are_not_a_change():
     ctl = fresh()
-    same_check = {"web": {"path": "/health", "timeout": 5}}
+    same_check = {"web": {"path": "/health", "timeout": 1, "interval": 10}}  # the former shape, as converted
     out = run(config_module(ctl, values={"A": 1}, memory={"web": "256m"}, healthcheck=same_check))
     assert out.result["changed"] is False
     assert ctl.posts == []
@@ -106,6 +110,49 @@ def test_healthcheck_is_sent_as_given():
     ctl = fresh()
     run(config_module(ctl, healthcheck={"worker": {"path": "/ping", "port": None}}))
     assert ctl.posts == [{"healthcheck": {"worker": {"path": "/ping"}}}]
+
+
+READY = {"readinessProbe": {"httpGet": {"path": "/health", "port": None}, "timeoutSeconds": None}}
+
+
+def test_the_new_shape_compares_with_the_defaults_and_sends_the_types_value():
+    ctl = fresh()
+    out = run(config_module(ctl, healthcheck={"web": READY}))  # the same probe as the former /health
+    assert out.result["changed"] is False and ctl.posts == []
+    live = {"livenessProbe": {"exec": {"command": ["true"]}, "failureThreshold": 5}}
+    out = run(config_module(ctl, check_mode=True, healthcheck={"web": {**READY, **live}}))
+    assert out.result["changed"] is True and ctl.posts == []
+    predicted = out.result["config"]["healthcheck"]["web"]
+    assert predicted["livenessProbe"] == {**probes.DEFAULTS, "failureThreshold": 5, "exec": {"command": ["true"]}}
+    assert out.result["diff"]["before"]["healthcheck"]["web"] == ctl.config["healthcheck"]["web"]
+    assert out.result["diff"]["after"]["healthcheck"]["web"] == predicted
+    out = run(config_module(ctl, healthcheck={"web": {**READY, **live}}))
+    assert ctl.posts == [{"healthcheck": {"web": {**READY, **live}}}]
+    assert ctl.config["healthcheck"]["web"] == predicted == out.result["config"]["healthcheck"]["web"]
+    assert run(config_module(ctl, healthcheck={"web": {**READY, **live}})).result["changed"] is False
+
+
+def test_web_cmd_is_the_apps_routable_type():
+    ctl = MemoryController({"values": {}, "memory": {}, "cpu": {}, "tags": {}, "healthcheck": {}},
+                           structure={"cmd": 1})
+    run(config_module(ctl, healthcheck={"web/cmd": READY}))
+    assert ctl.posts == [{"healthcheck": {"cmd": READY}}] and set(ctl.config["healthcheck"]) == {"cmd"}
+    assert run(config_module(ctl, healthcheck={"web/cmd": READY})).result["changed"] is False
+    run(config_module(ctl, state="absent", healthcheck={"web/cmd": None}))
+    assert ctl.posts[-1] == {"healthcheck": {"cmd": None}} and ctl.config["healthcheck"] == {}
+
+
+@pytest.mark.parametrize("check", [
+    {},
+    {"path": "/x"},
+    {"path": "/x", "timeout": 2.5, "interval": 0, "initial_delay": 7, "healthy_threshold": 2},
+    {"timeout": 600, "interval": 600},
+    READY,
+    {"livenessProbe": {"tcpSocket": {"port": 81}}, "readinessProbe": {"exec": {"command": ["a", "b"]}}},
+    {"readinessProbe": {"httpGet": {"httpHeaders": [{"name": "X", "value": "y"}]}, "periodSeconds": 3}},
+])
+def test_the_modules_comparison_form_is_what_the_controller_stores(check):
+    assert normalize_healthcheck(check) == probes.check("web", check)
 
 
 def test_invalid_key_fails_before_any_call():
