@@ -233,3 +233,25 @@ def test_runs_on_the_hosts_python():
     p = subprocess.run([SYSTEM_PYTHON, "-m", "slipway_agents.nodeagent", "--help"], capture_output=True, text=True,
                        env={"PYTHONPATH": AGENTS})
     assert p.returncode == 0 and "--config" in p.stdout, p.stderr
+
+
+def test_the_schedulers_label_is_what_the_agent_reads():
+    """A health check in Deis's shape, stored as the controller stores it, written as the scheduler labels a task,
+    and read by the agent: the same probes, the ports placed as the agent probes them."""
+    from controller_app.probes import check as stored
+    from controller_app.scheduler.swarm.labels import healthcheck_label
+
+    deis = {"livenessProbe": {"tcpSocket": {"port": 5000}, "periodSeconds": 3, "failureThreshold": 4},
+            "readinessProbe": {"httpGet": {"path": "/ready", "port": 9090,
+                                           "httpHeaders": [{"name": "X-Probe", "value": "yes"}]},
+                               "timeoutSeconds": 2, "successThreshold": 2, "initialDelaySeconds": 5}}
+    readiness, liveness = parse_checks(healthcheck_label(stored("web", deis), 5000), 1.0)
+    assert (readiness.kind, readiness.path, readiness.port, readiness.headers) == ("http", "/ready", 9090,
+                                                                                   (("X-Probe", "yes"),))
+    assert (readiness.timeout, readiness.success, readiness.initial_delay) == (2, 2, 5)
+    assert (liveness.kind, liveness.port, liveness.period, liveness.failure) == ("tcp", None, 3, 4)
+    exec_only = {"readinessProbe": {"exec": {"command": ["test", "-f", "/tmp/ready"]}}}
+    readiness, liveness = parse_checks(healthcheck_label(stored("worker", exec_only), 5000), 1.0)
+    assert (readiness.kind, readiness.command, liveness) == ("exec", ("test", "-f", "/tmp/ready"), None)
+    old = stored("web", {"path": "/health", "timeout": 3})
+    assert parse_checks(healthcheck_label(old, 5000), 1.0)[0].path == "/health"
