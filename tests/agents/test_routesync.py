@@ -332,7 +332,8 @@ def test_refused_generation_is_tried_again_on_the_heartbeat(nginx, fake_controll
     live_include = f"include {nginx.config_dir}/live/*.conf;"
     with open(nginx.conf, "w") as fh:
         fh.write(main.replace(live_include, f"{live_include}\n    include {snippets}/*.conf;"))
-    new = fc.set_apps([app("web", ["web.example.test"], [upstreams["red"].endpoint])])
+    # a new domain: rendered and tested (an endpoint change alone is pushed, no nginx -t)
+    new = fc.set_apps([app("web", ["web.example.test", "www.web.example.test"], [upstreams["red"].endpoint])])
     wait_for(lambda: sync.output().count(f"generation {new} refused by nginx -t") >= 2, timeout=10,
              what="refused, then refused again on the heartbeat")
     assert served(nginx, "web.example.test", "blue")
