@@ -250,8 +250,10 @@ class RouteSync:
         started = time.monotonic()
         shape, table = routing_shape(routes), endpoint_table(routes)
         if self.rendered and self.rendered[1] == shape and self.push.socket_path:
+            body = table_body(table, _gen_value(generation), _gen_value(self.rendered[0]))
             try:
-                self.push.push(table_body(table, _gen_value(generation), _gen_value(self.rendered[0])))
+                self.push.write_file(body)  # what a restarted nginx starts with
+                self.push.push(body)
             except (PushFailed, OSError) as e:
                 log.warning("generation %s: endpoint push failed (%s); rendering and reloading instead", generation, e)
             else:

@@ -35,22 +35,32 @@ local function ipv4(s)
     return s
 end
 
-local function ipv6(s)
-    -- "[addr]": hex groups and colons only (at most one "::"); nginx parses the address itself
-    local inner = s:match("^%[([%x:]+)%]$")
-    if not inner or #inner > 39 or #inner < 2 then
-        return nil
+local function groups(part) -- colon-separated hex groups of 1-4 digits: how many (nil: malformed)
+    if part == "" then
+        return 0
     end
-    local _, doubles = inner:gsub("::", "")
-    if doubles > 1 then
-        return nil
-    end
-    for group in inner:gmatch("[^:]+") do
-        if #group > 4 then
+    local n = 0
+    for g in (part .. ":"):gmatch("([^:]*):") do
+        if #g < 1 or #g > 4 then
             return nil
         end
+        n = n + 1
     end
-    return s
+    return n
+end
+
+local function ipv6(s)
+    -- "[addr]" in hex groups (no zone, no dotted tail): 8 groups, or fewer around one "::"
+    local inner = s:match("^%[([%x:]+)%]$")
+    if not inner or #inner > 39 then
+        return nil
+    end
+    local head, tail = inner:match("^(.-)::(.*)$")
+    if head then
+        local a, b = groups(head), not tail:find("::", 1, true) and groups(tail)
+        return a and b and a + b <= 7 and s or nil
+    end
+    return groups(inner) == 8 and s or nil
 end
 
 local function peer(s)
@@ -204,12 +214,15 @@ end
 function M.balance()
     local ctx = ngx.ctx
     local peers = ctx.slipway_peers
+    if not peers then -- only an app's location (access) names its peers
+        return ngx.exit(ngx.ERROR)
+    end
     local n = #peers
     local now = ngx.now()
     local i = ctx.slipway_index
     if i == nil then
         local app = ngx.var.slipway_app
-        i = next_index[app] or 1
+        i = ((next_index[app] or 1) - 1) % n + 1 -- the app may have fewer peers since
         next_index[app] = i % n + 1
         if n > 1 then
             balancer.set_more_tries(n - 1)
