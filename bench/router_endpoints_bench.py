@@ -1,0 +1,131 @@
+#!/usr/bin/env python3
+"""An endpoint change through the router: render + `nginx -t` + reload vs the endpoint table pushed to nginx's Lua
+balancer, at 10, 300 and 1,000 apps, on this machine's nginx (Debian's, with libnginx-mod-http-lua). A benchmark,
+not a test.
+
+    PYTHONPATH=$PWD/cli:$PWD .venv/bin/python bench/router_endpoints_bench.py [--apps 10,300,1000] [--rounds 7]
+
+A local nginx (2 workers, the agents' test configuration) and the route sync's own code in this process (no
+controller: each generation is handed to RouteSync.apply). N apps, one domain and one endpoint each; every round
+moves app 0 to another backend, and a client asks app 0 every millisecond from the moment the generation is
+handed over until the new backend answers. "live" is that time; "ack" is when apply returns (the route sync
+would acknowledge then). The reload path is the route sync with no push socket: every generation is rendered,
+tested and reloaded, as before the push. Prints a markdown table; writes bench/results/router_endpoints.json.
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import logging
+import os
+import pathlib
+import shutil
+import statistics
+import sys
+import tempfile
+import threading
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "agents"), str(ROOT / "tests" / "agents")]
+
+from conftest import NGINX, Nginx  # noqa: E402  (the agents' test nginx: main config with the Lua balancer)
+from fakes import Upstream  # noqa: E402
+from slipway_agents.routesync import DEFAULTS, RouteSync  # noqa: E402
+
+
+def routes(n: int, generation: int, first: dict, rest: dict) -> dict:
+    return {"generation": generation, "apps": [
+        {"id": f"app{i}", "domains": [f"app{i}.bench.test"], "certs": {}, "whitelist": [], "maintenance": False,
+         "enforce_https": False, "endpoints": [first if i == 0 else rest]} for i in range(n)]}
+
+
+def answer(port: int) -> str | None:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+    try:
+        conn.request("GET", "/", headers={"Host": "app0.bench.test"})
+        r = conn.getresponse()
+        body = r.read()
+        return json.loads(body)["name"] if r.status == 200 else None
+    except (OSError, ValueError, http.client.HTTPException):
+        return None
+    finally:
+        conn.close()
+
+
+def one_change(rs: RouteSync, nginx: Nginx, table: dict, want: str) -> tuple[float, float]:
+    """(seconds until the new backend answers, seconds until apply returned)"""
+    done: list[float] = []
+    t0 = time.monotonic()
+    worker = threading.Thread(target=lambda: (rs.apply(table), done.append(time.monotonic() - t0)))
+    worker.start()
+    while answer(nginx.http_port) != want:
+        if time.monotonic() - t0 > 30:
+            raise RuntimeError(f"{want} never answered")
+        time.sleep(0.001)
+    live = time.monotonic() - t0
+    worker.join()
+    return live, done[0]
+
+
+def measure(n: int, rounds: int, push: bool, ups: dict) -> dict:
+    d = tempfile.mkdtemp(prefix="slipway-bench-")
+    os.chmod(d, 0o755)
+    nginx = Nginx(d)
+    with open(nginx.conf) as fh:
+        conf = fh.read().replace("worker_processes 1;", "worker_processes 2;")
+    with open(nginx.conf, "w") as fh:
+        fh.write(conf)
+    nginx.start()
+    try:
+        rs = RouteSync(dict(DEFAULTS, controller_url="http://127.0.0.1:9", router_key="k", nginx=NGINX,
+                            nginx_prefix=d, nginx_conf=nginx.conf, config_dir=nginx.config_dir,
+                            http_listen=f"127.0.0.1:{nginx.http_port}", https_listen="",
+                            endpoints_socket=nginx.endpoints_socket if push else ""))
+        rs.ensure_live()
+        rs.apply(routes(n, 1, ups["a"].endpoint, ups["rest"].endpoint))
+        lives, acks = [], []
+        for r in range(rounds):
+            name = "b" if r % 2 == 0 else "a"
+            live, ack = one_change(rs, nginx, routes(n, r + 2, ups[name].endpoint, ups["rest"].endpoint), name)
+            lives.append(live)
+            acks.append(ack)
+        return {"live": statistics.median(lives), "ack": statistics.median(acks), "live_max": max(lives)}
+    finally:
+        nginx.stop()
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--apps", default="10,300,1000")
+    ap.add_argument("--rounds", type=int, default=7)
+    args = ap.parse_args()
+    logging.basicConfig(level=os.environ.get("BENCH_LOG", "ERROR"))
+    ups = {n: Upstream(n) for n in ("a", "b", "rest")}
+    results = {}
+    try:
+        for n in (int(x) for x in args.apps.split(",")):
+            for path in ("reload", "push"):
+                results[f"{n}/{path}"] = measure(n, args.rounds, path == "push", ups)
+                print(f"{n} apps, {path}: {results[f'{n}/{path}']}", file=sys.stderr)
+    finally:
+        for u in ups.values():
+            u.close()
+    print(f"\nnginx {os.popen(f'{NGINX} -v 2>&1').read().strip().split('/')[-1]}, {os.cpu_count()} cores, "
+          f"medians of {args.rounds} rounds (max in brackets), seconds from the new generation:\n")
+    print("| apps | reload: new endpoint answers | reload: ack | push: new endpoint answers | push: ack |")
+    print("|---|---|---|---|---|")
+    for n in args.apps.split(","):
+        rl, pu = results[f"{n}/reload"], results[f"{n}/push"]
+        print(f"| {n} | {rl['live']:.3f} ({rl['live_max']:.3f}) | {rl['ack']:.3f} | "
+              f"{pu['live']:.3f} ({pu['live_max']:.3f}) | {pu['ack']:.3f} |")
+    out = ROOT / "bench" / "results" / "router_endpoints.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
