@@ -21,6 +21,8 @@ import logging
 import os
 import pathlib
 import shutil
+import socket
+import socketserver
 import statistics
 import sys
 import tempfile
@@ -31,8 +33,36 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "agents"), str(ROOT / "tests" / "agents")]
 
 from conftest import NGINX, Nginx  # noqa: E402  (the agents' test nginx: main config with the Lua balancer)
-from fakes import Upstream  # noqa: E402
 from slipway_agents.routesync import DEFAULTS, RouteSync  # noqa: E402
+
+
+class Backend(socketserver.ThreadingTCPServer):
+    """A keep-alive HTTP/1.1 backend answering {"name": ...} in one write (no Nagle wait between head and body)."""
+    daemon_threads = True
+
+    def __init__(self, name: str):
+        body = json.dumps({"name": name}).encode()
+        self.answer = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (
+            len(body), body)
+        super().__init__(("127.0.0.1", 0), Handler)
+        self.endpoint = {"address": "127.0.0.1", "port": self.server_address[1]}
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.shutdown()
+        self.server_close()
+
+
+class Handler(socketserver.StreamRequestHandler):
+    def handle(self) -> None:
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        while True:
+            line = self.rfile.readline(65536)
+            if not line:
+                return
+            while line not in (b"\r\n", b"\n", b""):
+                line = self.rfile.readline(65536)
+            self.request.sendall(self.server.answer)
 
 
 def routes(n: int, generation: int, first: dict, rest: dict) -> dict:
@@ -103,7 +133,7 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=7)
     args = ap.parse_args()
     logging.basicConfig(level=os.environ.get("BENCH_LOG", "ERROR"))
-    ups = {n: Upstream(n) for n in ("a", "b", "rest")}
+    ups = {n: Backend(n) for n in ("a", "b", "rest")}
     results = {}
     try:
         for n in (int(x) for x in args.apps.split(",")):
