@@ -278,8 +278,9 @@ class Renderer:
         out.append("map $http_upgrade $slipway_connection_upgrade {\n    default upgrade;\n    ''      '';\n}\n")
         out.append("underscores_in_headers on;\nserver_names_hash_bucket_size 128;\n"
                    "server_names_hash_max_size 8192;\n\n")
-        # every app's peers, from the pushed table; idle connections kept per worker (LRU over every app's peers):
-        # enough for busy apps to skip a TCP handshake per request
+        # every app's peers, from the pushed table. One upstream, not one per app: an app's first or last endpoint
+        # changes no config. Idle connections kept per worker (one LRU pool over every app's peers, where each app
+        # had 64 of its own): enough for busy apps to skip a TCP handshake per request
         out.append(f"upstream {UPSTREAM} {{\n    server 0.0.0.1;  # never used: the balancer sets each peer\n"
                    f"    balancer_by_lua_block {{ require(\"{LUA_MODULE}\").balance() }}\n"
                    "    keepalive 1024;\n    keepalive_requests 10000;\n}\n\n")

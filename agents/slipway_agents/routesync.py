@@ -1,4 +1,4 @@
-"""The router's sync service: controller routes -> nginx (endpoint push, or config -> `nginx -t` -> swap -> reload) -> ack.
+"""The router's sync service: controller routes -> endpoint push, or config -> `nginx -t` -> swap -> reload -> ack.
 
     python3 -m slipway_agents.routesync [--config /etc/slipway/routesync.ini] [--once]
 
@@ -180,7 +180,8 @@ class RouteSync:
         """True once nginx answers with this generation and no longer accepts with the old one. nginx's master
         starts the new workers, sleeps 100 ms, and only then tells the old ones to stop accepting, so this waits
         that long (and a little more) after a new worker first answers: the acknowledgement then means every new
-        connection meets the new config."""
+        connection meets the new config. (A worker answers its config's generation, or that of the endpoint table
+        pushed on top of it: routepush.)"""
         if not self.check_url:
             return True
         deadline = time.monotonic() + float(self.cfg["check_timeout"])

@@ -191,7 +191,7 @@ def test_hostile_endpoint_data_is_refused(nginx, fake_controller, routesync, ups
     assert put_table(nginx, b"not json")[0] == 400
     huge = {f"app{i}": [f"10.{i // 65536 % 256}.{i // 256 % 256}.{i % 256}:8000"] * 20 for i in range(30000)}
     assert put_table(nginx, routepush.table_body(huge, gen + 1, gen))[0] == 413
-    too_many = {f"app{i}": [] for i in range(20001)}
+    too_many = {f"app{i}": [] for i in range(100001)}
     assert put_table(nginx, routepush.table_body(too_many, gen + 1, gen))[0] == 400
     assert served(nginx, "web.example.test", "blue") and generation_served(nginx) == str(gen)
 

@@ -14,7 +14,7 @@ local balancer = require("ngx.balancer")
 local M = {}
 
 local DICT = "slipway_endpoints"
-local MAX_APPS = 20000
+local MAX_APPS = 100000
 local MAX_PEERS = 1000
 local FAIL_TIMEOUT = 5 -- seconds a peer that failed is skipped by this worker (nginx's max_fails=1 fail_timeout=5s)
 
@@ -180,7 +180,7 @@ function M.push()
     end
     local ok, serr = store(body)
     if not ok then
-        ngx.status = ngx.HTTP_INSUFFICIENT_STORAGE
+        ngx.status = 507 -- insufficient storage: the shared dict is full
         return ngx.say(serr)
     end
     ngx.header["Content-Type"] = "application/json"
