@@ -11,6 +11,9 @@ moves app 0 to another backend, and a client asks app 0 every millisecond from t
 handed over until the new backend answers. "live" is that time; "ack" is when apply returns (the route sync
 would acknowledge then). The reload path is the route sync with no push socket: every generation is rendered,
 tested and reloaded, as before the push. Prints a markdown table; writes bench/results/router_endpoints.json.
+
+--tree DIR measures another checkout's route sync and test nginx instead (its agents/ and tests/agents/, e.g.
+`git archive <commit> agents tests/agents roles/router | tar -x -C DIR`): the reload path only, when it has no push.
 """
 from __future__ import annotations
 
@@ -30,10 +33,6 @@ import threading
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "agents"), str(ROOT / "tests" / "agents")]
-
-from conftest import NGINX, Nginx  # noqa: E402  (the agents' test nginx: main config with the Lua balancer)
-from slipway_agents.routesync import DEFAULTS, RouteSync  # noqa: E402
 
 
 class Backend(socketserver.ThreadingTCPServer):
@@ -84,7 +83,7 @@ def answer(port: int) -> str | None:
         conn.close()
 
 
-def one_change(rs: RouteSync, nginx: Nginx, table: dict, want: str) -> tuple[float, float]:
+def one_change(rs, nginx, table: dict, want: str) -> tuple[float, float]:
     """(seconds until the new backend answers, seconds until apply returned)"""
     done: list[float] = []
     t0 = time.monotonic()
@@ -100,6 +99,8 @@ def one_change(rs: RouteSync, nginx: Nginx, table: dict, want: str) -> tuple[flo
 
 
 def measure(n: int, rounds: int, push: bool, ups: dict) -> dict:
+    from conftest import NGINX, Nginx  # the agents' test nginx (with this tree's main config)
+    from slipway_agents.routesync import DEFAULTS, RouteSync
     d = tempfile.mkdtemp(prefix="slipway-bench-")
     os.chmod(d, 0o755)
     nginx = Nginx(d)
@@ -112,7 +113,8 @@ def measure(n: int, rounds: int, push: bool, ups: dict) -> dict:
         rs = RouteSync(dict(DEFAULTS, controller_url="http://127.0.0.1:9", router_key="k", nginx=NGINX,
                             nginx_prefix=d, nginx_conf=nginx.conf, config_dir=nginx.config_dir,
                             http_listen=f"127.0.0.1:{nginx.http_port}", https_listen="",
-                            endpoints_socket=nginx.endpoints_socket if push else ""))
+                            **({"endpoints_socket": nginx.endpoints_socket if push else ""}
+                               if "endpoints_socket" in DEFAULTS else {})))
         rs.ensure_live()
         rs.apply(routes(n, 1, ups["a"].endpoint, ups["rest"].endpoint))
         lives, acks = [], []
@@ -131,13 +133,18 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--apps", default="10,300,1000")
     ap.add_argument("--rounds", type=int, default=7)
+    ap.add_argument("--tree", default=str(ROOT))
     args = ap.parse_args()
+    sys.path[:0] = [os.path.join(args.tree, "agents"), os.path.join(args.tree, "tests", "agents")]
+    from conftest import NGINX
+    from slipway_agents.routesync import DEFAULTS
+    paths = ("reload", "push") if "endpoints_socket" in DEFAULTS else ("reload",)
     logging.basicConfig(level=os.environ.get("BENCH_LOG", "ERROR"))
     ups = {n: Backend(n) for n in ("a", "b", "rest")}
     results = {}
     try:
         for n in (int(x) for x in args.apps.split(",")):
-            for path in ("reload", "push"):
+            for path in paths:
                 results[f"{n}/{path}"] = measure(n, args.rounds, path == "push", ups)
                 print(f"{n} apps, {path}: {results[f'{n}/{path}']}", file=sys.stderr)
     finally:
@@ -145,13 +152,14 @@ def main() -> int:
             u.close()
     print(f"\nnginx {os.popen(f'{NGINX} -v 2>&1').read().strip().split('/')[-1]}, {os.cpu_count()} cores, "
           f"medians of {args.rounds} rounds (max in brackets), seconds from the new generation:\n")
-    print("| apps | reload: new endpoint answers | reload: ack | push: new endpoint answers | push: ack |")
-    print("|---|---|---|---|---|")
+    print("| apps | " + " | ".join(f"{p}: new endpoint answers | {p}: ack" for p in paths) + " |")
+    print("|---" * (1 + 2 * len(paths)) + "|")
     for n in args.apps.split(","):
-        rl, pu = results[f"{n}/reload"], results[f"{n}/push"]
-        print(f"| {n} | {rl['live']:.3f} ({rl['live_max']:.3f}) | {rl['ack']:.3f} | "
-              f"{pu['live']:.3f} ({pu['live_max']:.3f}) | {pu['ack']:.3f} |")
-    out = ROOT / "bench" / "results" / "router_endpoints.json"
+        cells = [f"{r['live']:.3f} ({r['live_max']:.3f}) | {r['ack']:.3f}"
+                 for r in (results[f"{n}/{p}"] for p in paths)]
+        print(f"| {n} | " + " | ".join(cells) + " |")
+    name = "router_endpoints.json" if args.tree == str(ROOT) else "router_endpoints_tree.json"
+    out = ROOT / "bench" / "results" / name
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")
     return 0
