@@ -142,6 +142,44 @@ def test_a_refused_peer_is_retried_on_another(nginx, fake_controller, routesync,
         assert served(nginx, "web.example.test", "green")
 
 
+def test_upstream_connections_are_kept_alive(nginx, fake_controller, routesync, upstreams):
+    accepted = []
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def serve():
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            accepted.append(conn)
+            threading.Thread(target=answer, args=(conn,), daemon=True).start()
+
+    def answer(conn):
+        body = b'{"name": "counted"}'
+        with conn, conn.makefile("rb") as rf:
+            while True:
+                line = rf.readline()
+                if not line:
+                    return
+                while line not in (b"\r\n", b""):
+                    line = rf.readline()
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        fc = fake_controller
+        start(nginx, fc, routesync, [app("web", ["web.example.test"], [upstreams["blue"].endpoint])])
+        gen = fc.set_apps([app("web", ["web.example.test"],
+                               [{"address": "127.0.0.1", "port": server.getsockname()[1]}])])
+        wait_for(lambda: acked(fc, gen), timeout=5, what="ack")
+        for _ in range(30):
+            assert served(nginx, "web.example.test", "counted")
+        assert len(accepted) == 1  # one worker, requests one after another: one connection
+    finally:
+        server.close()
+
+
 def test_a_restarted_nginx_serves_the_table_from_its_file(nginx, fake_controller, routesync, upstreams):
     fc = fake_controller
     sync = start(nginx, fc, routesync, [app("web", ["web.example.test"], [upstreams["blue"].endpoint])])
