@@ -95,7 +95,8 @@ def test_upstream_is_exactly_the_endpoints_with_retry_safety_net(nginx, fake_con
     assert names == {"blue", "green"}
     conf = open(os.path.join(nginx.config_dir, "live", "slipway.conf")).read()
     assert "proxy_next_upstream error timeout http_502 http_503;" in conf
-    assert f"server 127.0.0.1:{upstreams['red'].port}" not in conf
+    table = json.load(open(os.path.join(nginx.config_dir, "endpoints.json")))["apps"]
+    assert table == {"web": [f"127.0.0.1:{upstreams[n].port}" for n in ("blue", "green")] + ["127.0.0.1:1"]}
 
 
 def test_forwarded_headers_and_websocket(nginx, fake_controller, routesync, upstreams):
