@@ -6,8 +6,9 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 
-PKGS=(docker.io postgresql postgresql-client libpq-dev busybox-static nginx openssh-server openssh-client git
-      debootstrap wrk curl ca-certificates docker-registry pebble python3-venv python3-dev build-essential iproute2 tini)
+PKGS=(docker.io postgresql postgresql-client libpq-dev busybox-static nginx libnginx-mod-http-lua lua-cjson
+      openssh-server openssh-client git debootstrap wrk curl ca-certificates docker-registry pebble python3-venv
+      python3-dev build-essential iproute2 tini)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

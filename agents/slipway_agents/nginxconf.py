@@ -2,7 +2,13 @@
 
 Pure functions: `render(routes, settings)` returns {relative path: (content, mode)}; the caller writes
 them into a staging directory. Everything that comes from the controller is validated before it is
-put into the config (domains, addresses, ports, CIDRs), so no value can inject nginx directives.
+put into the config (domains, app ids, CIDRs), so no value can inject nginx directives.
+
+Endpoints are not in the config: every app's location names its app (`set $slipway_app <id>`) and proxies to
+the one upstream `slipway_apps`, whose balancer (Lua, roles/router/files/slipway_router.lua) picks a peer
+from the endpoint table the route sync pushes (routepush.py). So the config changes only when an app's domains,
+certificates or settings do, and an endpoint change needs no nginx -t nor reload. The main config loads the
+Lua module, its shared dict, the table file and the push socket (roles/router/templates/nginx.conf.j2).
 """
 from __future__ import annotations
 
@@ -13,14 +19,15 @@ import re
 from dataclasses import dataclass, field
 
 from .common import APP_ID
+from .routepush import LUA_MODULE
 
 log = logging.getLogger("slipway.routesync")
 
 # host names, optionally a leading wildcard label (nginx server_name "*.example.com")
 DOMAIN = re.compile(r"^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
-HOSTNAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,252})$")
 LISTEN = re.compile(r"^[A-Za-z0-9.:\[\]*]+$")
 
+UPSTREAM = "slipway_apps"
 ERROR_LOCATION = "/__slipway/errors/"
 STATUS_LOCATION = "/__slipway/generation"
 
@@ -71,24 +78,6 @@ def listen_ok(spec: str) -> bool:
 def valid_domain(d: object) -> bool:
     # ".invalid" (RFC 2606) is never an app's: the sync reads its generation back with such a Host
     return isinstance(d, str) and len(d) <= 253 and bool(DOMAIN.match(d)) and not d.endswith(".invalid")
-
-
-def valid_endpoint(ep: object) -> tuple[str, int] | None:
-    if not isinstance(ep, dict):
-        return None
-    addr, port = ep.get("address"), ep.get("port")
-    if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
-        return None
-    if not isinstance(addr, str):
-        return None
-    try:
-        ip = ipaddress.ip_address(addr)
-        return (f"[{ip}]" if ip.version == 6 else str(ip), port)
-    except ValueError:
-        pass
-    if HOSTNAME.match(addr) and ".." not in addr:
-        return (addr, port)
-    return None
 
 
 def valid_cidr(c: object) -> str | None:
@@ -212,7 +201,7 @@ class Renderer:
                 "        proxy_http_version 1.1;\n        proxy_set_header Host $host;\n"
                 + _https_upstream_opts(target, self.s, "        ") + "    }\n}\n\n")
 
-    def _app_body(self, app: dict, upstream: str | None) -> str:
+    def _app_body(self, app: dict) -> str:
         """Access rules and locations shared by the HTTP and HTTPS servers of one app."""
         out = ""
         for cidr in app["whitelist"]:
@@ -224,11 +213,10 @@ class Renderer:
             out += self._error_pages("maintenance.html") + "    location / {\n        return 503;\n    }\n"
             return out
         out += self._error_pages()
-        if upstream is None:
-            out += "    location / {\n        return 503;\n    }\n"
-            return out
         out += ("    location / {\n"
-                f"        proxy_pass http://{upstream};\n"
+                f"        set $slipway_app {app['id']};\n"
+                f"        access_by_lua_block {{ require(\"{LUA_MODULE}\").access() }}\n"
+                f"        proxy_pass http://{UPSTREAM};\n"
                 + _proxy_headers("        ")
                 + "        proxy_next_upstream error timeout http_502 http_503;\n"
                 f"        proxy_next_upstream_tries {self.s.next_upstream_tries};\n"
@@ -260,13 +248,6 @@ class Renderer:
                     domains.append(d)
             else:
                 log.warning("app %s: skipping invalid domain %r", app_id, d)
-        endpoints = []
-        for ep in raw.get("endpoints") or []:
-            v = valid_endpoint(ep)
-            if v is None:
-                log.warning("app %s: skipping invalid endpoint %r", app_id, ep)
-            elif v not in endpoints:
-                endpoints.append(v)
         whitelist = []
         for c in raw.get("whitelist") or []:
             v = valid_cidr(c)
@@ -282,7 +263,7 @@ class Renderer:
                 certs[d] = {"certificate": c["certificate"], "key": c["key"]}
             else:
                 log.warning("app %s: skipping certificate for %r (unknown domain or malformed)", app_id, d)
-        return {"id": app_id, "domains": domains, "endpoints": endpoints, "whitelist": whitelist,
+        return {"id": app_id, "domains": domains, "whitelist": whitelist,
                 "certs": certs, "maintenance": bool(raw.get("maintenance")),
                 "enforce_https": bool(raw.get("enforce_https"))}
 
@@ -297,6 +278,12 @@ class Renderer:
         out.append("map $http_upgrade $slipway_connection_upgrade {\n    default upgrade;\n    ''      '';\n}\n")
         out.append("underscores_in_headers on;\nserver_names_hash_bucket_size 128;\n"
                    "server_names_hash_max_size 8192;\n\n")
+        # every app's peers, from the pushed table. One upstream, not one per app: an app's first or last endpoint
+        # changes no config. Idle connections kept per worker (one LRU pool over every app's peers, where each app
+        # had 64 of its own): enough for busy apps to skip a TCP handshake per request
+        out.append(f"upstream {UPSTREAM} {{\n    server 0.0.0.1;  # never used: the balancer sets each peer\n"
+                   f"    balancer_by_lua_block {{ require(\"{LUA_MODULE}\").balance() }}\n"
+                   "    keepalive 1024;\n    keepalive_requests 10000;\n}\n\n")
 
         # default server: unknown hosts get the Slipway 503 page; the sync checks the loaded generation here
         out.append("server {\n" + self._listen(s.http_listen, False, default=True))
@@ -305,8 +292,8 @@ class Renderer:
         out.append("    server_name _;\n"
                    f"    location = {STATUS_LOCATION} {{\n"
                    "        allow 127.0.0.1;\n        allow ::1;\n        deny all;\n"
-                   "        default_type text/plain;\n"
-                   f"        return 200 \"{generation}\\n\";\n    }}\n"
+                   f"        set $slipway_generation \"{generation}\";\n"
+                   f"        content_by_lua_block {{ require(\"{LUA_MODULE}\").status() }}\n    }}\n"
                    f"    error_page 503 {ERROR_LOCATION}unknown.html;\n"
                    f"    location ^~ {ERROR_LOCATION} {{\n        internal;\n        alias {self.root}/pages/;\n    }}\n"
                    "    location / {\n        return 503;\n    }\n}\n\n")
@@ -351,18 +338,10 @@ class Renderer:
                 apps.append(app)
 
         for app in sorted(apps, key=lambda a: a["id"]):
-            upstream = None
             out.append(f"# app {app['id']}\n")
-            if app["endpoints"] and not app["maintenance"]:
-                upstream = f"slipway_app_{app['id'].replace('-', '_')}"
-                out.append(f"upstream {upstream} {{\n")
-                for addr, port in app["endpoints"]:
-                    out.append(f"    server {addr}:{port} max_fails=1 fail_timeout=5s;\n")
-                # idle connections kept per worker: enough for busy apps to skip a TCP handshake per request
-                out.append("    keepalive 64;\n    keepalive_requests 10000;\n}\n")
             tls = [d for d in app["domains"] if d in app["certs"]]
             plain = [d for d in app["domains"] if d not in app["certs"]]
-            body = self._app_body(app, upstream)
+            body = self._app_body(app)
             http_domains = plain + ([] if app["enforce_https"] else tls)
             if http_domains:
                 out.append("server {\n" + self._listen(s.http_listen, False)
@@ -385,3 +364,4 @@ class Renderer:
             out.append("\n")
         files["slipway.conf"] = ("".join(out), 0o644)
         return files
+

@@ -1,11 +1,14 @@
-"""The router's sync service: controller routes -> nginx config -> `nginx -t` -> atomic swap -> reload -> ack.
+"""The router's sync service: controller routes -> endpoint push, or config -> `nginx -t` -> swap -> reload -> ack.
 
     python3 -m slipway_agents.routesync [--config /etc/slipway/routesync.ini] [--once]
 
-Loop: long-poll `GET /v2/routes?generation=G&wait=25` (header X-Slipway-Router-Auth). On a new generation,
-render every file into a fresh staging directory next to the live one, run `nginx -t` on the full nginx
-config with the live directory's path pointed at the staging directory, and only if that passes, swap the
-`live` symlink atomically (rename), reload nginx, check that nginx now serves that generation, and then POST
+Loop: long-poll `GET /v2/routes?generation=G&wait=25` (header X-Slipway-Router-Auth). A new generation that
+differs from the live one only in endpoints is pushed to nginx as an endpoint table (routepush.py: no render,
+no nginx -t, no reload), then acknowledged once nginx answers that it took it. Any other one (or a push that
+fails): render every file into a fresh staging directory next to the live one, run `nginx -t` on the full nginx
+config with the live directory's path pointed at the staging directory, and only if that passes, write the
+endpoint table's file, swap the `live` symlink atomically (rename), reload nginx, check that nginx now serves
+that generation, push the table, and then POST
 `/v2/routes/ack/ {router, generation}`. If `nginx -t` fails the old config keeps serving, the error is logged
 and that generation is not acknowledged; the sync tries it again every `heartbeat` seconds (the cause may be
 on the host, e.g. a broken snippet in /etc/nginx/conf.d that an operator then removes) until it passes or the
@@ -19,8 +22,10 @@ Settings (ini section [routesync], or environment SLIPWAY_<NAME>):
   http_listen / https_listen (space separated nginx listen specs), check_url (where the loaded generation
   is read back, default derived from http_listen), platform_domain, controller_domain, controller_upstream,
   controller_cert, controller_key, controller_enforce_https, acme_upstream, acme_socket (where nginx gathers
-  ACME challenges bound for an https target: in /run, so no stale socket outlives a reboot), pages_dir (html
-  overrides for
+  ACME challenges bound for an https target: in /run, so no stale socket outlives a reboot), endpoints_socket
+  (nginx's unix socket taking the endpoint table; empty: every generation renders and reloads), endpoints_file
+  (the table nginx loads when it starts or reloads; default <config_dir>/endpoints.json, as the main config's
+  init_by_lua), pages_dir (html overrides for
   unknown.html / unavailable.html / maintenance.html), wait (long-poll seconds), heartbeat (seconds between
   re-acks, and between retries of a generation nginx -t refused), drop_invalid_certs (leave out certificates
   this host's OpenSSL refuses, e.g. a 1024-bit RSA key at security level 2, instead of refusing the whole
@@ -35,7 +40,6 @@ import shlex
 import shutil
 import signal
 import socket
-import ssl
 import subprocess
 import sys
 import tempfile
@@ -44,7 +48,10 @@ import urllib.error
 import urllib.request
 
 from .common import Client, HTTPError, run_service
-from .nginxconf import STATUS_LOCATION, Renderer, Settings, listen_ok
+from .nginxconf import Renderer, Settings, listen_ok
+from .nginxctl import (ConfigTestFailed, conf_pid_file, default_check_url, drop_invalid_certs, master_pid,
+                       nginx_version)
+from .routepush import EndpointPush, PushFailed, endpoint_table, routing_shape, table_body
 
 log = logging.getLogger("slipway.routesync")
 
@@ -72,6 +79,8 @@ DEFAULTS = {
     "controller_enforce_https": "false",
     "acme_upstream": "",
     "acme_socket": "/run/slipway-router-acme.sock",
+    "endpoints_socket": "/run/slipway-router/endpoints.sock",
+    "endpoints_file": "",
     "upstream_ca_file": "",
     "client_max_body_size": "100m",
     "proxy_read_timeout": "300",
@@ -84,21 +93,6 @@ DEFAULTS = {
 }
 
 TRUE = {"1", "true", "yes", "on"}
-
-
-class ConfigTestFailed(Exception):
-    pass
-
-
-def nginx_version(binary: str) -> tuple[int, ...]:
-    try:
-        out = subprocess.run([binary, "-v"], capture_output=True, text=True, timeout=10).stderr
-        m = re.search(r"nginx/(\d+)\.(\d+)\.(\d+)", out)
-        if m:
-            return tuple(int(x) for x in m.groups())
-    except OSError:
-        pass
-    return (1, 26, 0)
 
 
 class RouteSync:
@@ -133,25 +127,17 @@ class RouteSync:
             client_max_body_size=cfg["client_max_body_size"],
             proxy_read_timeout=int(cfg["proxy_read_timeout"]),
             http2_directive=nginx_version(cfg["nginx"]) >= (1, 25, 1), pages=pages)
-        self.check_url = cfg["check_url"] or self._default_check_url(http_listen)
-        self.pid_file = cfg["pid_file"] or self._pid_file(cfg["nginx_conf"])
+        self.check_url = cfg["check_url"] or default_check_url(http_listen)
+        self.pid_file = cfg["pid_file"] or conf_pid_file(cfg["nginx_conf"])
+        self.push = EndpointPush(cfg["endpoints_socket"],
+                                 cfg["endpoints_file"] or os.path.join(self.config_dir, "endpoints.json"))
+        self.rendered: tuple[str, str] | None = None  # (generation, routing_shape) of the live config
         self.applied: str | None = None   # generation nginx serves
         self.seen: str | None = None      # last generation handled (applied or refused)
         self.pending_ack: str | None = None
         self.last_ack = 0.0
         self.refused: str | None = None   # generation nginx -t refused, tried again every `heartbeat` seconds
         self.refused_at = 0.0
-
-    @staticmethod
-    def _default_check_url(http_listen: list[str]) -> str:
-        for spec in http_listen:
-            if spec.isdigit():
-                return f"http://127.0.0.1:{spec}{STATUS_LOCATION}"
-            m = re.match(r"^(\d+\.\d+\.\d+\.\d+|\*):(\d+)$", spec)
-            if m:
-                host = "127.0.0.1" if m.group(1) in ("*", "0.0.0.0") else m.group(1)
-                return f"http://{host}:{m.group(2)}{STATUS_LOCATION}"
-        return ""
 
     # -- nginx ----------------------------------------------------------------------------------------------
     def nginx_cmd(self, *args: str, conf: str | None = None) -> list[str]:
@@ -178,6 +164,9 @@ class RouteSync:
         if r.returncode != 0:
             raise ConfigTestFailed((r.stderr or r.stdout).strip())
 
+    def master_pid(self) -> int:
+        return master_pid(self.pid_file)
+
     def reload(self) -> None:
         if not self.cfg["reload_command"]:
             os.kill(self.master_pid(), signal.SIGHUP)
@@ -187,35 +176,12 @@ class RouteSync:
         if r.returncode != 0:
             raise RuntimeError(f"reload failed ({' '.join(cmd)}): {(r.stderr or r.stdout).strip()}")
 
-    @staticmethod
-    def _pid_file(nginx_conf: str) -> str:
-        """The main config's `pid` (nginx's own default when it names none, or cannot be read yet)."""
-        try:
-            with open(nginx_conf, encoding="utf-8") as fh:
-                found = re.search(r"^\s*pid\s+([^;\s]+)\s*;", fh.read(), re.M)
-        except OSError:
-            found = None
-        return found.group(1) if found else "/run/nginx.pid"
-
-    def master_pid(self) -> int:
-        """nginx's master, from its pid file; never another process that got a stale file's number."""
-        path = self.pid_file
-        try:
-            with open(path, encoding="ascii") as fh:
-                pid = int(fh.read().strip())
-            with open(f"/proc/{pid}/cmdline", "rb") as fh:
-                master = fh.read().startswith(b"nginx: master process")
-        except (OSError, ValueError) as e:
-            raise RuntimeError(f"no nginx master to reload ({path}: {e})") from None
-        if not master:
-            raise RuntimeError(f"no nginx master to reload ({path}: process {pid} is something else)")
-        return pid
-
     def wait_loaded(self, generation: str) -> bool:
         """True once nginx answers with this generation and no longer accepts with the old one. nginx's master
         starts the new workers, sleeps 100 ms, and only then tells the old ones to stop accepting, so this waits
         that long (and a little more) after a new worker first answers: the acknowledgement then means every new
-        connection meets the new config."""
+        connection meets the new config. (A worker answers its config's generation, or that of the endpoint table
+        pushed on top of it: routepush.)"""
         if not self.check_url:
             return True
         deadline = time.monotonic() + float(self.cfg["check_timeout"])
@@ -279,33 +245,25 @@ class RouteSync:
                 log.info("initial reload skipped: %s", e)
 
     # -- one generation -----------------------------------------------------------------------------------------
-    def drop_invalid_certs(self, routes: dict) -> None:
-        """Leave out certificates this host's OpenSSL refuses (on by default: one app's certificate then cannot
-        stop routing changes for every app). Their domains are served over HTTP only; the error is logged."""
-        with tempfile.TemporaryDirectory() as d:
-            crt, key = os.path.join(d, "c.pem"), os.path.join(d, "k.pem")
-            for app in routes.get("apps") or []:
-                certs = app.get("certs") if isinstance(app, dict) else None
-                if not isinstance(certs, dict):
-                    continue
-                for domain, c in list(certs.items()):
-                    try:
-                        with open(crt, "w", encoding="utf-8") as fh:
-                            fh.write(str(c.get("certificate", "")))
-                        with open(key, "w", encoding="utf-8") as fh:
-                            fh.write(str(c.get("key", "")))
-                        ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(crt, key)
-                    except (ssl.SSLError, OSError, AttributeError, ValueError) as e:
-                        log.error("app %s: certificate for %s refused by OpenSSL (%s); serving it over HTTP only",
-                                  app.get("id"), domain, e)
-                        del certs[domain]
-
     def apply(self, routes: dict) -> bool:
         generation = str(routes.get("generation"))
         self.seen = generation
         started = time.monotonic()
+        shape, table = routing_shape(routes), endpoint_table(routes)
+        if self.rendered and self.rendered[1] == shape and self.push.socket_path:
+            body = table_body(table, _gen_value(generation), _gen_value(self.rendered[0]))
+            try:
+                self.push.write_file(body)  # what a restarted nginx starts with
+                self.push.push(body)
+            except (PushFailed, OSError) as e:
+                log.warning("generation %s: endpoint push failed (%s); rendering and reloading instead", generation, e)
+            else:
+                self.applied = self.pending_ack = generation
+                log.info("generation %s live (%d apps, endpoints only) %.0f ms after it arrived", generation,
+                         len(table), (time.monotonic() - started) * 1000)
+                return True
         if self.cfg["drop_invalid_certs"].lower() in TRUE:
-            self.drop_invalid_certs(routes)
+            drop_invalid_certs(routes)
         staged = self.stage(routes, generation)
         try:
             self.test_config(staged)
@@ -316,6 +274,8 @@ class RouteSync:
             self.refused, self.refused_at = generation, time.monotonic()
             return False
         self.refused = None
+        body = table_body(table, _gen_value(generation), _gen_value(generation))
+        self.push.write_file(body)  # the reload's init loads it
         self.swap(staged)
         tested = time.monotonic()
         try:
@@ -323,8 +283,15 @@ class RouteSync:
             if not self.wait_loaded(generation):
                 raise RuntimeError(f"nginx did not load generation {generation}")
         except (RuntimeError, OSError, subprocess.SubprocessError):
-            self.seen = None  # fetch and apply again after the back-off
+            self.seen, self.rendered = None, None  # fetch and apply again after the back-off
             raise
+        self.rendered = (generation, shape)
+        if self.push.socket_path:
+            try:  # in step with the file the reload loaded, and a check that pushes work
+                self.push.push(body)
+            except PushFailed as e:
+                log.warning("generation %s: endpoint push failed (%s); each change reloads until it works",
+                            generation, e)
         self.applied = generation
         self.pending_ack = generation
         self.cleanup(staged)

@@ -21,6 +21,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fakes import FakeController, free_port  # noqa: E402
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+NGINX_MODULES = "/usr/lib/nginx/modules"  # Debian's libnginx-mod-http-lua (and its ndk)
+LUA_DIR = os.path.join(ROOT, "roles", "router", "files")
 # the agents run on the hosts' system Python (stdlib only), not on the test venv
 SYSTEM_PYTHON = os.environ.get("SLIPWAY_AGENTS_PYTHON", "/usr/bin/python3")
 
@@ -42,8 +44,11 @@ class Nginx:
         self.config_dir = os.path.join(d, "slipway")
         self.conf = os.path.join(d, "nginx.conf")
         os.makedirs(os.path.join(d, "tmp"), exist_ok=True)
+        self.endpoints_socket = os.path.join(d, "endpoints.sock")
         with open(self.conf, "w") as fh:
             fh.write(f"""
+load_module {NGINX_MODULES}/ndk_http_module.so;
+load_module {NGINX_MODULES}/ngx_http_lua_module.so;
 user nobody nogroup;
 worker_processes 1;
 pid {d}/nginx.pid;
@@ -56,6 +61,15 @@ http {{
     fastcgi_temp_path {d}/tmp/fastcgi;
     uwsgi_temp_path {d}/tmp/uwsgi;
     scgi_temp_path {d}/tmp/scgi;
+    lua_package_path "{LUA_DIR}/?.lua;;";
+    lua_shared_dict slipway_endpoints 32m;
+    init_by_lua_block {{ require("slipway_router").init("{self.config_dir}/endpoints.json") }}
+    server {{
+        listen unix:{self.endpoints_socket};
+        client_max_body_size 8m;
+        client_body_buffer_size 8m;
+        location = /endpoints {{ content_by_lua_block {{ require("slipway_router").push() }} }}
+    }}
     include {self.config_dir}/live/*.conf;
 }}
 """)
@@ -107,6 +121,7 @@ class RouteSyncProc:
             "SLIPWAY_HTTPS_LISTEN": f"127.0.0.1:{nginx.https_port}",
             "SLIPWAY_WAIT": "5",
             "SLIPWAY_ACME_SOCKET": os.path.join(nginx.dir, "acme.sock"),
+            "SLIPWAY_ENDPOINTS_SOCKET": nginx.endpoints_socket,
             "SLIPWAY_LOG_LEVEL": "DEBUG",
             "SLIPWAY_PYTHON": SYSTEM_PYTHON,
         }

@@ -95,7 +95,8 @@ def test_upstream_is_exactly_the_endpoints_with_retry_safety_net(nginx, fake_con
     assert names == {"blue", "green"}
     conf = open(os.path.join(nginx.config_dir, "live", "slipway.conf")).read()
     assert "proxy_next_upstream error timeout http_502 http_503;" in conf
-    assert f"server 127.0.0.1:{upstreams['red'].port}" not in conf
+    table = json.load(open(os.path.join(nginx.config_dir, "endpoints.json")))["apps"]
+    assert table == {"web": [f"127.0.0.1:{upstreams[n].port}" for n in ("blue", "green")] + ["127.0.0.1:1"]}
 
 
 def test_forwarded_headers_and_websocket(nginx, fake_controller, routesync, upstreams):
@@ -332,7 +333,8 @@ def test_refused_generation_is_tried_again_on_the_heartbeat(nginx, fake_controll
     live_include = f"include {nginx.config_dir}/live/*.conf;"
     with open(nginx.conf, "w") as fh:
         fh.write(main.replace(live_include, f"{live_include}\n    include {snippets}/*.conf;"))
-    new = fc.set_apps([app("web", ["web.example.test"], [upstreams["red"].endpoint])])
+    # a new domain: rendered and tested (an endpoint change alone is pushed, no nginx -t)
+    new = fc.set_apps([app("web", ["web.example.test", "www.web.example.test"], [upstreams["red"].endpoint])])
     wait_for(lambda: sync.output().count(f"generation {new} refused by nginx -t") >= 2, timeout=10,
              what="refused, then refused again on the heartbeat")
     assert served(nginx, "web.example.test", "blue")

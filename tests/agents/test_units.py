@@ -7,7 +7,7 @@ import subprocess
 import pytest
 
 from conftest import AGENTS, SYSTEM_PYTHON
-from slipway_agents import builder, nginxconf
+from slipway_agents import builder, nginxconf, routepush
 from slipway_agents.common import load_config
 
 
@@ -84,8 +84,8 @@ def test_render_is_deterministic_and_escapes_nothing_unsafe():
     one = r.render(routes, "5")["slipway.conf"][0]
     assert one == r.render(routes, "5")["slipway.conf"][0]
     assert one.index("# app a") < one.index("# app b")
-    assert "server [::1]:81" in one
-    assert "10.0.0.1" not in one  # a boolean is not a port
+    assert "set $slipway_app a;" in one and "10.0.0" not in one and ":81" not in one  # endpoints: pushed table
+    assert routepush.endpoint_table(routes) == {"a": ["[::1]:81"], "b": ["10.0.0.2:80"], "c": [], "d": []}
     assert "server_name a.test *.wild.test;" in one
     assert "# app c" not in one
     assert ".invalid" not in one

@@ -26,6 +26,9 @@ for _ in $(seq 150); do
 done
 [ -n "$ok" ] || { journalctl -u slipway-routesync --no-pager | tail -30; fail "app not routed"; }
 echo "routed: hello.agents.test"
+[ "$(stat -c %a /run/slipway-router)" = 700 ] || fail "the endpoint socket's folder is not root-only"
+grep -q '"hello":\["127.0.0.1:9001"\]' /etc/nginx/slipway/endpoints.json || fail "no endpoint table file"
+echo "endpoints: table file written, socket root-only"
 code=$(curl -s -o /tmp/unknown.html -w '%{http_code}' -H 'Host: nope.agents.test' http://127.0.0.1/)
 [ "$code" = 503 ] && grep -q "No app here" /tmp/unknown.html || fail "unknown host answered $code"
 echo "unknown host: 503 page"
