@@ -12,19 +12,11 @@ import time
 import pytest
 
 from conftest import http_request, wait_for
-from fakes import Upstream
+from test_routesync import upstreams  # noqa: F401 - the local backends fixture
 from slipway_agents import routepush
 from test_routesync import app, served
 
 DEAD = {"address": "127.0.0.1", "port": 1}  # nothing listens: connection refused
-
-
-@pytest.fixture
-def upstreams():
-    ups = {n: Upstream(n) for n in ("blue", "green", "red")}
-    yield ups
-    for u in ups.values():
-        u.close()
 
 
 def workers(nginx) -> set[int]:

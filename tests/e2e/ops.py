@@ -10,7 +10,7 @@ import pathlib
 import subprocess
 import time
 
-from .conftest import HOST, WORK, get, sh, unique
+from .conftest import HOST, WORK, get, git_repo, push, sh, unique
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 HELLO = ROOT / "examples" / "hello"
@@ -30,6 +30,19 @@ def new_app(aio, user_factory, prefix: str) -> dict:
     _, info = owner.api("GET", f"/v2/apps/{app}/")
     return {"aio": aio, "owner": owner, "app": app, "domain": info["url"].split("://")[-1].strip("/"),
             "src": f"{WORK}/src-{app}"}
+
+
+def pushed_app(aio, user, prefix: str, app_py: str) -> str:
+    """A new app of `user` serving `app_py` as its web process (on the stack image), pushed; its id."""
+    from .test_push import dockerfile
+    app = unique(prefix)
+    user.api("POST", "/v2/apps/", {"id": app})
+    src = f"{WORK}/src-{app}"
+    git_repo(src, {"Dockerfile": dockerfile(aio["registry"]), "app.py": app_py,
+                   "Procfile": "web: python3 -u /app/app.py"})
+    rc, out, _ = push(user, app, src)
+    assert rc == 0, out[-3000:]
+    return app
 
 
 def serving(world) -> str:

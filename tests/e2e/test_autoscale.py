@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import time
 
-from .conftest import WORK, Load, git_repo, push, unique
-from .test_push import dockerfile
+from .conftest import Load
+from .ops import pushed_app
 
 # Each request spends 15 ms of CPU; two clients in a loop keep one process at its 200m limit.
 BUSY_APP = '''import http.server, os, socket, time
@@ -51,13 +51,7 @@ def until_count(user, app: str, count: int, timeout: float) -> float:
 
 def test_load_scales_web_up_and_quiet_scales_it_down(aio, user_factory):
     user = user_factory("scaler")
-    app = unique("busy-")
-    user.api("POST", "/v2/apps/", {"id": app})
-    src = f"{WORK}/src-{app}"
-    git_repo(src, {"Dockerfile": dockerfile(aio["registry"]), "app.py": BUSY_APP,
-                   "Procfile": "web: python3 -u /app/app.py"})
-    rc, out, _ = push(user, app, src)
-    assert rc == 0, out[-3000:]
+    app = pushed_app(aio, user, "busy-", BUSY_APP)
     user.api("POST", f"/v2/apps/{app}/config/", {"cpu": {"web": "200m"}})
     _, settings = user.api("POST", f"/v2/apps/{app}/settings/",
                            {"autoscale": {"web": {"min": 1, "max": 2, "cpu_percent": 50}}})

@@ -7,9 +7,9 @@ import time
 
 import pytest
 
-from .conftest import WORK, Load, get, git_repo, push, sh, unique, wait_for
+from .conftest import Load, get, sh, wait_for
+from .ops import pushed_app
 from .test_faults import routed, tasks
-from .test_push import dockerfile
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -55,13 +55,7 @@ PROBES = {"livenessProbe": {"httpGet": {"path": "/", "port": 5000}, "initialDela
 @pytest.fixture(scope="module")
 def world(aio, user_factory):
     user = user_factory("live")
-    app = unique("live-")
-    user.api("POST", "/v2/apps/", {"id": app})
-    src = f"{WORK}/src-{app}"
-    git_repo(src, {"Dockerfile": dockerfile(aio["registry"]), "app.py": STALLING_APP,
-                   "Procfile": "web: python3 -u /app/app.py"})
-    rc, out, _ = push(user, app, src)
-    assert rc == 0, out[-3000:]
+    app = pushed_app(aio, user, "live-", STALLING_APP)
     user.api("POST", f"/v2/apps/{app}/config/", {"healthcheck": {"web": PROBES}})
     user.api("POST", f"/v2/apps/{app}/scale/", {"web": 2})
     wait_for(lambda: len(tasks(app)) == 2 and len(routed(app)) == 2, timeout=90, message="two routed tasks")
