@@ -34,9 +34,10 @@ class Autoscaler:
         self.tracks: dict[tuple[str, str], Track] = {}
         self.held: dict[str, float] = {}  # app id -> until when its autoscale waits after a failed step
 
-    def figures(self, db: Session, app: App) -> dict[str, list[tuple[float, float]]]:
-        """(cores used, cores limit) of each running task of the serving deployment with a figure, by type."""
-        reporting = agentview.reporting_nodes(db)
+    @staticmethod
+    def figures(db: Session, app: App, reporting: set[str]) -> dict[str, list[tuple[float, float]]]:
+        """(cores used, cores limit) of each running task of the serving deployment with a figure, by type, from
+        the agents that still report (`reporting`)."""
         rows = db.execute(select(TaskReport.proc_type, TaskReport.cpu_rate, TaskReport.cpu_limit, TaskReport.node)
                           .where(TaskReport.app_id == app.id, TaskReport.deployment == app.current_deployment,
                                  TaskReport.state == "running", TaskReport.cpu_rate.is_not(None)))
@@ -46,9 +47,9 @@ class Autoscaler:
                 out.setdefault(proc, []).append((rate, limit or 0.0))
         return out
 
-    def run_app(self, db: Session, app: App, now: float) -> str | None:
+    def run_app(self, db: Session, app: App, now: float, reporting: set[str]) -> str | None:
         """One look at one app; what it changed (its deployment's cause), or None."""
-        figures = self.figures(db, app)
+        figures = self.figures(db, app, reporting)
         structure = dict(app.structure or {})
         for proc, spec in sorted((app.autoscale or {}).items()):
             if proc not in structure:
@@ -85,13 +86,13 @@ class Autoscaler:
             try:
                 with session_factory()() as db:
                     apps = db.scalars(select(App).where(App.autoscale != {}, App.current_deployment.is_not(None)))
-                    live = set()
+                    live, reporting = set(), agentview.reporting_nodes(db)  # once a pass, not per app
                     for app in apps.all():
                         live |= {(app.id, proc) for proc in app.autoscale}
                         if self.held.get(app.id, 0) > now:
                             continue
                         try:
-                            cause = self.run_app(db, app, now)
+                            cause = self.run_app(db, app, now, reporting)
                         except ServiceError as exc:  # another deploy held the app, or the step failed: later
                             log.warning("autoscale of %s: %s", app.id, exc)
                             self.held[app.id] = now + HOLD_AFTER_FAILURE
