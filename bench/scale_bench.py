@@ -207,8 +207,10 @@ class Bench:
         time.sleep(5)  # the last deploy's drain and retirement
         agents = idle_cpu(self.idle)
         stopped_after = self.agent(False)
-        own = idle_cpu(self.idle)
-        started_after = self.agent(True)
+        try:
+            own = idle_cpu(self.idle)
+        finally:  # interrupted or not, the host keeps its agent
+            started_after = self.agent(True)
         time.sleep(3)
         memory = cgroups()
         row = {"apps": n, "idle agents": agents, "idle own probes": own,

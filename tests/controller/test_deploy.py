@@ -77,14 +77,12 @@ def test_failed_build_keeps_the_previous_release_serving(ctl, owner, served):
 
 def test_an_image_no_node_can_pull_fails_after_a_few_tries(ctl, owner, served):
     """Swarm rejects the task ("No such image") and retries it in the same slot: the deploy fails after two
-    rejections, not at the health timeout (30 s in this suite), and the previous release serves."""
-    started = time.monotonic()
+    rejections ("keep failing"), not at the health timeout ("did not become healthy"), and the previous release
+    serves. How long that takes depends on the machine's load, so the message says which rule ended it."""
     r = build(owner, served, image="slipway-test/not-there:1")
-    seconds = time.monotonic() - started
     assert r.status_code == 400, r.text
     detail = r.json()["detail"]
     assert "keep failing" in detail and "No such image" in detail, detail
-    assert seconds < 20, (seconds, detail)
     assert fetch(endpoints(ctl, served)[0]).startswith("hello release=v2")
 
 

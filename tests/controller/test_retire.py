@@ -37,11 +37,10 @@ def test_old_services_drain_after_the_answer_and_a_restart_still_removes_them():
         app_id = user.post("/v2/apps/", {}).json()["id"]
         assert build(user, app_id).status_code == 201
 
-        # the answer comes before the drain is over: the new release serves, the old one still drains
-        posted = time.monotonic()
+        # the answer comes before the drain is over: the new release serves, the old one still drains (the
+        # drain's clock starts as the deploy answers, so how long the deploy took does not matter)
         r = user.post(f"/v2/apps/{app_id}/config/", {"values": {"MESSAGE": "drained"}})
         assert r.status_code == 201, r.text
-        assert time.monotonic() - posted < DRAIN
         assert fetch(endpoints(ctl, app_id)[0]).startswith("drained release=v3")
         assert len(services(app_id)) == 2
         assert [status for _, status in deployments(ctl, app_id)] == ["draining", "succeeded"]

@@ -63,7 +63,7 @@ def test_without_credentials_the_task_cannot_pull(sched, app, private_registry):
         tasks = sched.tasks(app)
         return [t for t in tasks if t.error and t.state in ("rejected", "failed")]
 
-    failed = wait_for("the task's pull to be refused", refused, timeout=60)
+    failed = wait_for("the task's pull to be refused", refused, timeout=150)  # the Engine retries a pull a while
     assert "no basic auth credentials" in failed[0].error or "No such image" in failed[0].error, failed[0].error
     assert not [t for t in sched.tasks(app) if t.state == "running"]
 
