@@ -8,6 +8,7 @@ import re
 import shutil
 import socket
 import subprocess
+import urllib.request
 
 import jinja2
 import pytest
@@ -40,7 +41,8 @@ def router(workdir):
     nginx = Nginx(workdir)
     http_lines, declare = role_log_directives(log)
     conf = open(nginx.conf).read()
-    conf = conf.replace(f"    access_log {workdir}/access.log;\n", f"    access_log {workdir}/access.log;\n" + http_lines)
+    ours = f"    access_log {workdir}/access.log;\n"
+    conf = conf.replace(ours, ours + http_lines)
     conf = conf.replace("        client_max_body_size 8m;\n", declare + "        client_max_body_size 8m;\n", 1)
     assert "slipway_apps" in conf and "set $slipway_app" in conf
     open(nginx.conf, "w").write(conf)
@@ -63,7 +65,6 @@ def mtail(router):
 
 
 def metrics(port: int) -> dict[tuple[str, tuple], float]:
-    import urllib.request
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
         text = r.read().decode()
     return {(s.name, tuple(sorted(s.labels.items()))): s.value
