@@ -12,9 +12,10 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from . import __version__
-from .api.routers import (acme, apps, auth, builds, certs, config, domains, health, hooks, images, keys,
+from .api.routers import (acme, apps, auth, builds, certs, config, domains, health, hooks, images, keys, metrics,
                           nodereports, nodes, perms, pods, releases, routes, settings, whitelist)
 from .api.clientaddr import RealClient
+from .api.requestmetrics import RequestMetrics
 from .api.errors import service_error_handler, validation_error_handler
 from .db import session_factory
 from .schemas.common import ERRORS
@@ -50,7 +51,7 @@ async def lifespan(_: FastAPI):
 app = FastAPI(title="Slipway controller", version=__version__, lifespan=lifespan,
               description="Deis Workflow v2 compatible controller API.")
 for module in (health, auth, apps, config, builds, releases, pods, domains, acme, certs, keys, perms, settings,
-               hooks, routes, images, nodes, nodereports, whitelist):
+               hooks, routes, images, nodes, nodereports, whitelist, metrics):
     app.include_router(module.router, responses=ERRORS)
 
 
@@ -74,6 +75,7 @@ class ApiVersionHeaders:
         await self.inner(scope, receive, send_with_headers)
 
 
+app.add_middleware(RequestMetrics)  # innermost of ours: it reads the route the router matched
 app.add_middleware(ApiVersionHeaders)
 app.add_middleware(RealClient)  # outermost: everything after it sees the real client
 

@@ -63,6 +63,7 @@ class Settings:
     registry_ca_file: str | None = None
     registry_api: str | None = None  # the registry's base URL for the controller's own calls (image removal)
     node_key: str | None = None  # the node agents' reports (X-Slipway-Node-Auth); none: reports are refused
+    metrics_key: str | None = None  # Prometheus' scrapes of /metrics (Authorization: Bearer); none: refused
     secret_key: str | None = None  # seals the secrets kept for apps (services/sealing.py)
     # the autoscaler (services/autoscale.py): seconds between passes, of load before a scale up, of quiet
     # before a scale down (0 interval: off)
@@ -118,6 +119,7 @@ class Settings:
             registry_ca_file=_env("SLIPWAY_REGISTRY_CA_FILE") or None,
             registry_api=(_env("SLIPWAY_REGISTRY_API") or "").rstrip("/") or None,
             node_key=_env("SLIPWAY_NODE_KEY") or None,
+            metrics_key=_env("SLIPWAY_METRICS_KEY") or None,
             secret_key=_env("SLIPWAY_SECRET_KEY") or None,
             autoscale_interval=float(_env("SLIPWAY_AUTOSCALE_INTERVAL", "5")),
             autoscale_up_window=float(_env("SLIPWAY_AUTOSCALE_UP_WINDOW", "30")),

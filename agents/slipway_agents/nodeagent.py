@@ -27,12 +27,14 @@ Settings (ini section [node_agent], or environment SLIPWAY_<NAME>):
   heartbeat (30), usage_interval (10), usage_change (0.05), liveness_drain (seconds between reporting a task
   whose liveness probe failed as stopping and stopping it, 2), resync (60), node_id (default: the Engine's
   Swarm node id), label_filter (extra `key=value` labels, space separated, a task's container must carry),
-  log_level.
+  metrics_port (serve GET /metrics there, nodemetrics.py; 0, the default: no metrics), metrics_address (where
+  it listens, 127.0.0.1), metrics_key (or metrics_key_file: the scrapers' bearer key), log_level.
 """
 from __future__ import annotations
 
 import logging
 import queue
+import socket
 import sys
 import threading
 import time
@@ -40,10 +42,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 from . import cgroupstats
 from .common import Client, run_service
+from .nodemetrics import Counts, MetricsServer, families
 from .nodeengine import CONNECTED, EVENT, Engine, Watcher
 from .nodeprobes import PROBED, RESUME, Probing
 from .nodereport import Reporter
 from .nodetasks import L_ONEOFF, STOP_SIGNALS, Task, end_message, from_inspect
+from .promtext import render
 
 log = logging.getLogger("slipway.nodeagent")
 
@@ -64,6 +68,10 @@ DEFAULTS = {
     "resync": "60",
     "node_id": "",
     "label_filter": "",
+    "metrics_port": "0",
+    "metrics_address": "127.0.0.1",
+    "metrics_key": "",
+    "metrics_key_file": "",
     "log_level": "INFO",
 }
 
@@ -100,6 +108,14 @@ class NodeAgent(Probing):
         # the first report waits for the first probe of every task listed at start (or an interval and a timeout)
         self.first_round: set[str] | None = None
         self.first_deadline = 0.0
+        self.counts = Counts()
+        self.node_name = socket.gethostname()
+        port = int(cfg["metrics_port"])
+        self.metrics = (MetricsServer(cfg["metrics_address"], port, cfg["metrics_key"], self.metrics_text)
+                        if port else None)
+
+    def metrics_text(self) -> str:
+        return render(families(self.reporter.figures(), self.counts, self.node_name))
 
     # ---- the table -------------------------------------------------------------------------------------
     def snapshot(self) -> list[tuple[dict, int]]:
@@ -165,6 +181,8 @@ class NodeAgent(Probing):
         with self.lock:
             task = self.tasks.pop(container, None)
             if task is not None:
+                if task.restarted or task.state != "stopping":  # not stopped by the platform: a restart
+                    self.counts.add(self.counts.restarts, task.app, task.type)
                 task.gone(why)
         self.drop_probes(container)
         self.execs.pop(container, None)
@@ -216,6 +234,8 @@ class NodeAgent(Probing):
     def run(self) -> int:
         self.watcher.start()
         self.reporter.start()
+        if self.metrics is not None:
+            self.metrics.start()
         try:
             while not self.stop.is_set():
                 self.step(1.0)
@@ -224,6 +244,8 @@ class NodeAgent(Probing):
             self.watcher.close()
             self.reporter.wake()
             self.pool.shutdown(wait=False, cancel_futures=True)
+            if self.metrics is not None:
+                self.metrics.close()
         return 0
 
 

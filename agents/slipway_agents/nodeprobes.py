@@ -160,6 +160,8 @@ class Probing:
         task = self.tasks.get(container)
         if task is None or task.restarted or key not in self.due:
             return
+        if not ok and task.passed:
+            self.counts.add(self.counts.probe_failures, task.app, task.type)
         if which == LIVE:
             self.on_liveness(container, task, ok, message)
             return

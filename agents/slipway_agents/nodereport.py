@@ -148,6 +148,12 @@ class Reporter:
                 moved.append((entry, pid))
         return moved
 
+    def figures(self) -> list[tuple[dict, float | None, int | None]]:
+        """Each running task's entry with its CPU seconds and working set read now (a scrape of the metrics)."""
+        return [(entry, cgroupstats.cpu_seconds(place), cgroupstats.memory_bytes(place))
+                for entry, pid in self.snapshot() if entry["state"] != "gone"
+                for place in (self.place(entry["container"], pid),)]
+
     def usage(self, entry: dict, pid: int) -> dict:
         container = entry["container"]
         if entry["state"] == "gone":

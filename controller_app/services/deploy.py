@@ -25,7 +25,7 @@ from ..models import App, Deployment, Release
 from ..models.release import DEPLOYING, FAILED, SERVING
 from ..scheduler.base import ProcessSpec, SchedulerError
 from ..settings import get_settings
-from . import imagerefs, readiness, releasestate, retire, routing, sealing
+from . import imagerefs, metrics, readiness, releasestate, retire, routing, sealing
 from .scheduling import get_scheduler
 
 log = logging.getLogger("slipway.deploy")
@@ -182,7 +182,9 @@ def deploy(db: Session, app: App, release: Release, structure: dict[str, int] | 
     if release.build is None:
         return None
     structure = structure if structure is not None else structure_for(app, release.build.procfile)
-    with contextlib.ExitStack() as held:
+    app_id, started, succeeded = app.id, time.monotonic(), False
+    with contextlib.ExitStack() as held:  # counted for /metrics however it ends, once the app's lock is let go
+        held.callback(lambda: metrics.record_deploy(app_id, succeeded, time.monotonic() - started))
         try:
             held.enter_context(app_lock(app, s.deploy_timeout, turn=release if new_release else None))
         except Busy as exc:
@@ -191,7 +193,9 @@ def deploy(db: Session, app: App, release: Release, structure: dict[str, int] | 
                 db.commit()
             raise
         cause = cause or (f"v{release.version}: {release.summary}" if new_release else "")
-        return _deploy_locked(db, app, release, structure, new_release, retire_later, cause[:500])
+        dep = _deploy_locked(db, app, release, structure, new_release, retire_later, cause[:500])
+        succeeded = True
+        return dep
 
 
 def _deploy_locked(db: Session, app: App, release: Release, structure: dict[str, int], new_release: bool,
