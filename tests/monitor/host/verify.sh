@@ -36,6 +36,8 @@ q rules "len([r for g in j['data']['groups'] for r in g['rules'] if r['health'] 
 firing() { q alerts "[a['labels']['alertname'] for a in j['data']['alerts'] if a['state'] == 'firing']" \
   | grep >/dev/null SlipwayBackupMissing; }
 wait_for 180 "SlipwayBackupMissing fires (no backup, 60 s window)" firing
+only=$(q alerts "sorted(a['labels']['alertname'] for a in j['data']['alerts'])")
+[ "$only" = "['SlipwayBackupMissing']" ] || { echo "FAIL: other alerts: $only"; exit 1; }
 
 # a backup recorded through the textfile collector, as the database role writes it
 printf 'slipway_backup_last_success_timestamp_seconds{type="base"} %s\n' "$(date +%s)" \
