@@ -45,4 +45,7 @@ echo "== the node exporter from this machine (not a monitor host)"
 if curl -fsS --max-time 5 "http://$addr:9100/metrics" >/dev/null 2>&1; then
   echo "FAIL: $addr:9100 answers a host that is no monitor"; exit 1
 fi
+# and it was the wall that refused it (its drop counted the attempt)
+docker exec "$NAME" nft list chain inet slipway metrics_slipway_input | grep -E 'counter packets [1-9]' >/dev/null \
+  || { echo "FAIL: the metrics wall counted no drop"; exit 1; }
 echo "WALLED OFF ($(($(date +%s) - start)) s)"
