@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install everything the platform's control node and its tests need on a fresh Debian 12/13 machine:
-# Debian packages (Docker Engine, PostgreSQL, nginx, OpenSSH, git, debootstrap, ...), the Python venv
+# Debian packages (Docker Engine, PostgreSQL, nginx, OpenSSH, git, debootstrap, Prometheus, ...), the Python venv
 # with pinned tools (.venv), the CLI, and the Ansible collections the roles use. Idempotent.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -8,7 +8,9 @@ cd "$ROOT"
 
 PKGS=(docker.io postgresql postgresql-client libpq-dev busybox-static nginx libnginx-mod-http-lua lua-cjson
       openssh-server openssh-client git debootstrap wrk curl ca-certificates docker-registry pebble python3-venv
-      python3-dev build-essential iproute2 tini mtail pgbackrest)
+      python3-dev build-essential iproute2 tini mtail pgbackrest prometheus)
+# promtool (the monitor's rule tests): in the prometheus package on Debian 12, a package of its own on Debian 13
+if apt-cache show promtool >/dev/null 2>&1; then PKGS+=(promtool); fi
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -9,8 +9,9 @@ __metaclass__ = type
 from ansible.errors import AnsibleFilterError
 
 # The groups whose hosts call the controller: the routers' route sync and controller vhost, the builder's agents and
-# deploys, the registry's front (auth_request) and garbage collection, the nodes' agents (their reports).
-CALLERS = ("router", "builder", "registry", "nodes")
+# deploys, the registry's front (auth_request) and garbage collection, the nodes' agents (their reports), the
+# monitor's Prometheus (the controller's /metrics).
+CALLERS = ("router", "builder", "registry", "nodes", "monitor")
 
 
 def controller_url(groups, port=8000, controller=None):

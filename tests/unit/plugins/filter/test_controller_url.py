@@ -23,7 +23,7 @@ def test_nodes_of_their_own_call_it_with_their_agents_reports():
     assert controller_url(EXAMPLE) == "https://control:8000"
 
 
-@pytest.mark.parametrize("group", ["router", "builder", "registry", "nodes"])
+@pytest.mark.parametrize("group", ["router", "builder", "registry", "nodes", "monitor"])
 def test_a_caller_on_another_host_is_https_at_the_controllers_name(group):
     split = dict(BESIDE, **{group: ["edge1"]})
     assert controller_url(split) == "https://control:8000"
