@@ -8,7 +8,7 @@ cd "$ROOT"
 
 PKGS=(docker.io postgresql postgresql-client libpq-dev busybox-static nginx libnginx-mod-http-lua lua-cjson
       openssh-server openssh-client git debootstrap wrk curl ca-certificates docker-registry pebble python3-venv
-      python3-dev build-essential iproute2 tini)
+      python3-dev build-essential iproute2 tini chromium chromium-driver)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
