@@ -32,7 +32,7 @@ def apps_of(db: Session, user: User) -> list[tuple[App, Release]]:
     """Every app `user` may use, with its latest release, by name."""
     latest = (select(Release.app_uuid, func.max(Release.version).label("version"))
               .group_by(Release.app_uuid).subquery())
-    query = (select(App, Release).join(User, User.id == user.id).where(access.may_use(User, App))
+    query = (select(App, Release).select_from(App).join(User, User.id == user.id).where(access.may_use(User, App))
              .join(latest, latest.c.app_uuid == App.uuid)
              .join(Release, (Release.app_uuid == App.uuid) & (Release.version == latest.c.version))
              .options(joinedload(App.owner)).order_by(App.id))
