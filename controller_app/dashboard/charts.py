@@ -6,7 +6,7 @@ import math
 import time
 
 WIDTH, HEIGHT = 600, 170
-LEFT, RIGHT, TOP, BOTTOM = 64, 8, 10, 22
+LEFT, RIGHT, TOP, BOTTOM = 64, 12, 10, 22
 COLORS = ("#2f6fdf", "#d9480f", "#2b8a3e", "#7048e8", "#e67700", "#0b7285", "#c2255c", "#5c940d")
 
 
@@ -48,7 +48,8 @@ def chart(title: str, unit: str, series: list[tuple[str, list[tuple[float, float
               "points": " ".join(f"{x(t):.1f},{y(v):.1f}" for t, v in points)}
              for i, (name, points) in enumerate(series) if points]
     fmt = "%H:%M" if end - start <= 2 * 86400 else "%m-%d"
-    xticks = [(x(t), time.strftime(fmt, time.gmtime(t))) for t in (start + (end - start) * k / 4 for k in range(5))]
+    xticks = [(x(t), time.strftime(fmt, time.gmtime(t)), "end" if k == 4 else "start" if k == 0 else "middle")
+              for k, t in ((k, start + (end - start) * k / 4) for k in range(5))]
     yticks = [(y(top * k / 2), amount(top * k / 2, unit)) for k in range(3)]
     return {"title": title, "lines": lines, "xticks": xticks, "yticks": yticks, "width": WIDTH, "height": HEIGHT,
             "left": LEFT, "right": WIDTH - RIGHT, "bottom": TOP + plot_h, "top": TOP}
