@@ -80,5 +80,6 @@ def app_page(request: Request, db: DB, who: Signed, app_id: str):
                   releases=history, current=current, targets=_rollback_targets(history, current),
                   config=(good.config.values or {}) if good else {}, processes=processes,
                   processes_error=processes_error, deployments=deployments, domains=domains,
-                  certs=sorted(certs.values(), key=lambda c: c.name), structure=dict(sorted((app.structure or {}).items())),
+                  certs=sorted(certs.values(), key=lambda c: c.name),
+                  structure=dict(sorted((app.structure or {}).items())),
                   autoscaled=set(app.autoscale or {}))
