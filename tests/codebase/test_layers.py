@@ -1,7 +1,7 @@
 """The controller's layers hold: API routers and dashboard pages call services, services call the scheduler, no
 service (nor the scheduler) imports the API or the dashboard, and the scheduler's modules import each other
-without a cycle. Read from the source
-(every `import` of controller_app), so a new module is checked as soon as it exists."""
+without a cycle. Read from the source (every `import` of controller_app), so a new module is checked as soon as
+it exists."""
 from __future__ import annotations
 
 import ast
