@@ -17,6 +17,7 @@ from .api.routers import (acme, apps, auth, builds, certs, config, domains, heal
 from .api.clientaddr import RealClient
 from .api.requestmetrics import RequestMetrics
 from .api.errors import service_error_handler, validation_error_handler
+from .dashboard import site as dashboard
 from .db import session_factory
 from .schemas.common import ERRORS
 from .services import autoscale, deploy, monitor
@@ -53,6 +54,7 @@ app = FastAPI(title="Slipway controller", version=__version__, lifespan=lifespan
 for module in (health, auth, apps, config, builds, releases, pods, domains, acme, certs, keys, perms, settings,
                hooks, routes, images, nodes, nodereports, whitelist, metrics):
     app.include_router(module.router, responses=ERRORS)
+app.mount("/dashboard", dashboard.app)  # the web dashboard: HTML pages over the same services (dashboard/)
 
 
 class ApiVersionHeaders:

@@ -70,6 +70,8 @@ class Settings:
     autoscale_interval: float = 5.0
     autoscale_up_window: float = 30.0
     autoscale_down_window: float = 300.0
+    # Prometheus's base URL, where the dashboard reads graphs and platform health (none: not shown)
+    prometheus_url: str | None = None
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -124,6 +126,7 @@ class Settings:
             autoscale_interval=float(_env("SLIPWAY_AUTOSCALE_INTERVAL", "5")),
             autoscale_up_window=float(_env("SLIPWAY_AUTOSCALE_UP_WINDOW", "30")),
             autoscale_down_window=float(_env("SLIPWAY_AUTOSCALE_DOWN_WINDOW", "300")),
+            prometheus_url=(_env("SLIPWAY_PROMETHEUS_URL") or "").rstrip("/") or None,
         )
 
 

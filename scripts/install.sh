@@ -8,7 +8,8 @@ cd "$ROOT"
 
 PKGS=(docker.io postgresql postgresql-client libpq-dev busybox-static nginx libnginx-mod-http-lua lua-cjson
       openssh-server openssh-client git debootstrap wrk curl ca-certificates docker-registry pebble python3-venv
-      python3-dev build-essential iproute2 tini mtail pgbackrest prometheus)
+      python3-dev build-essential iproute2 tini mtail pgbackrest prometheus
+      chromium chromium-driver)
 # promtool (the monitor's rule tests): in the prometheus package on Debian 12, a package of its own on Debian 13
 if apt-cache show promtool >/dev/null 2>&1; then PKGS+=(promtool); fi
 missing=()

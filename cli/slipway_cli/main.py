@@ -10,11 +10,12 @@ from slipway_cli.context import Context
 from slipway_cli.output import error
 
 # Command modules, in the order `slipway help` lists them.
-from slipway_cli.commands import (apps, auth, autoscale, builds, certs, config_vars, domains, git, healthchecks,
-                                  keys, labels, limits, perms, ps, registry, releases, settings, tags, users)
+from slipway_cli.commands import (apps, auth, autoscale, browse, builds, certs, config_vars, domains, git,
+                                  healthchecks, keys, labels, limits, perms, ps, registry, releases, settings, tags,
+                                  users)
 
 MODULES = [auth, users, apps, config_vars, builds, releases, ps, autoscale, domains, certs, keys, perms, limits,
-           healthchecks, tags, labels, registry, settings, git]
+           healthchecks, tags, labels, registry, settings, git, browse]
 
 # `slipway apps` means `slipway apps:list`, as in Deis.
 GROUP_DEFAULTS = {

@@ -7,10 +7,11 @@ from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from ..services.errors import (Conflict, FieldError, Forbidden, Invalid, NotFound, ServiceError, Unavailable,
-                               Unprocessable)
+from ..services.errors import (Conflict, FieldError, Forbidden, Invalid, NotFound, ServiceError, Throttled,
+                               Unavailable, Unprocessable)
 
-STATUS = {Invalid: 400, Forbidden: 403, NotFound: 404, Conflict: 409, Unprocessable: 422, Unavailable: 503}
+STATUS = {Invalid: 400, Forbidden: 403, NotFound: 404, Conflict: 409, Unprocessable: 422, Throttled: 429,
+          Unavailable: 503}
 
 
 def status_of(exc: ServiceError) -> int:

@@ -1,10 +1,15 @@
-"""Accounts: creating users, checking a login, issuing and revoking tokens."""
+"""Accounts: creating users, signing in (throttled), issuing and revoking tokens."""
 from __future__ import annotations
+
+import datetime as dt
 
 from sqlalchemy import delete, exists, func, select
 from sqlalchemy.orm import Session
 
 from ..models import Token, User
+from ..settings import get_settings
+from . import ratelimit
+from .errors import Invalid, Throttled
 from .passwords import dummy_hash, hash_password, new_token, token_digest, verify_password
 
 
@@ -43,3 +48,26 @@ def revoke_tokens(db: Session, user: User, keep_digest: str | None = None) -> No
     if keep_digest is not None:
         query = query.where(Token.digest != keep_digest)
     db.execute(query)
+
+
+def login(db: Session, client: str, username: str, password: str) -> tuple[User, str]:
+    """Sign `username` in from `client` (the real client address, api/clientaddr.py): the user and a new token,
+    committed. Failed attempts are throttled per client and per (client, username) (ratelimit.py)."""
+    s = get_settings()
+    attempt = ratelimit.begin(client, username, s.login_attempts_per_minute, s.login_attempts_per_client_per_minute)
+    if attempt is None:
+        raise Throttled("Too many login attempts; wait a minute.")
+    user = authenticate(db, username, password)
+    if user is None:
+        raise Invalid("Unable to log in with provided credentials.")
+    ratelimit.forgive(attempt)
+    token = issue_token(db, user)
+    user.last_login = dt.datetime.now(dt.timezone.utc)
+    db.commit()
+    return user, token
+
+
+def revoke_token(db: Session, digest: str) -> None:
+    """Delete the one token whose digest is `digest` (signing out), committed."""
+    db.execute(delete(Token).where(Token.digest == digest))
+    db.commit()

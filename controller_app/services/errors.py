@@ -31,6 +31,10 @@ class Unprocessable(ServiceError):
     """Well-formed, but not possible as it stands, e.g. unsetting a config key that is not set (422, as Deis)."""
 
 
+class Throttled(ServiceError):
+    """Too many attempts from this client; wait (429)."""
+
+
 class Unavailable(ServiceError):
     """The scheduler (Docker) could not do its part (503)."""
 

@@ -1,5 +1,6 @@
 """Release rules (as Deis): v1 at creation, +1 per build/config/rollback, failed ones keep their number; and
-a new release deployed (builds, config changes and rollbacks), the caller waiting for it or not."""
+a new release deployed (builds, config changes and rollbacks), the caller waiting for it or not. Config changes
+and rollbacks are made here, for the API and the dashboard alike."""
 from __future__ import annotations
 
 import functools
@@ -12,6 +13,7 @@ from ..models import App, Build, Config, Release, User
 from ..models.release import DEPLOYING, SERVING
 from ..scheduler.base import SchedulerError
 from . import background, deploy, limits, releasestate
+from .config import merge
 from .errors import Conflict, Invalid
 
 
@@ -130,3 +132,29 @@ def _deploy_apart(app_uuid, release_uuid, claim: releasestate.Claim) -> None:
         pass  # the release is failed with the reason, and the deploy logged it
     finally:
         claim.drop()
+
+
+def change_config(db: Session, app: App, user: User, delta: dict) -> Config:
+    """A config delta (ConfigIn's fields) onto the last good release's config, released and deployed; the new
+    config. Conflict when it changes nothing."""
+    base = latest(db, app)
+    routable = deploy.routable_type(deploy.structure_for(app, base.build.procfile if base.build else None))
+    fields, changes = merge(base.config, delta, routable or "cmd")
+    if not changes:
+        raise Conflict("Nothing changed: the config already has these values.")
+    config = Config(app_uuid=app.uuid, owner_id=user.id, **fields)
+    db.add(config)
+    db.flush()
+    create_and_deploy(db, app, user, base.build, config, f"{user.username} {' and '.join(changes)}")
+    return config
+
+
+def rollback(db: Session, app: App, user: User, version: int | None) -> Release:
+    """A new release of an earlier one's build and config (the previous good one when `version` is None),
+    deployed. Invalid when the release rules refuse the target."""
+    try:
+        target = rollback_target(db, app, version)
+    except ReleaseError as exc:
+        raise Invalid(str(exc)) from None
+    return create_and_deploy(db, app, user, target.build, target.config,
+                             f"{user.username} rolled back to v{target.version}")

@@ -1,7 +1,6 @@
 """/v2/auth/: register, login, whoami, passwd, tokens, cancel; /v2/users/."""
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Header, HTTPException, Request
@@ -10,7 +9,7 @@ from sqlalchemy import select, text
 from ...models import App, User
 from ...schemas.common import Paged
 from ...schemas.users import LoginIn, PasswdIn, RegisterIn, TokenOut, UserOut, UsernameIn
-from ...services import accounts, ratelimit
+from ...services import accounts
 from ...services.errors import FieldError
 from ...services.passwords import hash_password, password_problem, verify_password
 from ...settings import get_settings
@@ -64,19 +63,8 @@ def register(body: RegisterIn, db: DB):
 
 @router.post("/v2/auth/login/", response_model=TokenOut)
 def login(body: LoginIn, db: DB, request: Request):
-    s = get_settings()
     client = request.client.host if request.client else "?"  # the real client (api/clientaddr.py)
-    attempt = ratelimit.begin(client, body.username, s.login_attempts_per_minute,
-                              s.login_attempts_per_client_per_minute)
-    if attempt is None:
-        raise HTTPException(429, "Too many login attempts; wait a minute.")
-    user = accounts.authenticate(db, body.username, body.password)
-    if user is None:
-        raise HTTPException(400, "Unable to log in with provided credentials.")
-    ratelimit.forgive(attempt)
-    token = accounts.issue_token(db, user)
-    user.last_login = dt.datetime.now(dt.timezone.utc)
-    db.commit()
+    _, token = accounts.login(db, client, body.username, body.password)
     return {"token": token}
 
 

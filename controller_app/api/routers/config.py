@@ -3,13 +3,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Response
+from fastapi import APIRouter, Path, Response
 from pydantic_core import to_json
 
-from ...models import Config
 from ...schemas.releases import ConfigIn, ConfigOut
-from ...services import deploy, fastreads, releases
-from ...services.config import merge
+from ...services import fastreads, releases
 from .. import render
 from ..deps import DB, CurrentUser, TokenDigest, UsableApp, require_active, require_app
 
@@ -28,13 +26,4 @@ async def get_config(digest: TokenDigest, id: Annotated[str, Path()]):
 
 @router.post("/v2/apps/{id}/config/", status_code=201, response_model=ConfigOut)
 def set_config(body: ConfigIn, db: DB, user: CurrentUser, app: UsableApp):
-    base = releases.latest(db, app)
-    routable = deploy.routable_type(deploy.structure_for(app, base.build.procfile if base.build else None))
-    fields, changes = merge(base.config, body.model_dump(exclude_unset=True), routable or "cmd")
-    if not changes:
-        raise HTTPException(409, "Nothing changed: the config already has these values.")
-    config = Config(app_uuid=app.uuid, owner_id=user.id, **fields)
-    db.add(config)
-    db.flush()
-    releases.create_and_deploy(db, app, user, base.build, config, f"{user.username} {' and '.join(changes)}")
-    return render.config(config, app.id)
+    return render.config(releases.change_config(db, app, user, body.model_dump(exclude_unset=True)), app.id)

@@ -1,0 +1,105 @@
+"""One live controller (uvicorn, fresh PostgreSQL database, real Swarm scheduler) for the dashboard's tests,
+reading metrics from a Prometheus stand-in; a dashboard client that signs in as a browser does (cookies, the
+forms' CSRF tokens)."""
+from __future__ import annotations
+
+import re
+import secrets
+import subprocess
+
+import pytest
+import requests
+
+from tests.controller.conftest import Api, register
+from tests.dashboard.promstandin import PrometheusStandIn
+from tests.live import live_controller
+
+CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+class Web:
+    """A user's browser session on the dashboard, without the browser: `web.get("/")`, `web.post(path, fields)`
+    (with the CSRF token of the page it came from)."""
+
+    def __init__(self, url: str):
+        self.root = url + "/dashboard"
+        self.session = requests.Session()
+
+    def get(self, path: str, **kw) -> requests.Response:
+        kw.setdefault("timeout", 60)
+        return self.session.get(self.root + path, **kw)
+
+    def csrf(self, page: str = "/") -> str:
+        found = CSRF.search(self.get(page).text)
+        assert found, f"no CSRF token on {page}"
+        return found.group(1)
+
+    def post(self, path: str, fields: dict, page: str | None = None, **kw) -> requests.Response:
+        """POST `fields` with the CSRF token of `page` (default: the path's own app page or the apps list)."""
+        fields = {"csrf": self.csrf(page or "/"), **fields}
+        kw.setdefault("timeout", 180)
+        kw.setdefault("allow_redirects", True)
+        return self.session.post(self.root + path, data=fields, **kw)
+
+    def sign_in(self, username: str, password: str) -> requests.Response:
+        page = self.get("/login")
+        token = CSRF.search(page.text).group(1)
+        return self.session.post(self.root + "/login", data={"csrf": token, "username": username,
+                                                            "password": password}, timeout=60)
+
+
+@pytest.fixture(scope="session")
+def prometheus():
+    standin = PrometheusStandIn()
+    yield standin
+    standin.close()
+
+
+@pytest.fixture(scope="session")
+def ctl(prometheus):
+    subprocess.run(["scripts/build-test-image.sh", "web"], check=True)
+    with live_controller(SLIPWAY_HEALTH_TIMEOUT="30", SLIPWAY_DRAIN_SECONDS="0.5", SLIPWAY_MONITOR_INTERVAL="1",
+                         SLIPWAY_ROUTER_ALIVE_SECONDS="3", SLIPWAY_PROMETHEUS_URL=prometheus.url) as controller:
+        yield controller
+
+
+@pytest.fixture(scope="session")
+def admin(ctl) -> Api:
+    return Api(ctl.url, ctl.admin_token, ctl.admin_username)
+
+
+PASSWORD = "secret-pw"
+
+
+@pytest.fixture
+def new_user(ctl, admin):
+    def make(prefix: str = "user") -> Api:
+        return register(ctl, f"{prefix}-{secrets.token_hex(3)}", PASSWORD)
+    return make
+
+
+@pytest.fixture
+def owner(new_user) -> Api:
+    return new_user("owner")
+
+
+@pytest.fixture
+def app_id(owner) -> str:
+    name = f"app-{secrets.token_hex(4)}"
+    r = owner.post("/v2/apps/", {"id": name})
+    assert r.status_code == 201, r.text
+    return name
+
+
+def signed_in(ctl, api: Api) -> Web:
+    """`api`'s user (a registered one, or the platform's admin) signed in to the dashboard."""
+    web = Web(ctl.url)
+    r = web.sign_in(api.username, ctl.admin_password if api.username == ctl.admin_username else PASSWORD)
+    assert r.status_code == 200 and r.url.endswith("/dashboard/"), (r.status_code, r.url, r.text[:500])
+    return web
+
+
+@pytest.fixture
+def web(ctl, owner) -> Web:
+    """The owner, signed in to the dashboard."""
+    return signed_in(ctl, owner)
