@@ -4,50 +4,22 @@ a config change that serves, a rollback, a scale, logs followed while the app wr
 markup shown as text. Screenshots of the main pages go to .cache/screenshots/."""
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
-
 import pytest
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.controller.deployhelp import build, endpoints, fetch
+from tests.dashboard.chromium import chromium, shot, wait
 from tests.dashboard.conftest import PASSWORD
-from tests.live import ROOT
 
 pytestmark = pytest.mark.timeout(600)
-SHOTS = os.path.join(ROOT, ".cache", "screenshots")
 TICKER = ('(i=0; while true; do i=$((i+1)); echo "tick $SLIPWAY_RELEASE $i"; sleep 0.5; done) & '
           'cd /www && exec httpd -f -p $PORT -h /www')
 
 
 @pytest.fixture(scope="module")
 def browser():
-    profile = tempfile.mkdtemp(prefix="slipway-chromium-")
-    options = webdriver.ChromeOptions()
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage", f"--user-data-dir={profile}", "--window-size=1280,1000"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(executable_path="/usr/bin/chromedriver"), options=options)
-    driver.set_page_load_timeout(240)  # a config change or a rollback answers once its release serves
-    try:
+    with chromium() as driver:
         yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
-
-
-def shot(driver, name: str) -> None:
-    os.makedirs(SHOTS, exist_ok=True)
-    driver.save_screenshot(os.path.join(SHOTS, f"{name}.png"))
-
-
-def wait(driver, what, check, timeout: float = 60):
-    return WebDriverWait(driver, timeout, poll_frequency=0.3).until(lambda d: check(d), message=what)
 
 
 def sign_in(driver, ctl, username: str) -> None:

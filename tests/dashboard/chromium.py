@@ -1,0 +1,47 @@
+"""Debian's headless Chromium driven by Selenium through Debian's chromedriver (no browser download), with a fresh
+profile; screenshots into .cache/screenshots/ (test output, not committed)."""
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.support.ui import WebDriverWait
+
+from tests.live import ROOT
+
+SHOTS = os.path.join(ROOT, ".cache", "screenshots")
+
+
+@contextlib.contextmanager
+def chromium(test_host_tls: bool = False):
+    """A browser; with `test_host_tls`, it accepts a test host's certificate (signed by the platform CA)."""
+    profile = tempfile.mkdtemp(prefix="slipway-chromium-")
+    options = webdriver.ChromeOptions()
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage", f"--user-data-dir={profile}", "--window-size=1280,1000"):
+        options.add_argument(flag)
+    if test_host_tls:
+        # Chromium reads no CA file of its own: a test host's certificate is accepted as a user who added the
+        # platform CA to their system would accept it
+        options.set_capability("acceptInsecureCerts", True)
+    driver = webdriver.Chrome(service=Service(executable_path="/usr/bin/chromedriver"), options=options)
+    driver.set_page_load_timeout(240)  # a config change or a rollback answers once its release serves
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def shot(driver, name: str) -> None:
+    os.makedirs(SHOTS, exist_ok=True)
+    driver.save_screenshot(os.path.join(SHOTS, f"{name}.png"))
+
+
+def wait(driver, what, check, timeout: float = 60):
+    return WebDriverWait(driver, timeout, poll_frequency=0.3).until(lambda d: check(d), message=what)
