@@ -1,6 +1,6 @@
 """One live controller (uvicorn, fresh PostgreSQL database, real Swarm scheduler) for the dashboard's tests,
-reading metrics from a Prometheus stand-in; a dashboard client that signs in as a browser does (cookies, the
-forms' CSRF tokens)."""
+reading metrics from the real Prometheus (tests/dashboard/prometheus.py); a dashboard client that signs in as a
+browser does (cookies, the forms' CSRF tokens)."""
 from __future__ import annotations
 
 import re
@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from tests.controller.conftest import Api, register
-from tests.dashboard.promstandin import PrometheusStandIn
+from tests.dashboard.prometheus import running_prometheus
 from tests.live import live_controller
 
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
@@ -49,10 +49,11 @@ class Web:
 
 
 @pytest.fixture(scope="session")
-def prometheus():
-    standin = PrometheusStandIn()
-    yield standin
-    standin.close()
+def prometheus(tmp_path_factory):
+    """Debian's Prometheus scraping the test exporter every second; `prometheus.exporter.add_app(app)` to give
+    an app series."""
+    with running_prometheus(str(tmp_path_factory.mktemp("prometheus"))) as prom:
+        yield prom
 
 
 @pytest.fixture(scope="session")

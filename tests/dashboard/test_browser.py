@@ -46,10 +46,11 @@ def submit(driver, form_id: str, **fields) -> None:
 
 
 @pytest.fixture(scope="module")
-def deployed(ctl, admin):
+def deployed(ctl, admin, prometheus):
     from tests.controller.conftest import register
     owner = register(ctl, "browser-owner", PASSWORD)
     assert owner.post("/v2/apps/", {"id": "shop"}).status_code == 201
+    prometheus.exporter.add_app("shop")  # the router's and the node agent's series for it, as Prometheus scrapes
     r = build(owner, "shop", procfile={"web": TICKER}, sha="b" * 40)
     assert r.status_code == 201, r.text
     yield owner, "shop"
@@ -133,15 +134,18 @@ def test_markup_in_a_config_value_is_text_in_the_browser(ctl, browser, deployed)
     assert not browser.find_elements(By.CSS_SELECTOR, "#config img")
 
 
-def test_graphs_and_admin_pages_render(ctl, browser, admin):
+def test_graphs_and_admin_pages_render(ctl, browser, admin, deployed):
     browser.delete_all_cookies()
     browser.get(ctl.url + "/dashboard/login")
     browser.find_element(By.ID, "username").send_keys(ctl.admin_username)
     browser.find_element(By.ID, "password").send_keys(ctl.admin_password)
     browser.find_element(By.ID, "signin").click()
     wait(browser, "the apps list", lambda d: d.current_url.endswith("/dashboard/"))
-    browser.get(f"{ctl.url}/dashboard/apps/shop/graphs")
-    assert len(browser.find_elements(By.CSS_SELECTOR, "figure.chart svg polyline")) >= 5
+
+    def drawn(driver) -> bool:  # Prometheus needs two scrapes of the app's counters for rate()
+        driver.get(f"{ctl.url}/dashboard/apps/shop/graphs")
+        return len(driver.find_elements(By.CSS_SELECTOR, "figure.chart svg polyline")) >= 5
+    wait(browser, "the graphs", drawn, timeout=30)
     shot(browser, "graphs")
     for page in ("nodes", "users", "health"):
         browser.get(f"{ctl.url}/dashboard/admin/{page}")
