@@ -75,6 +75,7 @@ def controller_env(database_url: str, **extra: str) -> dict:
         "SLIPWAY_BUILDER_KEY": "builder-" + secrets.token_hex(16),
         "SLIPWAY_ROUTER_KEY": "router-" + secrets.token_hex(16),
         "SLIPWAY_NODE_KEY": "node-" + secrets.token_hex(16),
+        "SLIPWAY_METRICS_KEY": "metrics-" + secrets.token_hex(16),
         "SLIPWAY_SECRET_KEY": "secret-" + secrets.token_hex(16),
         "SLIPWAY_REGISTRY_GC_KEY": "gc-" + secrets.token_hex(16),
         "SLIPWAY_REGISTRY_PULL_PASSWORD": "pull-" + secrets.token_hex(16),

@@ -21,7 +21,7 @@ from .conftest import REGISTRY, Api
 
 PUBLIC, USER, ADMIN, APP, OWNER, CERT, BUILDER, ROUTER = ("public", "user", "admin", "app", "owner", "cert",
                                                           "builder", "router")
-PUSH, GC, REGISTRY_FRONT, NODE = "push token", "gc key", "registry front", "node key"
+PUSH, GC, REGISTRY_FRONT, NODE, METRICS = "push token", "gc key", "registry front", "node key", "metrics key"
 PUSH_OWN = "push token, of its own app"  # the route names no app: each token reads its own app's releases
 MATRIX = {
     ("GET", "/healthz"): PUBLIC, ("GET", "/readiness"): PUBLIC,
@@ -63,7 +63,7 @@ MATRIX = {
     ("GET", "/v2/hooks/releases/{version}/"): PUSH_OWN,
     ("GET", "/v2/hooks/images/"): GC, ("GET", "/v2/hooks/registry/"): REGISTRY_FRONT,
     ("GET", "/v2/routes"): ROUTER, ("POST", "/v2/routes/ack/"): ROUTER,
-    ("POST", "/v2/hooks/nodes/report/"): NODE,
+    ("POST", "/v2/hooks/nodes/report/"): NODE, ("GET", "/metrics"): METRICS,
     ("GET", "/.well-known/acme-challenge/{token}"): PUBLIC,
     ("GET", "/v2/certs/auto/"): USER, ("POST", "/v2/certs/auto/"): USER,
     ("GET", "/v2/certs/auto/{domain}"): APP, ("DELETE", "/v2/certs/auto/{domain}"): APP,
@@ -146,6 +146,7 @@ def key_holders(ctl, cast: dict) -> dict:
     return {"builder": KeyHolder(ctl.url, {"X-Deis-Builder-Auth": ctl.builder_key}),
             "router": KeyHolder(ctl.url, {"X-Slipway-Router-Auth": ctl.router_key}),
             "node": KeyHolder(ctl.url, {"X-Slipway-Node-Auth": ctl.env["SLIPWAY_NODE_KEY"]}),
+            "metrics": KeyHolder(ctl.url, {"Authorization": f"Bearer {ctl.env['SLIPWAY_METRICS_KEY']}"}),
             "push": _push_holder(ctl, cast["owner"].username, cast["app"]),
             "push_other": _push_holder(ctl, cast["other"].username, cast["other_app"]),
             "gc": KeyHolder(ctl.url, {"X-Slipway-GC-Auth": gc, "Authorization": _basic("gc", gc)}),
@@ -174,7 +175,7 @@ def shared_cast(ctl, admin):
     return make_cast(ctl, admin, lambda prefix: register(ctl, f"{prefix}-{secrets.token_hex(3)}"))
 
 
-KEYS = ("builder", "router", "node", "push", "push_other", "gc", "pull")  # credentials that are not a user's
+KEYS = ("builder", "router", "node", "metrics", "push", "push_other", "gc", "pull")  # credentials that are not a user's
 USERS = ("other", "collaborator", "owner", "admin")
 CALLERS = ("anonymous", *KEYS, *USERS)  # the refused first: a destructive call that succeeds ends the round
 NOT_USERS = {who: 401 for who in ("anonymous", *KEYS)}
@@ -194,6 +195,7 @@ EXPECT = {  # who is refused, and how; everyone else must get past authorization
     BUILDER: only("builder"),
     ROUTER: only("router"),
     NODE: only("node"),
+    METRICS: only("metrics"),
     PUSH: only("push", push_other=403),  # another app's token names this app: refused
     PUSH_OWN: only("push", "push_other"),  # v1 of its own app, whichever the token is (a test_hook_* shows it)
     GC: only("gc"),

@@ -4,8 +4,11 @@ a config change that serves, a rollback, a scale, logs followed while the app wr
 markup shown as text. Screenshots of the main pages go to .cache/screenshots/."""
 from __future__ import annotations
 
+import secrets
+
 import pytest
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.expected_conditions import staleness_of
 
 from tests.controller.deployhelp import build, endpoints, fetch
 from tests.dashboard.chromium import chromium, shot, wait
@@ -41,20 +44,28 @@ def submit(driver, form_id: str, **fields) -> None:
         box = form.find_element(By.NAME, name)
         box.clear()
         box.send_keys(value)
-    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    wait(driver, "the outcome of the form", lambda d: d.find_elements(By.ID, "flash"), timeout=240)
+    click_and_wait(driver, form.find_element(By.CSS_SELECTOR, "button[type=submit]"), "the outcome of the form")
+
+
+def click_and_wait(driver, button, what: str) -> None:
+    """Click a button that posts a form, then wait for the page it answers with and its flash message (not the
+    page it was on, which may hold a flash of its own)."""
+    page = driver.find_element(By.TAG_NAME, "html")
+    button.click()
+    wait(driver, what, lambda d: staleness_of(page)(d) and d.find_elements(By.ID, "flash"), timeout=240)
 
 
 @pytest.fixture(scope="module")
 def deployed(ctl, admin, prometheus):
     from tests.controller.conftest import register
-    owner = register(ctl, "browser-owner", PASSWORD)
-    assert owner.post("/v2/apps/", {"id": "shop"}).status_code == 201
-    prometheus.exporter.add_app("shop")  # the router's and the node agent's series for it, as Prometheus scrapes
-    r = build(owner, "shop", procfile={"web": TICKER}, sha="b" * 40)
+    owner = register(ctl, f"browser-owner-{secrets.token_hex(3)}", PASSWORD)
+    app = f"shop-{secrets.token_hex(3)}"  # the Swarm is shared with other suites' controllers: a name of its own
+    assert owner.post("/v2/apps/", {"id": app}).status_code == 201
+    prometheus.exporter.add_app(app)  # the router's and the node agent's series for it, as Prometheus scrapes
+    r = build(owner, app, procfile={"web": TICKER}, sha="b" * 40)
     assert r.status_code == 201, r.text
-    yield owner, "shop"
-    owner.delete("/v2/apps/shop/")
+    yield owner, app
+    owner.delete(f"/v2/apps/{app}/")
 
 
 def test_sign_in_and_see_the_deployed_app_and_its_releases(ctl, browser, deployed):
@@ -87,8 +98,7 @@ def test_a_config_change_serves_then_rolls_back(ctl, browser, deployed):
     assert value.is_displayed() and value.text == "bonjour"
     shot(browser, "app")
 
-    browser.find_element(By.ID, "rollback-v2").click()
-    wait(browser, "the rollback's outcome", lambda d: d.find_elements(By.ID, "flash"), timeout=240)
+    click_and_wait(browser, browser.find_element(By.ID, "rollback-v2"), "the rollback's outcome")
     assert "Rolled back: v4 serves" in flash(browser)
     assert browser.find_element(By.ID, "serving").text == "v4"
     assert fetch(endpoints(ctl, app)[0]).startswith("hello release=v4")
@@ -143,7 +153,7 @@ def test_graphs_and_admin_pages_render(ctl, browser, admin, deployed):
     wait(browser, "the apps list", lambda d: d.current_url.endswith("/dashboard/"))
 
     def drawn(driver) -> bool:  # Prometheus needs two scrapes of the app's counters for rate()
-        driver.get(f"{ctl.url}/dashboard/apps/shop/graphs")
+        driver.get(f"{ctl.url}/dashboard/apps/{deployed[1]}/graphs")
         return len(driver.find_elements(By.CSS_SELECTOR, "figure.chart svg polyline")) >= 5
     wait(browser, "the graphs", drawn, timeout=30)
     shot(browser, "graphs")

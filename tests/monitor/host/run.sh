@@ -3,7 +3,7 @@
 # change nothing), verify Prometheus inside it (verify.sh), and check from this machine, which is no monitor
 # host, that the node exporter's port does not answer it.
 #   tests/monitor/host/run.sh [--keep]
-# Env: SLIPWAY_APT_VOLUME (default slipway-monitor-apt, this host's own: apt locks the folder), ANSIBLE_PLAYBOOK.
+# Env: SLIPWAY_MONITOR_APT_VOLUME (default slipway-monitor-apt, this host's own: apt locks the folder), ANSIBLE_PLAYBOOK.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../../.." && pwd)
@@ -25,7 +25,7 @@ docker rm -f "$NAME" >/dev/null 2>&1 || true
 docker run -d --name "$NAME" --hostname "$NAME" \
   --cap-add ALL --cap-drop SYS_RESOURCE --security-opt seccomp=unconfined --security-opt apparmor=unconfined \
   --cgroupns=private --tmpfs /run --tmpfs /run/lock \
-  -v "${SLIPWAY_APT_VOLUME:-slipway-monitor-apt}:/var/cache/apt/archives" --entrypoint /bin/sh "$IMAGE" \
+  -v "${SLIPWAY_MONITOR_APT_VOLUME:-slipway-monitor-apt}:/var/cache/apt/archives" --entrypoint /bin/sh "$IMAGE" \
   -c 'for m in /sys/fs/cgroup /sys/fs/cgroup/*; do mount -o remount,rw,bind "$m"; done; exec /sbin/init' >/dev/null
 docker exec "$NAME" sh -c 'mkdir -p /var/cache/apt/archives/partial && chown _apt:root /var/cache/apt/archives/partial'
 
