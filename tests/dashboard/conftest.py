@@ -4,13 +4,12 @@ browser does (cookies, the forms' CSRF tokens)."""
 from __future__ import annotations
 
 import re
-import secrets
 import subprocess
 
 import pytest
 import requests
 
-from tests.controller.conftest import Api, register
+from tests.controller.conftest import Api, app_id, new_user, owner  # noqa: F401 - fixtures
 from tests.dashboard.prometheus import running_prometheus
 from tests.live import live_controller
 
@@ -69,27 +68,7 @@ def admin(ctl) -> Api:
     return Api(ctl.url, ctl.admin_token, ctl.admin_username)
 
 
-PASSWORD = "secret-pw"
-
-
-@pytest.fixture
-def new_user(ctl, admin):
-    def make(prefix: str = "user") -> Api:
-        return register(ctl, f"{prefix}-{secrets.token_hex(3)}", PASSWORD)
-    return make
-
-
-@pytest.fixture
-def owner(new_user) -> Api:
-    return new_user("owner")
-
-
-@pytest.fixture
-def app_id(owner) -> str:
-    name = f"app-{secrets.token_hex(4)}"
-    r = owner.post("/v2/apps/", {"id": name})
-    assert r.status_code == 201, r.text
-    return name
+PASSWORD = "secret-pw"  # what tests.controller.conftest.register gives users
 
 
 def signed_in(ctl, api: Api) -> Web:

@@ -9,9 +9,8 @@ from selenium.webdriver.common.by import By
 
 from tests.dashboard.chromium import chromium, shot, wait
 
-from .conftest import get, wait_for
-from .ops import hello_source, pushed_app
-from .test_metrics import SCRAPE, value
+from .conftest import wait_for
+from .test_metrics import SCRAPE, requested_app
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -34,13 +33,7 @@ def drawn_charts(driver, url: str) -> set[str]:
 
 def test_a_user_sees_their_app_and_its_graphs_through_the_router(aio, user_factory):
     owner = user_factory("viewer")
-    app = pushed_app(aio, owner, "viewed-", hello_source())
-    _, info = owner.api("GET", f"/v2/apps/{app}/")
-    domain = info["url"].split("://")[-1].strip("/")
-    for _ in range(20):
-        assert get(domain)[0] == 200
-    ok = f'sum(slipway_router_requests_total{{app="{app}"}})'
-    wait_for(lambda: (value(ok) or 0) >= 20, timeout=3 * SCRAPE + 5, message="the app's requests in Prometheus")
+    app = requested_app(aio, owner, "viewed-", ok=20)
     stranger = user_factory("onlooker")
     base = aio["api"]
     with chromium(test_host_tls=True) as browser:

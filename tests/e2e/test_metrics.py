@@ -12,9 +12,26 @@ import time
 import urllib.parse
 
 from .conftest import get, sh, wait_for
-from .ops import hello_source, pushed_app
+from .ops import pushed_app
 
 SCRAPE = 5  # slipway_monitor_scrape_interval in inventories/local
+# An app that answers its root and nothing else (404), as most apps do.
+ROOT_ONLY = '''import http.server, os
+
+
+class Root(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self):
+        body = b"root\\n" if self.path == "/" else b"not here\\n"
+        self.send_response(200 if self.path == "/" else 404)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+http.server.ThreadingHTTPServer(("", int(os.environ["PORT"])), Root).serve_forever()
+'''
 
 
 def query(promql: str) -> list[dict]:
@@ -38,19 +55,27 @@ def test_every_target_is_up():
     assert not down, down
 
 
-def test_requests_through_the_router_and_the_task_figures_reach_prometheus(aio, user_factory):
-    user = user_factory("metered")
-    app = pushed_app(aio, user, "metered-", hello_source())
+def requested_app(aio, user, prefix: str, ok: int, missing: int = 0) -> str:
+    """A pushed app that answered `ok` requests and `missing` 404s through the router, all counted by Prometheus
+    (which takes at most two scrape intervals after mtail read them): its id."""
+    app = pushed_app(aio, user, prefix, ROOT_ONLY)
     _, info = user.api("GET", f"/v2/apps/{app}/")
     domain = info["url"].split("://")[-1].strip("/")
-    for _ in range(12):
+    for _ in range(ok):
         assert get(domain)[0] == 200
-    for _ in range(3):
+    for _ in range(missing):
         assert get(domain, "/no-such-page")[0] == 404
     sent = time.monotonic()
-    ok = f'sum(slipway_router_requests_total{{app="{app}",status_class="2xx"}})'
-    wait_for(lambda: (value(ok) or 0) >= 12, timeout=2 * SCRAPE + 5, message="the 2xx count of the app")
+    counted = f'sum(slipway_router_requests_total{{app="{app}"}})'
+    wait_for(lambda: (value(counted) or 0) >= ok + missing, timeout=2 * SCRAPE + 5, message="the app's requests")
     print(f"\nthe app's requests counted by Prometheus {time.monotonic() - sent:.1f} s after they were sent")
+    return app
+
+
+def test_requests_through_the_router_and_the_task_figures_reach_prometheus(aio, user_factory):
+    user = user_factory("metered")
+    app = requested_app(aio, user, "metered-", ok=12, missing=3)
+    ok = f'sum(slipway_router_requests_total{{app="{app}",status_class="2xx"}})'
     assert value(ok) == 12
     assert value(f'sum(slipway_router_requests_total{{app="{app}",status_class="4xx"}})') == 3
     assert value(f'sum(slipway_router_request_duration_seconds_count{{app="{app}"}})') == 15

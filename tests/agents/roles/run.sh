@@ -11,29 +11,11 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../../.." && pwd)
 NAME=slipway-agents-host
-IMAGE=${SLIPWAY_HOST_IMAGE:-slipway/debian13-systemd:latest}
 KEEP=${1:-}
-export ANSIBLE_COLLECTIONS_PATH=$ROOT/.cache/collections ANSIBLE_ROLES_PATH=$ROOT/roles
-export ANSIBLE_CONFIG=$ROOT/ansible.cfg
-WORK=$(mktemp -d)
-cleanup() {
-  rm -rf "$WORK"
-  [ "$KEEP" = "--keep" ] || docker rm -f "$NAME" >/dev/null 2>&1 || true
-}
-trap cleanup EXIT
+# shellcheck source=../../systemd_host.sh
+. "$ROOT/tests/systemd_host.sh"
 
-docker image inspect "$IMAGE" >/dev/null 2>&1 || "$ROOT/scripts/build-host-image.sh"
-docker rm -f "$NAME" >/dev/null 2>&1 || true
-# A cgroup namespace of its own, its cgroup mounts made writable before systemd starts: systemd sits at the root
-# of the hierarchy it sees, as on a real host. (In the machine's namespace runc's systemd cgroup driver places
-# containers under the machine's root, outside the slices of the host's systemd.)
-docker run -d --name "$NAME" --hostname "$NAME" \
-  --cap-add ALL --cap-drop SYS_RESOURCE --security-opt seccomp=unconfined --security-opt apparmor=unconfined \
-  --cgroupns=private --tmpfs /run --tmpfs /run/lock \
-  --device-cgroup-rule='a *:* rwm' -v slipway-agents-host-docker:/var/lib/docker \
-  -v "${SLIPWAY_APT_VOLUME:-slipway-apt-archives}:/var/cache/apt/archives" --entrypoint /bin/sh "$IMAGE" \
-  -c 'for m in /sys/fs/cgroup /sys/fs/cgroup/*; do mount -o remount,rw,bind "$m"; done; exec /sbin/init' >/dev/null
-docker exec "$NAME" sh -c 'mkdir -p /var/cache/apt/archives/partial && chown _apt:root /var/cache/apt/archives/partial'
+start_systemd_host "$NAME" "${SLIPWAY_APT_VOLUME:-slipway-apt-archives}" --device-cgroup-rule='a *:* rwm' -v slipway-agents-host-docker:/var/lib/docker
 
 # a platform CA on the "control node"
 export SLIPWAY_TEST_PKI=$WORK/pki

@@ -8,26 +8,12 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../../.." && pwd)
 NAME=slipway-monitor-host
-IMAGE=${SLIPWAY_HOST_IMAGE:-slipway/debian13-systemd:latest}
 PLAYBOOK=${ANSIBLE_PLAYBOOK:-$ROOT/.venv/bin/ansible-playbook}
 KEEP=${1:-}
-export ANSIBLE_COLLECTIONS_PATH=$ROOT/.cache/collections ANSIBLE_ROLES_PATH=$ROOT/roles
-export ANSIBLE_CONFIG=$ROOT/ansible.cfg
-WORK=$(mktemp -d)
-cleanup() {
-  rm -rf "$WORK"
-  [ "$KEEP" = "--keep" ] || docker rm -f "$NAME" >/dev/null 2>&1 || true
-}
-trap cleanup EXIT
+# shellcheck source=../../systemd_host.sh
+. "$ROOT/tests/systemd_host.sh"
 
-docker image inspect "$IMAGE" >/dev/null 2>&1 || "$ROOT/scripts/build-host-image.sh"
-docker rm -f "$NAME" >/dev/null 2>&1 || true
-docker run -d --name "$NAME" --hostname "$NAME" \
-  --cap-add ALL --cap-drop SYS_RESOURCE --security-opt seccomp=unconfined --security-opt apparmor=unconfined \
-  --cgroupns=private --tmpfs /run --tmpfs /run/lock \
-  -v "${SLIPWAY_MONITOR_APT_VOLUME:-slipway-monitor-apt}:/var/cache/apt/archives" --entrypoint /bin/sh "$IMAGE" \
-  -c 'for m in /sys/fs/cgroup /sys/fs/cgroup/*; do mount -o remount,rw,bind "$m"; done; exec /sbin/init' >/dev/null
-docker exec "$NAME" sh -c 'mkdir -p /var/cache/apt/archives/partial && chown _apt:root /var/cache/apt/archives/partial'
+start_systemd_host "$NAME" "${SLIPWAY_MONITOR_APT_VOLUME:-slipway-monitor-apt}"
 
 export SLIPWAY_TEST_SECRETS=$WORK/secrets
 cd "$ROOT"
