@@ -107,8 +107,8 @@ def test_certificate_expiry_is_its_not_after(aio, user_factory):
     domain = f"{app}.example.test"
     user.api("POST", f"/v2/apps/{app}/domains/", {"domain": domain})
     key_cert = sh(f"cd /tmp && openssl req -x509 -newkey rsa:2048 -nodes -keyout {app}.key -out {app}.crt "
-                  f"-days 20 -subj /CN={domain} 2>/dev/null && cat {app}.key && echo ---- && cat {app}.crt")
-    key, cert = key_cert.stdout.split("----\n")
+                  f"-days 20 -subj /CN={domain} 2>/dev/null && cat {app}.key && echo SLIPWAY-SPLIT && cat {app}.crt")
+    key, cert = key_cert.stdout.split("SLIPWAY-SPLIT\n")
     user.api("POST", "/v2/certs/", {"name": app, "certificate": cert, "key": key})
     user.api("POST", f"/v2/certs/{app}/domain/", {"domain": domain})
     end = sh(f"openssl x509 -noout -enddate -in /tmp/{app}.crt").stdout.strip().split("=", 1)[1]
