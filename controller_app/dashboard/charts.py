@@ -44,8 +44,10 @@ def chart(title: str, unit: str, series: list[tuple[str, list[tuple[float, float
     def y(v: float) -> float:
         return TOP + plot_h - v / top * plot_h
 
+    # each line ends in a dot: the latest value, and a series as young as one step shows at all
     lines = [{"name": name or title, "color": COLORS[i % len(COLORS)],
-              "points": " ".join(f"{x(t):.1f},{y(v):.1f}" for t, v in points)}
+              "points": " ".join(f"{x(t):.1f},{y(v):.1f}" for t, v in points),
+              "last": (f"{x(points[-1][0]):.1f}", f"{y(points[-1][1]):.1f}")}
              for i, (name, points) in enumerate(series) if points]
     fmt = "%H:%M" if end - start <= 2 * 86400 else "%m-%d"
     xticks = [(x(t), time.strftime(fmt, time.gmtime(t)), "end" if k == 4 else "start" if k == 0 else "middle")

@@ -13,7 +13,7 @@ from . import charts, prometheus
 from .pages import Signed, render, usable_app
 
 router = APIRouter()
-RANGES = {"hour": (3600, 60, "5m"), "day": (86400, 600, "15m")}  # span, step, rate window (seconds, PromQL)
+RANGES = {"hour": (3600, 15, "5m"), "day": (86400, 600, "15m")}  # span, step, rate window (seconds, PromQL)
 
 
 def _latency(app: str, q: float, window: str) -> str:
