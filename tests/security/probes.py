@@ -1,7 +1,7 @@
 """Probes that tenant code runs inside a sandbox (a Dockerfile's RUN step, a buildpack's compile, an app's
-one-off run): one TCP connection per (address, port) of the platform host, at once, each given two seconds;
-the outside server's answer; the Docker socket and the deploys' warm-start socket (which forks ansible-playbook as
-the git user, the uid builds run as); the builder's files. Its output lines: OPEN a:p, OUTSIDE ok|fail, SOCKET
+one-off run): one TCP connection per (address, port) of the platform host, 32 at a time (within a sandbox's
+process limit), each given two seconds; the outside server's answer; the Docker socket and the deploys' warm-start
+socket (which forks ansible-playbook as the git user, the uid builds run as); the builder's files. Its output lines: OPEN a:p, OUTSIDE ok|fail, SOCKET
 present|absent, FILES present|absent."""
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from tests.e2e.conftest import sh
 
 SCRIPT = r"""
 probe() { if timeout 2 bash -c "exec 3<>/dev/tcp/$1/$2" 2>/dev/null; then echo "OPEN $1:$2"; fi; }
-for target in __TARGETS__; do probe "${target%:*}" "${target##*:}" & done; wait
+n=0; for target in __TARGETS__; do probe "${target%:*}" "${target##*:}" & n=$((n+1)); [ $((n % 32)) -ne 0 ] || wait; done; wait
 if curl -fsS -m 10 __OUTSIDE__/ping >/dev/null 2>&1 || python3 -c "import urllib.request as u; u.urlopen('__OUTSIDE__/ping', timeout=10)" 2>/dev/null; then echo "OUTSIDE ok"; else echo "OUTSIDE fail"; fi
 if [ -e /var/run/docker.sock ] || [ -e /run/docker.sock ] || [ -e /run/slipway-warmstart ]; then echo "SOCKET present"; else echo "SOCKET absent"; fi
 if [ -e /etc/slipway ] || [ -e /var/lib/slipway ]; then echo "FILES present"; else echo "FILES absent"; fi
