@@ -3,9 +3,12 @@ services/releases.py; scale: services/pods.py; domains: services/domains.py), th
 with the outcome."""
 from __future__ import annotations
 
+from typing import Callable
+
 from fastapi import APIRouter, Request
 
 from ..api.deps import DB
+from ..models import App
 from ..services import domains, pods, releases
 from ..services.errors import Invalid
 from .pages import ROOT, Form, act, usable_app
@@ -13,39 +16,37 @@ from .pages import ROOT, Form, act, usable_app
 router = APIRouter()
 
 
-def _page(app_id: str) -> str:
-    return f"{ROOT}/apps/{app_id}"
+def _on_app(request: Request, db, posted, app_id: str, change: Callable[[App], str]):
+    """Run `change` on an app the signed-in user may use; back to its page with the outcome."""
+    app = usable_app(db, posted.who.user, app_id)
+    return act(request, f"{ROOT}/apps/{app.id}", lambda: change(app))
 
 
 @router.post("/apps/{app_id}/config")
 def set_config(request: Request, db: DB, posted: Form, app_id: str):
-    app = usable_app(db, posted.who.user, app_id)
     key, value = posted.fields.get("key", "").strip(), posted.fields.get("value", "")
 
-    def change() -> str:
+    def change(app: App) -> str:
         if not key:
             raise Invalid("Give the config value a name.")
         releases.change_config(db, app, posted.who.user, {"values": {key: value}})
         return f"Set {key}: the new release serves."
-    return act(request, _page(app.id), change)
+    return _on_app(request, db, posted, app_id, change)
 
 
 @router.post("/apps/{app_id}/config/unset")
 def unset_config(request: Request, db: DB, posted: Form, app_id: str):
-    app = usable_app(db, posted.who.user, app_id)
     key = posted.fields.get("key", "")
 
-    def change() -> str:
+    def change(app: App) -> str:
         releases.change_config(db, app, posted.who.user, {"values": {key: None}})
         return f"Unset {key}: the new release serves."
-    return act(request, _page(app.id), change)
+    return _on_app(request, db, posted, app_id, change)
 
 
 @router.post("/apps/{app_id}/scale")
 def scale(request: Request, db: DB, posted: Form, app_id: str):
-    app = usable_app(db, posted.who.user, app_id)
-
-    def change() -> str:
+    def change(app: App) -> str:
         counts = {}
         for proc in app.structure or {}:
             text = posted.fields.get(f"count-{proc}", "").strip()
@@ -55,37 +56,33 @@ def scale(request: Request, db: DB, posted: Form, app_id: str):
                 counts[proc] = int(text)
         pods.scale(db, app, counts, posted.who.user.username)
         return "Scaled: " + ", ".join(f"{p}={n}" for p, n in sorted(counts.items())) + "."
-    return act(request, _page(app.id), change)
+    return _on_app(request, db, posted, app_id, change)
 
 
 @router.post("/apps/{app_id}/rollback")
 def rollback(request: Request, db: DB, posted: Form, app_id: str):
-    app = usable_app(db, posted.who.user, app_id)
     text = posted.fields.get("version", "").strip().lstrip("v")
 
-    def change() -> str:
+    def change(app: App) -> str:
         if text and not text.isdigit():
             raise Invalid("Give the version to roll back to, like v3.")
         release = releases.rollback(db, app, posted.who.user, int(text) if text else None)
         return f"Rolled back: v{release.version} serves ({release.summary})."
-    return act(request, _page(app.id), change)
+    return _on_app(request, db, posted, app_id, change)
 
 
 @router.post("/apps/{app_id}/domains")
 def add_domain(request: Request, db: DB, posted: Form, app_id: str):
-    app = usable_app(db, posted.who.user, app_id)
-
-    def change() -> str:
+    def change(app: App) -> str:
         return f"Added {domains.add(db, app, posted.who.user, posted.fields.get('domain', '')).domain}."
-    return act(request, _page(app.id), change)
+    return _on_app(request, db, posted, app_id, change)
 
 
 @router.post("/apps/{app_id}/domains/remove")
 def remove_domain(request: Request, db: DB, posted: Form, app_id: str):
-    app = usable_app(db, posted.who.user, app_id)
     name = posted.fields.get("domain", "")
 
-    def change() -> str:
+    def change(app: App) -> str:
         domains.remove(db, app, name)
         return f"Removed {name}."
-    return act(request, _page(app.id), change)
+    return _on_app(request, db, posted, app_id, change)

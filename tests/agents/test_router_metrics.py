@@ -35,8 +35,7 @@ def role_log_directives(log: str) -> tuple[str, str]:
 
 @pytest.fixture
 def router(workdir):
-    if not os.path.exists(MTAIL):
-        pytest.skip("mtail is not installed (Debian package mtail)")
+    assert os.path.exists(MTAIL), "mtail is missing: scripts/install.sh installs Debian's mtail"
     log = os.path.join(workdir, "slipway-apps.log")
     nginx = Nginx(workdir)
     http_lines, declare = role_log_directives(log)

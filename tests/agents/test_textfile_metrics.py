@@ -65,8 +65,8 @@ def test_registry_size_is_its_distinct_blobs(tmp_path, registry):  # noqa: F811 
 def cluster(workdir):
     """A PostgreSQL cluster run as postgres, archiving WAL into a pgBackRest repository, with a full backup (in a
     folder postgres can reach)."""
-    if not os.path.exists(PGBACKREST) or not PG_BIN[0]:
-        pytest.skip("needs pgbackrest and PostgreSQL's server binaries (Debian packages pgbackrest, postgresql)")
+    assert os.path.exists(PGBACKREST) and PG_BIN[0], \
+        "pgbackrest or PostgreSQL's server binaries are missing: scripts/install.sh installs both Debian packages"
     base = pathlib.Path(workdir) / "pg"
     base.mkdir()
     shutil.chown(base, "postgres", "postgres")

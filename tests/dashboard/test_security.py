@@ -53,7 +53,7 @@ def test_a_form_without_its_csrf_token_is_refused(ctl, web, owner, app_id):
                              timeout=30)
         assert r.status_code == 403, fields
     assert owner.get(f"/v2/apps/{app_id}/config/").json()["values"] == {}
-    # another user's token does not pass for this session's
+    # a made-up CSRF token does not pass, even with the session's own cookie
     other = Web(ctl.url)
     assert other.get("/login").status_code == 200
     r = web.session.post(web.root + "/logout", data={"csrf": "x"}, allow_redirects=False, timeout=30)

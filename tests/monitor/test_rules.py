@@ -19,7 +19,7 @@ ALERTS = {"SlipwayBackupMissing", "SlipwayWalArchiveStale", "SlipwayDiskAlmostFu
           "SlipwayNodeNotReady", "SlipwayNodeAgentNotReporting", "SlipwayCertificateExpiring",
           "SlipwayDeploysFailing", "SlipwayTargetDown"}
 
-pytestmark = pytest.mark.skipif(not os.path.exists(PROMTOOL), reason="promtool (Debian's prometheus) not installed")
+assert os.path.exists(PROMTOOL), "promtool is missing: scripts/install.sh installs Debian's prometheus (and promtool)"
 
 
 def role_defaults() -> dict:
