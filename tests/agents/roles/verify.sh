@@ -78,7 +78,7 @@ echo "push: deployed"
 out=$(git push git@127.0.0.1:other.git main 2>&1) && fail "push to another user's app"
 echo "$out" | grep -q "You may not push to other" || { echo "$out"; fail "403 message"; }
 out=$($GIT_SSH_COMMAND -T git@127.0.0.1 2>&1) && fail "shell"
-echo "$out" | grep -q "Interactive shells are not available" || fail "shell message"
+echo "$out" | grep -q "Interactive shells are not available" || { echo "$out"; fail "shell message"; }
 echo "refusals: ok"
 # repositories are kept per app uuid (the stand-in controller's: uuid5 of the app's name)
 repo=/var/lib/slipway/repos/$(python3 -c 'import uuid; print(uuid.uuid5(uuid.NAMESPACE_DNS, "hello"))').git
