@@ -6,7 +6,8 @@
 #      controller, router, builder), skipped when it already runs converged (SLIPWAY_UP_CONVERGE=1 forces it),
 #   3. a user `demo` registered by the platform's admin, with an SSH key,
 #   4. the app `hello` created and examples/hello pushed over SSH to the builder (port 2222),
-#   5. how to reach it: a curl through the router with the app's Host header.
+#   5. what to open: the app's URL, the dashboard's URL and the sign-in (the platform domain is under `localhost`,
+#      which browsers and curl resolve to this machine's loopback address, where the router is published).
 # Pushes run from this machine when molecule publishes the builder on 127.0.0.1 (port 12222), otherwise
 # from inside the host; requests go through the router's published port (18080), otherwise inside the host; the controller API through
 # the router's HTTPS port (18443).
@@ -17,7 +18,7 @@ export PATH=$ROOT/.venv/bin:$PATH
 HOST=${SLIPWAY_HOST:-slipway-aio}
 APP=${SLIPWAY_UP_APP:-hello}
 USERNAME=${SLIPWAY_UP_USER:-demo}
-STATE=$ROOT/.cache/up
+STATE=${SLIPWAY_UP_STATE:-$ROOT/.cache/up}
 mkdir -p "$STATE"
 export SLIPWAY_HOME=$STATE/cli-$HOST  # the CLI profile of this platform
 in_host() { docker exec -i "$HOST" bash -c "$1"; }
@@ -104,12 +105,21 @@ fi
 
 echo
 if [ -n "$HTTP_PORT" ]; then
-  CURL="curl -H 'Host: $DOMAIN' http://127.0.0.1:$HTTP_PORT/"
-  ANSWER=$(curl -fsS -H "Host: $DOMAIN" "http://127.0.0.1:$HTTP_PORT/")
+  APP_URL="http://$DOMAIN:$HTTP_PORT/"
+  ANSWER=$(curl -fsS --retry 5 --retry-connrefused --retry-delay 1 "$APP_URL")
 else
-  CURL="docker exec $HOST curl -H 'Host: $DOMAIN' http://127.0.0.1/"
+  APP_URL="docker exec $HOST curl -H 'Host: $DOMAIN' http://127.0.0.1/"
   ANSWER=$(in_host "curl -fsS -H 'Host: $DOMAIN' http://127.0.0.1/")
 fi
-echo "Controller:  $API   (CLI: SLIPWAY_HOME=$SLIPWAY_HOME .venv/bin/slipway apps:list)"
-echo "Sample app:  $CURL"
-echo "             -> $ANSWER"
+cat <<EOF
+Slipway is up on $HOST.
+
+  App:        $APP_URL
+              -> $ANSWER
+  Dashboard:  $API/dashboard/
+  Sign in:    $USERNAME / $PW   (the password is kept in $STATE/password)
+  TLS:        the platform's own CA signs $API; trust $STATE/ca.crt in your browser
+              (or accept its warning once)
+  CLI:        SLIPWAY_HOME=$SLIPWAY_HOME .venv/bin/slipway apps:list
+  git push:   git push ssh://git@127.0.0.1:${SSH_PORT:-2222}/$APP.git main   (key: $STATE/id_ed25519)
+EOF
