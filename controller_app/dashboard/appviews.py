@@ -77,11 +77,13 @@ def app_page(request: Request, db: DB, who: Signed, app_id: str):
                               .order_by(Domain.domain)))
     certs = {d.cert.name: d.cert for d in domains if d.cert is not None}
     own = access.find_app(db, who.user, app.id, owner_only=True)[1]
+    manage = perms.managed_app(db, who.user, app.id)[1]
     return render(request, "app.html", who, app=app, url=app_url(app), state=state(app, history[0]),
                   releases=history, current=current, targets=_rollback_targets(history, current),
                   config=(good.config.values or {}) if good else {}, processes=processes,
                   processes_error=processes_error, deployments=deployments, domains=domains,
                   certs=sorted(certs.values(), key=lambda c: c.name),
                   structure=dict(sorted((app.structure or {}).items())),
-                  autoscaled=set(app.autoscale or {}), collaborators=perms.collaborators(db, app), own=own,
+                  autoscaled=set(app.autoscale or {}), collaborators=perms.collaborators(db, app) if manage else None,
+                  manage=manage, own=own,
                   my_certs=list(db.scalars(certstore.visible(who.user))))

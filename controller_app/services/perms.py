@@ -1,13 +1,19 @@
-"""An app's collaborators (`/v2/apps/{id}/perms/`, the dashboard's Collaborators section): who they are,
-granting and revoking. Who may call these is the callers' rule (api/routers/perms.py, dashboard/collaborators.py:
-anyone who may use the app, services/access.py)."""
+"""An app's collaborators (`/v2/apps/{id}/perms/`, the dashboard's Collaborators section): who may manage them
+(`managed_app`, the one rule both follow), who they are, granting and revoking."""
 from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..models import App, Collaborator, User
+from . import access
 from .errors import Conflict, Invalid, NotFound
+
+
+def managed_app(db: Session, user: User, app_id: str) -> tuple[App | None, bool]:
+    """The app `app_id` (None when there is none) and whether `user` may list, grant and revoke its
+    collaborators: whoever may use the app (its owner, an administrator, a collaborator)."""
+    return access.find_app(db, user, app_id)
 
 
 def named_user(db: Session, username: str) -> User:

@@ -1,18 +1,29 @@
 """/v2/apps/{id}/perms/ (collaborators) and /v2/admin/perms/ (administrators)."""
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from sqlalchemy import select
 
-from ...models import User
+from ...models import App, User
 from ...schemas.apps import PermIn, PermsOut
 from ...schemas.common import Paged
 from ...schemas.users import AdminPermOut
 from ...services import perms
-from ..deps import DB, AdminUser, UsableApp
+from ..deps import DB, AdminUser, CurrentUser, require_app
 from ..pagination import PageDep, paginate
 
 router = APIRouter(tags=["perms"])
+
+
+def _managed_app(db: DB, user: CurrentUser, id: Annotated[str, Path()]) -> App:
+    app, allowed = perms.managed_app(db, user, id)
+    require_app(app is not None, allowed)
+    return app
+
+
+ManagedApp = Annotated[App, Depends(_managed_app)]
 
 
 def _user(db, username: str) -> User:
@@ -20,18 +31,18 @@ def _user(db, username: str) -> User:
 
 
 @router.get("/v2/apps/{id}/perms/", response_model=PermsOut)
-def list_perms(db: DB, app: UsableApp):
+def list_perms(db: DB, app: ManagedApp):
     return {"users": perms.collaborators(db, app)}
 
 
 @router.post("/v2/apps/{id}/perms/", status_code=201, response_model=PermsOut)
-def grant(body: PermIn, db: DB, app: UsableApp):
+def grant(body: PermIn, db: DB, app: ManagedApp):
     perms.grant(db, app, body.username)
     return list_perms(db, app)
 
 
 @router.delete("/v2/apps/{id}/perms/{username}", status_code=204)
-def revoke(db: DB, app: UsableApp, username: str):
+def revoke(db: DB, app: ManagedApp, username: str):
     perms.revoke(db, app, username)
 
 
