@@ -72,6 +72,9 @@ class Settings:
     autoscale_down_window: float = 300.0
     # Prometheus's base URL, where the dashboard reads graphs and platform health (none: not shown)
     prometheus_url: str | None = None
+    # dashboard sessions end this many seconds after sign-in, or after this many seconds without a request
+    dashboard_session_lifetime: float = 12 * 3600.0
+    dashboard_idle_timeout: float = 2 * 3600.0
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -127,6 +130,8 @@ class Settings:
             autoscale_up_window=float(_env("SLIPWAY_AUTOSCALE_UP_WINDOW", "30")),
             autoscale_down_window=float(_env("SLIPWAY_AUTOSCALE_DOWN_WINDOW", "300")),
             prometheus_url=(_env("SLIPWAY_PROMETHEUS_URL") or "").rstrip("/") or None,
+            dashboard_session_lifetime=float(_env("SLIPWAY_DASHBOARD_SESSION_LIFETIME", str(12 * 3600))),
+            dashboard_idle_timeout=float(_env("SLIPWAY_DASHBOARD_IDLE_TIMEOUT", str(2 * 3600))),
         )
 
 

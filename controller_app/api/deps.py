@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from ..db import get_db
 from ..models import App, Domain, Token, User
-from ..services import access, pushtokens
+from ..services import access, certstore, pushtokens
 from ..services.passwords import same_secret, token_digest
 from ..settings import Settings, get_settings
 
@@ -92,12 +92,8 @@ OwnedApp = Annotated[App, Depends(_app_access(owner_only=True))]
 
 
 def usable_domain(db: Session, user: User, name: str) -> Domain:
-    """The app domain `name`, when `user` may use its app (404, 403 otherwise)."""
-    domain, allowed = access.find_domain(db, user, name)
-    found(domain, "Domain")
-    if not allowed:
-        raise HTTPException(403, FORBIDDEN)
-    return domain
+    """The app domain `name`, when `user` may use its app (404, 403 otherwise: services/certstore.py)."""
+    return certstore.usable_domain(db, user, name)
 
 
 def _service_key(header: str, key: Callable[[Settings], str], what: str):

@@ -16,7 +16,7 @@ from .pages import ROOT, Form, act, usable_app
 router = APIRouter()
 
 
-def _on_app(request: Request, db, posted, app_id: str, change: Callable[[App], str]):
+def on_app(request: Request, db, posted, app_id: str, change: Callable[[App], str]):
     """Run `change` on an app the signed-in user may use; back to its page with the outcome."""
     app = usable_app(db, posted.who.user, app_id)
     return act(request, f"{ROOT}/apps/{app.id}", lambda: change(app))
@@ -31,7 +31,7 @@ def set_config(request: Request, db: DB, posted: Form, app_id: str):
             raise Invalid("Give the config value a name.")
         releases.change_config(db, app, posted.who.user, {"values": {key: value}})
         return f"Set {key}: the new release serves."
-    return _on_app(request, db, posted, app_id, change)
+    return on_app(request, db, posted, app_id, change)
 
 
 @router.post("/apps/{app_id}/config/unset")
@@ -41,7 +41,7 @@ def unset_config(request: Request, db: DB, posted: Form, app_id: str):
     def change(app: App) -> str:
         releases.change_config(db, app, posted.who.user, {"values": {key: None}})
         return f"Unset {key}: the new release serves."
-    return _on_app(request, db, posted, app_id, change)
+    return on_app(request, db, posted, app_id, change)
 
 
 @router.post("/apps/{app_id}/scale")
@@ -56,7 +56,7 @@ def scale(request: Request, db: DB, posted: Form, app_id: str):
                 counts[proc] = int(text)
         pods.scale(db, app, counts, posted.who.user.username)
         return "Scaled: " + ", ".join(f"{p}={n}" for p, n in sorted(counts.items())) + "."
-    return _on_app(request, db, posted, app_id, change)
+    return on_app(request, db, posted, app_id, change)
 
 
 @router.post("/apps/{app_id}/rollback")
@@ -68,14 +68,14 @@ def rollback(request: Request, db: DB, posted: Form, app_id: str):
             raise Invalid("Give the version to roll back to, like v3.")
         release = releases.rollback(db, app, posted.who.user, int(text) if text else None)
         return f"Rolled back: v{release.version} serves ({release.summary})."
-    return _on_app(request, db, posted, app_id, change)
+    return on_app(request, db, posted, app_id, change)
 
 
 @router.post("/apps/{app_id}/domains")
 def add_domain(request: Request, db: DB, posted: Form, app_id: str):
     def change(app: App) -> str:
         return f"Added {domains.add(db, app, posted.who.user, posted.fields.get('domain', '')).domain}."
-    return _on_app(request, db, posted, app_id, change)
+    return on_app(request, db, posted, app_id, change)
 
 
 @router.post("/apps/{app_id}/domains/remove")
@@ -85,4 +85,4 @@ def remove_domain(request: Request, db: DB, posted: Form, app_id: str):
     def change(app: App) -> str:
         domains.remove(db, app, name)
         return f"Removed {name}."
-    return _on_app(request, db, posted, app_id, change)
+    return on_app(request, db, posted, app_id, change)

@@ -1,5 +1,5 @@
 """The apps a user may use, each with its state, and an app's page: processes, releases, config, scale,
-domains and certificates. Read with the API's rules (services/access.py); changes are in appactions.py."""
+domains and certificates, collaborators. Read with the API's rules (services/access.py); changes are in appactions.py."""
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, joinedload
 from ..api.deps import DB
 from ..models import App, Deployment, Domain, Release, User
 from ..models.release import SERVING
-from ..services import access, deploy, pods, releases
+from ..services import access, certstore, deploy, perms, pods, releases
 from ..services.errors import ServiceError
 from ..settings import get_settings
 from .pages import Signed, render, usable_app
@@ -76,10 +76,14 @@ def app_page(request: Request, db: DB, who: Signed, app_id: str):
     domains = list(db.scalars(select(Domain).where(Domain.app_uuid == app.uuid).options(joinedload(Domain.cert))
                               .order_by(Domain.domain)))
     certs = {d.cert.name: d.cert for d in domains if d.cert is not None}
+    own = access.find_app(db, who.user, app.id, owner_only=True)[1]
+    manage = perms.managed_app(db, who.user, app.id)[1]
     return render(request, "app.html", who, app=app, url=app_url(app), state=state(app, history[0]),
                   releases=history, current=current, targets=_rollback_targets(history, current),
                   config=(good.config.values or {}) if good else {}, processes=processes,
                   processes_error=processes_error, deployments=deployments, domains=domains,
                   certs=sorted(certs.values(), key=lambda c: c.name),
                   structure=dict(sorted((app.structure or {}).items())),
-                  autoscaled=set(app.autoscale or {}))
+                  autoscaled=set(app.autoscale or {}), collaborators=perms.collaborators(db, app) if manage else None,
+                  manage=manage, own=own,
+                  my_certs=list(db.scalars(certstore.visible(who.user))))

@@ -1,23 +1,51 @@
 """An app's logs: the last lines in the page, then every new line as Server-Sent Events (the API's
-`logs -f` stream: services/apps.follow_logs), which static/dashboard.js appends as text."""
+`logs -f` stream: services/apps.follow_logs), which static/dashboard.js appends as text.
+
+Each event carries an `id:`, the position of its line (logid.py); a browser that lost the stream reconnects with
+it in `Last-Event-ID` (EventSource does so by itself), and the stream resumes after that line: the lines
+written meanwhile come once. The stream ends when the session's lifetime does."""
 from __future__ import annotations
+
+import time
+from typing import AsyncIterator
 
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from ..api.deps import DB
-from ..services import apps, logstream
+from ..scheduler.base import LogPosition, LogStream
+from ..services import apps
 from ..services.errors import ServiceError
+from . import logid
 from .pages import ROOT, Signed, render, usable_app
 
 router = APIRouter()
 LINES = 200
+RETRY_MS = 1000  # how soon a browser reconnects after losing the stream
 
 
-def event(line: str) -> str:
+def event(line: str, position: LogPosition | None = None) -> str:
     """One log line as an SSE message (a carriage return would end the line early)."""
-    return "data: " + line.replace("\r", "") + "\n\n"
+    head = f"id: {logid.format_id(position)}\n" if position is not None else ""
+    return head + "data: " + line.replace("\r", "") + "\n\n"
+
+
+async def events(stream: LogStream, request: Request, ends: float,
+                 after: LogPosition | None) -> AsyncIterator[bytes]:
+    position = after
+    try:
+        yield f"retry: {RETRY_MS}\n\n".encode()
+        while time.time() < ends and not await request.is_disconnected():
+            entries = await run_in_threadpool(stream.read_entries, 0.5)
+            if entries:
+                chunks = []
+                for key, line in entries:
+                    position = logid.advance(position, key, line)
+                    chunks.append(event(line, position))
+                yield "".join(chunks).encode()
+    finally:
+        await run_in_threadpool(stream.close)
 
 
 @router.get("/apps/{app_id}/logs")
@@ -34,7 +62,8 @@ def logs_page(request: Request, db: DB, who: Signed, app_id: str):
 @router.get("/apps/{app_id}/logs/stream")
 async def logs_stream(request: Request, db: DB, who: Signed, app_id: str):
     app = await run_in_threadpool(usable_app, db, who.user, app_id)
-    stream = await run_in_threadpool(apps.follow_logs, app, None, 0)
+    after = logid.parse_id(request.headers.get("last-event-id"))
+    stream = await run_in_threadpool(apps.follow_logs, app, None, 0, after)
     db.close()  # no pooled connection held for as long as the page follows
-    return StreamingResponse(logstream.body(stream, request, frame=event), media_type="text/event-stream",
+    return StreamingResponse(events(stream, request, who.ends, after), media_type="text/event-stream",
                              headers={"X-Accel-Buffering": "no"})

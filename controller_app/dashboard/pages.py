@@ -10,12 +10,15 @@ from urllib.parse import parse_qsl
 from fastapi import Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader
+from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
 from ..api.deps import DB, current_user, require_app
 from ..models import App, User
-from ..services import access
-from ..services.errors import ServiceError
+from ..services import access, accounts
+from ..services.errors import Invalid, ServiceError
+from ..services.passwords import token_digest
+from ..settings import get_settings
 from . import sessions
 
 ROOT = "/dashboard"
@@ -49,18 +52,25 @@ class Viewer(NamedTuple):
     user: User
     token: str
     csrf: str
+    ends: float  # when the session ends at the latest (its lifetime), as time.time()
 
 
 def viewer(request: Request, db: DB) -> Viewer:
-    """The signed-in user (the API's token check on the session's token), else SignIn."""
-    token = sessions.session_token(request)
-    if token is None:
+    """The signed-in user (the API's token check on the session's token), else SignIn. A session that ended
+    (its lifetime, its idle timeout) has its token revoked, so the token serves nobody afterwards."""
+    cookie = sessions.session_cookie(request)
+    if cookie is None:
+        raise SignIn()
+    if not sessions.live(cookie):
+        accounts.revoke_token(db, token_digest(cookie.token))
         raise SignIn()
     try:
-        user = current_user(db, f"token {token}")
+        user = current_user(db, f"token {cookie.token}")
     except HTTPException:
         raise SignIn() from None
-    return Viewer(user, token, sessions.csrf_token(token))
+    sessions.touch(request, cookie)
+    return Viewer(user, cookie.token, sessions.csrf_token(cookie.token),
+                  cookie.issued + get_settings().dashboard_session_lifetime)
 
 
 Signed = Annotated[Viewer, Depends(viewer)]
@@ -131,15 +141,24 @@ def render(request: Request, template: str, who: Viewer | None = None, status: i
     return response
 
 
+def checked(schema: type[BaseModel], **fields):
+    """`fields` as the API's request schema `schema` takes them (its rules), else Invalid naming the field."""
+    try:
+        return schema(**fields)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        raise Invalid(f"{'.'.join(str(p) for p in error['loc']) or 'form'}: {error['msg']}.") from None
+
+
 def redirect(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
 
-def act(request: Request, back: str, action: Callable[[], str]) -> RedirectResponse:
-    """Run a form's action (a service call returning what it did); back to `back` with the outcome, or with the
-    service's refusal, as the flash message."""
+def act(request: Request, back: str, action: Callable[[], str], done_at: str | None = None) -> RedirectResponse:
+    """Run a form's action (a service call returning what it did); on to `done_at` (default `back`) with the
+    outcome, or back to `back` with the service's refusal, as the flash message."""
     try:
-        done, kind = action(), "ok"
+        done, kind, back = action(), "ok", done_at or back
     except ServiceError as exc:
         done, kind = exc.detail, "error"
     response = redirect(back)

@@ -1,8 +1,11 @@
 """The dashboard's signed cookies and CSRF tokens.
 
 A session is the API token issued at sign-in (services/accounts.login), kept in a cookie signed with a key
-derived from SLIPWAY_SECRET_KEY: signing out revokes that token, and whatever revokes a user's tokens (a new
-password, `auth:tokens`) ends their dashboard sessions too. Each session's CSRF token is derived from its token
+derived from SLIPWAY_SECRET_KEY, with the times of the sign-in and of the session's last request. It ends
+SLIPWAY_DASHBOARD_SESSION_LIFETIME seconds after the sign-in, or SLIPWAY_DASHBOARD_IDLE_TIMEOUT seconds after
+its last request (each page re-signs the cookie with the new time: `refresh_headers`); an ended session's token
+is revoked when the cookie comes back (pages.viewer). Signing out revokes the token, and whatever revokes a
+user's tokens (a new password, `auth:tokens`) ends their dashboard sessions too. Each session's CSRF token is derived from its token
 (HMAC), so it needs no storage; the sign-in form's comes from a nonce cookie of its own. Flash messages (the
 outcome of a form, shown on the next page) travel in a signed cookie as well.
 """
@@ -15,6 +18,8 @@ import json
 import secrets
 import time
 
+from typing import NamedTuple
+
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -23,7 +28,6 @@ from ..settings import get_settings
 
 PATH = "/dashboard/"
 SESSION, LOGIN, FLASH = "slipway_session", "slipway_login", "slipway_flash"
-SESSION_SECONDS = 12 * 3600
 CSRF_FIELD = "csrf"
 
 
@@ -77,16 +81,65 @@ def clear_cookie(response: Response, name: str) -> None:
     response.delete_cookie(name, path=PATH)
 
 
-def session_token(request: Request) -> str | None:
-    """The API token of the request's session, when its cookie is ours and not too old."""
+class Cookie(NamedTuple):
+    token: str
+    issued: float  # the sign-in
+    active: float  # the last request that re-signed the cookie
+
+
+def session_cookie(request: Request) -> Cookie | None:
+    """The request's session cookie, when ours (signed, well formed), expired or not."""
     value = unsign(SESSION, request.cookies.get(SESSION))
-    if not value or not isinstance(value.get("t"), str) or not isinstance(value.get("i"), (int, float)):
+    if not value or not isinstance(value.get("t"), str) or not all(
+            isinstance(value.get(k), (int, float)) for k in ("i", "a")):
         return None
-    return value["t"] if 0 <= time.time() - value["i"] < SESSION_SECONDS else None
+    return Cookie(value["t"], value["i"], value["a"])
+
+
+def ends(cookie: Cookie) -> float:
+    """When the session ends unless a request comes first (the sooner of its lifetime and its idle timeout)."""
+    s = get_settings()
+    return min(cookie.issued + s.dashboard_session_lifetime, cookie.active + s.dashboard_idle_timeout)
+
+
+def live(cookie: Cookie) -> bool:
+    now = time.time()
+    return cookie.issued - 60 <= now < ends(cookie) and cookie.active <= now + 60
+
+
+def session_token(request: Request) -> str | None:
+    """The API token of the request's session, when its cookie is ours and the session has not ended."""
+    cookie = session_cookie(request)
+    return cookie.token if cookie is not None and live(cookie) else None
+
+
+def _write(request: Request, response: Response, cookie: Cookie) -> None:
+    left = cookie.issued + get_settings().dashboard_session_lifetime - time.time()
+    set_cookie(request, response, SESSION, sign(SESSION, {"t": cookie.token, "i": cookie.issued,
+                                                          "a": cookie.active}), max(1, int(left)))
 
 
 def start_session(request: Request, response: Response, token: str) -> None:
-    set_cookie(request, response, SESSION, sign(SESSION, {"t": token, "i": int(time.time())}), SESSION_SECONDS)
+    now = time.time()
+    _write(request, response, Cookie(token, now, now))
+
+
+def touch(request: Request, cookie: Cookie) -> None:
+    """Note a live session's request: its cookie is re-signed with the new time on the way out (at most once
+    every tenth of the idle timeout, and at most once a minute)."""
+    if time.time() - cookie.active >= min(60.0, get_settings().dashboard_idle_timeout / 10):
+        request.state.touched = cookie._replace(active=time.time())
+
+
+def refresh_headers(request: Request) -> list[tuple[bytes, bytes]]:
+    """The Set-Cookie header of a touched session's new cookie (none when the answer sets the cookie itself:
+    a sign-in, a sign-out)."""
+    cookie = getattr(request.state, "touched", None)
+    if cookie is None:
+        return []
+    response = Response()
+    _write(request, response, cookie)
+    return [(k, v) for k, v in response.raw_headers if k == b"set-cookie"]
 
 
 def csrf_token(token: str) -> str:

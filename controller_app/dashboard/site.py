@@ -12,7 +12,8 @@ from starlette.exceptions import HTTPException
 
 from ..api.errors import status_of
 from ..services.errors import ServiceError
-from . import admin, appactions, appviews, graphs, logs, sessions, signin
+from . import (account, admin, appactions, applife, appviews, certificates, collaborators, graphs, logs, sessions,
+               signin)
 from .pages import ROOT, SignIn, redirect, render
 
 # No inline script or style anywhere: the pages load /dashboard/static/ only; graphs are inline SVG elements
@@ -21,10 +22,12 @@ POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'sel
 HEADERS = [(b"content-security-policy", POLICY.encode()), (b"x-frame-options", b"DENY"),
            (b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"same-origin"),
            (b"cross-origin-opener-policy", b"same-origin")]
+SESSION_COOKIE = f"{sessions.SESSION}=".encode()
 
 
 class SecurityHeaders:
-    """Pure ASGI middleware: the headers above on every answer; pages (not static files) are never cached."""
+    """Pure ASGI middleware: the headers above on every answer; pages (not static files) are never cached; a
+    session's cookie re-signed with the time of this request (sessions.touch), unless the answer sets it."""
 
     def __init__(self, inner):
         self.inner = inner
@@ -36,8 +39,11 @@ class SecurityHeaders:
 
         async def send_with_headers(message):
             if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
                 extra = HEADERS if static else HEADERS + [(b"cache-control", b"no-store")]
-                message = {**message, "headers": list(message.get("headers", [])) + extra}
+                if not any(k.lower() == b"set-cookie" and v.startswith(SESSION_COOKIE) for k, v in headers):
+                    extra = extra + sessions.refresh_headers(Request(scope))
+                message = {**message, "headers": headers + extra}
             await send(message)
 
         await self.inner(scope, receive, send_with_headers)
@@ -46,7 +52,7 @@ class SecurityHeaders:
 app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
 app.add_middleware(SecurityHeaders)
 app.mount("/static", StaticFiles(directory=os.path.join(os.path.dirname(__file__), "static")), name="static")
-for module in (signin, appviews, appactions, logs, graphs, admin):
+for module in (signin, appviews, appactions, applife, collaborators, certificates, account, logs, graphs, admin):
     app.include_router(module.router)
 
 

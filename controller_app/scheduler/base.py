@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import abc
 import dataclasses
+import hashlib
 import threading
 from typing import Callable, Iterator
 
@@ -147,9 +148,10 @@ class Scheduler(abc.ABC):
         raise SchedulerError("this scheduler cannot follow logs")
 
     def open_log_stream(self, app: str, proc_type: str | None = None, lines: int = 0,
-                        poll: float = 1.0) -> "LogStream":
+                        poll: float = 1.0, after: "LogPosition | None" = None) -> "LogStream":
         """Follow an app's logs: first its last `lines` lines, then new lines of every task as they come,
-        tasks of services created later (a new release) included. Close the stream to stop."""
+        tasks of services created later (a new release) included. With `after` (a position `read_entries`
+        gave), the lines after that position come first instead. Close the stream to stop."""
         raise SchedulerError("this scheduler cannot follow logs")
 
     def attach_run(self, app: str, image: str, command: str, env: dict[str, str], memory: str | None = None,
@@ -160,15 +162,32 @@ class Scheduler(abc.ABC):
         raise SchedulerError("this scheduler cannot run interactive sessions")
 
 
+@dataclasses.dataclass(frozen=True)
+class LogPosition:
+    """Where a reader of a LogStream got to: the time of the last line it read (`key`, a string that sorts as
+    time does) and the digests (`line_digest`) of the lines it read with exactly that time."""
+    key: str
+    seen: frozenset[str]
+
+
+def line_digest(line: str) -> str:
+    return hashlib.blake2s(line.encode(errors="replace"), digest_size=4).hexdigest()
+
+
 class LogStream(abc.ABC):
     """A live view of an app's output (every current and future service of the app, or of one type).
 
     `read()` hands back the lines that arrived, formatted `<type>.<slot>: <message>`, in time order;
-    `close()` stops every underlying stream (threads end, connections close). Use as a context manager."""
+    `read_entries()` the same lines with the time of each; `close()` stops every underlying stream (threads
+    end, connections close). Use as a context manager."""
 
     @abc.abstractmethod
     def read(self, timeout: float = 1.0) -> list[str]:
         """Lines ready now (waits up to `timeout` for some); [] when none came."""
+
+    def read_entries(self, timeout: float = 1.0) -> list[tuple[str, str]]:
+        """(time key, line) of the lines ready now; a backend that knows no times gives "" for each."""
+        return [("", line) for line in self.read(timeout)]
 
     @abc.abstractmethod
     def close(self) -> None:

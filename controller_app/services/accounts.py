@@ -9,8 +9,9 @@ from sqlalchemy.orm import Session
 from ..models import Token, User
 from ..settings import get_settings
 from . import ratelimit
-from .errors import Invalid, Throttled
-from .passwords import dummy_hash, hash_password, new_token, token_digest, verify_password
+from .errors import FieldError, Invalid, Throttled
+from .passwords import (dummy_hash, hash_password, new_token, password_problem, token_digest,
+                        verify_password)
 
 
 def username_taken(db: Session, username: str) -> bool:
@@ -70,4 +71,20 @@ def login(db: Session, client: str, username: str, password: str) -> tuple[User,
 def revoke_token(db: Session, digest: str) -> None:
     """Delete the one token whose digest is `digest` (signing out), committed."""
     db.execute(delete(Token).where(Token.digest == digest))
+    db.commit()
+
+
+def change_password(db: Session, user: User, target: User, current: str | None, new: str,
+                    keep_digest: str | None) -> None:
+    """`user` gives `target` (themselves, or anyone when an administrator: checked by the caller) the password
+    `new`, committed. Changing one's own needs the current password and keeps the token whose digest is
+    `keep_digest` (the one used for the change); every other token of `target` is revoked, which ends their
+    other API clients and dashboard sessions."""
+    if target is user and (current is None or not verify_password(current, user.password_hash)):
+        raise Invalid("Current password does not match.")
+    problem = password_problem(new)
+    if problem:
+        raise FieldError("password", problem)
+    target.password_hash = hash_password(new)
+    revoke_tokens(db, target, keep_digest=keep_digest if target is user else None)
     db.commit()

@@ -5,7 +5,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from ..models import App, Domain, User
-from ..scheduler.base import LogStream, RunResult, RunSession, SchedulerError
+from ..scheduler.base import LogPosition, LogStream, RunResult, RunSession, SchedulerError
 from ..settings import get_settings
 from . import deploy, registrypurge, releases, routing
 from .errors import Conflict, Invalid, NotFound, Unavailable
@@ -75,10 +75,11 @@ def logs(app: App, lines: int, proc_type: str | None) -> str:
         raise Unavailable(f"Could not read logs: {exc}") from None
 
 
-def follow_logs(app: App, proc_type: str | None, lines: int) -> LogStream:
-    """The last `lines` lines, then every new line of every task (new releases' included) until closed."""
+def follow_logs(app: App, proc_type: str | None, lines: int, after: LogPosition | None = None) -> LogStream:
+    """The last `lines` lines (or the lines after `after`, a position a stream gave), then every new line of
+    every task (new releases' included) until closed."""
     try:
-        return get_scheduler().open_log_stream(app.id, proc_type, lines)
+        return get_scheduler().open_log_stream(app.id, proc_type, lines, after=after)
     except SchedulerError as exc:
         raise Unavailable(f"Could not read logs: {exc}") from None
 

@@ -8,10 +8,9 @@ import secrets
 
 import pytest
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.expected_conditions import staleness_of
 
 from tests.controller.deployhelp import build, endpoints, fetch
-from tests.dashboard.chromium import chromium, shot, wait
+from tests.dashboard.chromium import chromium, click_and_wait, flash, shot, sign_in, submit, wait
 from tests.dashboard.conftest import PASSWORD
 
 pytestmark = pytest.mark.timeout(600)
@@ -23,36 +22,6 @@ TICKER = ('(i=0; while true; do i=$((i+1)); echo "tick $SLIPWAY_RELEASE $i"; sle
 def browser():
     with chromium() as driver:
         yield driver
-
-
-def sign_in(driver, ctl, username: str) -> None:
-    driver.delete_all_cookies()
-    driver.get(ctl.url + "/dashboard/login")
-    driver.find_element(By.ID, "username").send_keys(username)
-    driver.find_element(By.ID, "password").send_keys(PASSWORD)
-    driver.find_element(By.ID, "signin").click()
-    wait(driver, "the apps list", lambda d: d.current_url.endswith("/dashboard/"))
-
-
-def flash(driver) -> str:
-    return driver.find_element(By.ID, "flash").text
-
-
-def submit(driver, form_id: str, **fields) -> None:
-    form = driver.find_element(By.ID, form_id)
-    for name, value in fields.items():
-        box = form.find_element(By.NAME, name)
-        box.clear()
-        box.send_keys(value)
-    click_and_wait(driver, form.find_element(By.CSS_SELECTOR, "button[type=submit]"), "the outcome of the form")
-
-
-def click_and_wait(driver, button, what: str) -> None:
-    """Click a button that posts a form, then wait for the page it answers with and its flash message (not the
-    page it was on, which may hold a flash of its own)."""
-    page = driver.find_element(By.TAG_NAME, "html")
-    button.click()
-    wait(driver, what, lambda d: staleness_of(page)(d) and d.find_elements(By.ID, "flash"), timeout=240)
 
 
 @pytest.fixture(scope="module")

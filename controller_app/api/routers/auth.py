@@ -11,7 +11,7 @@ from ...schemas.common import Paged
 from ...schemas.users import LoginIn, PasswdIn, RegisterIn, TokenOut, UserOut, UsernameIn
 from ...services import accounts
 from ...services.errors import FieldError
-from ...services.passwords import hash_password, password_problem, verify_password
+from ...services.passwords import password_problem
 from ...settings import get_settings
 from .. import render
 from ..deps import DB, AdminUser, CurrentUser, TokenDigest, current_user, found
@@ -77,13 +77,7 @@ def whoami(user: CurrentUser):
 def passwd(body: PasswdIn, db: DB, user: CurrentUser, digest: TokenDigest):
     """A new password revokes every other token of the user: changing one's own keeps the token used for the
     change (the Deis client goes on with its stored token); an admin setting someone's revokes all of theirs."""
-    target = _target(db, user, body.username)
-    if target is user and (body.password is None or not verify_password(body.password, user.password_hash)):
-        raise HTTPException(400, "Current password does not match.")
-    _check_password(body.new_password)
-    target.password_hash = hash_password(body.new_password)
-    accounts.revoke_tokens(db, target, keep_digest=digest if target is user else None)
-    db.commit()
+    accounts.change_password(db, user, _target(db, user, body.username), body.password, body.new_password, digest)
     return {}
 
 

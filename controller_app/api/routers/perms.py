@@ -1,53 +1,49 @@
 """/v2/apps/{id}/perms/ (collaborators) and /v2/admin/perms/ (administrators)."""
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from sqlalchemy import select
 
-from ...models import Collaborator, User
+from ...models import App, User
 from ...schemas.apps import PermIn, PermsOut
 from ...schemas.common import Paged
 from ...schemas.users import AdminPermOut
-from ..deps import DB, AdminUser, UsableApp
+from ...services import perms
+from ..deps import DB, AdminUser, CurrentUser, require_app
 from ..pagination import PageDep, paginate
 
 router = APIRouter(tags=["perms"])
 
 
+def _managed_app(db: DB, user: CurrentUser, id: Annotated[str, Path()]) -> App:
+    app, allowed = perms.managed_app(db, user, id)
+    require_app(app is not None, allowed)
+    return app
+
+
+ManagedApp = Annotated[App, Depends(_managed_app)]
+
+
 def _user(db, username: str) -> User:
-    user = db.scalar(select(User).where(User.username == username))
-    if user is None:
-        raise HTTPException(404, f"No user named {username}.")
-    return user
+    return perms.named_user(db, username)
 
 
 @router.get("/v2/apps/{id}/perms/", response_model=PermsOut)
-def list_perms(db: DB, app: UsableApp):
-    names = db.scalars(select(User.username).join(Collaborator, Collaborator.user_id == User.id)
-                       .where(Collaborator.app_uuid == app.uuid).order_by(User.username)).all()
-    return {"users": list(names)}
+def list_perms(db: DB, app: ManagedApp):
+    return {"users": perms.collaborators(db, app)}
 
 
 @router.post("/v2/apps/{id}/perms/", status_code=201, response_model=PermsOut)
-def grant(body: PermIn, db: DB, app: UsableApp):
-    user = _user(db, body.username)
-    if user.id == app.owner_id:
-        raise HTTPException(400, f"{user.username} owns {app.id} already.")
-    if db.scalar(select(Collaborator).where(Collaborator.app_uuid == app.uuid, Collaborator.user_id == user.id)):
-        raise HTTPException(409, f"{user.username} is already a collaborator on {app.id}.")
-    db.add(Collaborator(app_uuid=app.uuid, user_id=user.id))
-    db.commit()
+def grant(body: PermIn, db: DB, app: ManagedApp):
+    perms.grant(db, app, body.username)
     return list_perms(db, app)
 
 
 @router.delete("/v2/apps/{id}/perms/{username}", status_code=204)
-def revoke(db: DB, app: UsableApp, username: str):
-    user = _user(db, username)
-    row = db.scalar(select(Collaborator).where(Collaborator.app_uuid == app.uuid, Collaborator.user_id == user.id))
-    if row is None:
-        raise HTTPException(404, f"{username} is not a collaborator on {app.id}.")
-    db.delete(row)
-    db.commit()
+def revoke(db: DB, app: ManagedApp, username: str):
+    perms.revoke(db, app, username)
 
 
 @router.get("/v2/admin/perms/", response_model=Paged[AdminPermOut])

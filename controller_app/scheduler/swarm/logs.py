@@ -11,7 +11,7 @@ from typing import Iterator
 
 import docker.errors
 
-from ..base import LogStream, SchedulerError
+from ..base import LogPosition, LogStream, SchedulerError, line_digest
 from ..names import check_app, check_type
 from .engine import SwarmEngine, log
 from .labels import L_TYPE
@@ -80,33 +80,37 @@ class SwarmLogs(SwarmEngine):
             stream.close()
 
     def open_log_stream(self, app: str, proc_type: str | None = None, lines: int = 0,
-                        poll: float = 1.0) -> "SwarmLogStream":
+                        poll: float = 1.0, after: LogPosition | None = None) -> "SwarmLogStream":
         check_app(app)
         if proc_type is not None:
             check_type(proc_type)
         start = time.time()
         backlog = []
-        if lines > 0:
+        if lines > 0 and after is None:
             services = self.services(app, proc_type=proc_type)
             backlog = self._log_entries(services, tail=lines)[-lines:] if services else []
-        return SwarmLogStream(self, app, proc_type, start, backlog, poll)
+        return SwarmLogStream(self, app, proc_type, start, backlog, poll, after)
 
 
 class SwarmLogStream(LogStream):
     """One thread per service streams its logs (`follow`); a watcher thread finds new services (a new
     release) every `poll` seconds and refreshes task slots. Lines wait `reorder` seconds in a heap so that
-    lines of different tasks come out by their timestamps. close() shuts every HTTP stream down."""
+    lines of different tasks come out by their timestamps. Resuming `after` a position, the streams start at
+    its time and skip the lines it saw there. close() shuts every HTTP stream down."""
 
     reorder = 0.3
     max_pending = 20000
 
     def __init__(self, sched: SwarmEngine, app: str, proc_type: str | None, start: float,
-                 backlog: list, poll: float):
+                 backlog: list, poll: float, after: LogPosition | None = None):
         self.sched, self.app, self.proc_type, self.poll = sched, app, proc_type, max(0.2, poll)
         self.start_key = _ts_key(datetime.datetime.fromtimestamp(start, datetime.timezone.utc)
                                  .strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
         self.since = f"{start:.6f}"
-        self._ready = [f"{prefix}: {message}" for _, _, prefix, message in backlog]
+        self._skip: frozenset[str] = frozenset()
+        if after is not None:
+            self.start_key, self.since, self._skip = after.key, _ts_epoch(after.key), after.seen
+        self._ready = [(key, f"{prefix}: {message}") for key, _, prefix, message in backlog]
         self._seen = {(key, prefix, message) for key, _, prefix, message in backlog if key >= self.start_key}
         self._heap: list = []
         self._seq = 0
@@ -121,13 +125,17 @@ class SwarmLogStream(LogStream):
 
     # -- consumer side
     def read(self, timeout: float = 1.0) -> list[str]:
+        return [line for _, line in self.read_entries(timeout)]
+
+    def read_entries(self, timeout: float = 1.0) -> list[tuple[str, str]]:
         deadline = time.monotonic() + timeout
         with self._cond:
             while True:
                 now = time.monotonic()
                 out, self._ready = self._ready, []
                 while self._heap and (self._heap[0][2] + self.reorder <= now or self._stop.is_set()):
-                    out.append(heapq.heappop(self._heap)[3])
+                    key, _, _, line = heapq.heappop(self._heap)
+                    out.append((key, line))
                 if out or self._stop.is_set() or now >= deadline:
                     return out
                 wait = deadline - now
@@ -247,6 +255,8 @@ class SwarmLogStream(LogStream):
         prefix = f"{proc_type}.{slot if slot is not None else '?'}"
         key = _ts_key(ts)
         if key < self.start_key or (key, prefix, message) in self._seen:
+            return
+        if key == self.start_key and self._skip and line_digest(f"{prefix}: {message}") in self._skip:
             return
         if st.get("last") and key <= _ts_key(st["last"]) and (key, prefix, message) in st.setdefault("recent", set()):
             return
