@@ -133,8 +133,8 @@ def run(cfg: dict[str, str], dry_run: bool = False) -> dict:
                      "--filter", "label!=slipway.keep")
         summary["containers_removed"] = sum(1 for line in out.splitlines() if re.fullmatch(r"[0-9a-f]{64}", line))
     now = time.time()
-    remove, _unused = choose(images(docker), images_in_use(docker), now - hours * 3600,
-                       max(0, int(cfg["keep_per_repository"])), protect, now - float(cfg["keep_max_hours"]) * 3600)
+    remove = choose(images(docker), images_in_use(docker), now - hours * 3600,
+                    max(0, int(cfg["keep_per_repository"])), protect, now - float(cfg["keep_max_hours"]) * 3600)[0]
     removed = []
     for image in remove:
         for name in image["names"]:

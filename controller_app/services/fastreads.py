@@ -37,7 +37,7 @@ def _app_config_statement():
               .order_by(_r.version.desc()).limit(literal_column("1")).lateral("latest"))
     return (_caller.with_only_columns(
             _u.is_active, _a.uuid.isnot(None).label("app_found"), may_use(_u, _a).label("allowed"),
-                _c.uuid, _c.created, _c.updated, _o.username, _c.values, _c.memory, _c.cpu, _c.tags,
+            _c.uuid, _c.created, _c.updated, _o.username, _c.values, _c.memory, _c.cpu, _c.tags,
             _c.healthcheck, _c.registry)
             .outerjoin(_a, _a.id == bindparam("app"))
             .outerjoin(latest, true())
