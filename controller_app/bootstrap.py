@@ -37,7 +37,7 @@ def ensure_admin(username: str, email: str, password: str) -> tuple[bool, str]:
     problem = password_problem(password)
     if problem:
         raise BootstrapError(f"password: {problem}")
-    for _ in range(2):  # a concurrent run may create the user between our read and our insert: read again
+    for _unused in range(2):  # a concurrent run may create the user between our read and our insert: read again
         with session_factory()() as db:
             user = db.scalar(select(User).where(func.lower(User.username) == username.lower()))
             created = user is None

@@ -28,7 +28,7 @@ def closed_by_server(dbapi_connection) -> bool:
     if dbapi_connection.closed:
         return True
     try:
-        readable, _, _ = select.select([dbapi_connection.fileno()], [], [], 0)
+        readable, _unused, _unused = select.select([dbapi_connection.fileno()], [], [], 0)
     except (OSError, ValueError):
         return True
     return bool(readable)

@@ -29,7 +29,7 @@ API_HEADERS = {"DEIS_API_VERSION": "2.3", "DEIS_PLATFORM_VERSION": __version__}
 
 
 @contextlib.asynccontextmanager
-async def lifespan(_: FastAPI):
+async def lifespan(_app: FastAPI):
     stop = threading.Event()
     s = get_settings()
     if s.scheduler != "none":
@@ -86,14 +86,13 @@ app.add_exception_handler(ServiceError, service_error_handler)
 
 
 @app.exception_handler(IntegrityError)
-async def integrity_error(_: Request, exc: IntegrityError):
+async def integrity_error(_request: Request, exc: IntegrityError):
     return JSONResponse({"detail": "This conflicts with an existing resource."}, status_code=409)
 
 
 @app.exception_handler(OperationalError)
-async def database_down(_: Request, exc: OperationalError):
+async def database_down(_request: Request, exc: OperationalError):
     return JSONResponse({"detail": "The database is unavailable; try again shortly."}, status_code=503)
 
 
 app.add_exception_handler(RequestValidationError, validation_error_handler)
-

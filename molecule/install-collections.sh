@@ -1,16 +1,25 @@
 #!/usr/bin/env bash
 # Install the collections of molecule/requirements.yml into .cache/collections (git-ignored, set as
 # collections_path in ansible.cfg), and link this repository there as slipway.paas.
+# With an argument, install them into that collections path instead (DIR/ansible_collections/...), without the
+# link: the dependencies of the built collection, which `ansible-galaxy collection install --offline` then finds
+# there (tests/collection/sanity.sh).
 # Galaxy is not reachable here, so the collections come from the `ansible` package on PyPI, which
 # bundles them at the versions requirements.yml names. Idempotent; fast when already installed.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 ANSIBLE_PKG=${SLIPWAY_ANSIBLE_PKG_VERSION:-12.3.0}
-DEST=$ROOT/.cache/collections/ansible_collections
 PY=${PYTHON:-$ROOT/.venv/bin/python}
 [ -x "$PY" ] || PY=python3
-mkdir -p "$DEST/slipway" "$ROOT/.cache/pip"
-ln -sfn "$ROOT" "$DEST/slipway/paas"
+mkdir -p "$ROOT/.cache/pip"
+if [ $# -gt 0 ]; then
+  mkdir -p "$1/ansible_collections"
+  DEST=$(cd "$1/ansible_collections" && pwd)
+else
+  DEST=$ROOT/.cache/collections/ansible_collections
+  mkdir -p "$DEST/slipway"
+  ln -sfn "$ROOT" "$DEST/slipway/paas"
+fi
 
 "$PY" - "$ROOT" "$DEST" "$ANSIBLE_PKG" <<'PYEOF'
 import glob, json, os, shutil, subprocess, sys, zipfile

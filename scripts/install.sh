@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install everything the platform's control node and its tests need on a fresh Debian 12/13 machine:
-# Debian packages (Docker Engine, PostgreSQL, nginx, OpenSSH, git, debootstrap, Prometheus, ...), the Python venv
-# with pinned tools (.venv), the CLI, and the Ansible collections the roles use. Idempotent.
+# Debian packages (Docker Engine, PostgreSQL, nginx, OpenSSH, git, debootstrap, Prometheus, shellcheck for
+# ansible-test sanity, ...), the Python venv with pinned tools (.venv), the CLI, and the Ansible collections the
+# roles use. Idempotent.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -9,7 +10,7 @@ cd "$ROOT"
 PKGS=(docker.io postgresql postgresql-client libpq-dev busybox-static nginx libnginx-mod-http-lua lua-cjson
       openssh-server openssh-client git debootstrap wrk curl ca-certificates docker-registry pebble python3-venv
       python3-dev build-essential iproute2 tini mtail pgbackrest prometheus
-      chromium chromium-driver)
+      chromium chromium-driver shellcheck)
 # promtool (the monitor's rule tests): in the prometheus package on Debian 12, a package of its own on Debian 13
 if apt-cache show promtool >/dev/null 2>&1; then PKGS+=(promtool); fi
 missing=()

@@ -37,7 +37,7 @@ platform=$!
 
 status=0
 # the longest files first, so no worker starts one near the end
-LONGEST=(tests/agents/test_role_host.py tests/collection/test_integration_targets.py)
+LONGEST=(tests/agents/test_role_host.py tests/collection/test_integration_targets.py tests/collection/test_sanity_lint.py)
 SLIPWAY_APT_VOLUME=slipway-agents-host-apt .venv/bin/pytest -q -ra -n "$WORKERS" --dist loadfile \
   --durations=15 "${LONGEST[@]}" $(sed -n 's/^testpaths = \[\(.*\)\]/\1/p' pyproject.toml | tr -d '",') \
   || status=$?

@@ -194,7 +194,7 @@ def serve(cfg: dict[str, str], username: str, original: str | None) -> int:
     action = "push" if verb == "receive-pack" else "fetch"
     try:
         answer = client(cfg).request("POST", "/v2/hooks/push/", {"receive_user": username, "receive_repo": app,
-                                                                  "action": action}).json() or {}
+                                                                 "action": action}).json() or {}
     except HTTPError as e:
         if e.status == 403:
             raise Refused(f"You may not push to {app}.") from None
@@ -351,7 +351,7 @@ def parse_args(argv: list[str]) -> SimpleNamespace:
 
 def _argument_parser():
     import argparse
-    ap = argparse.ArgumentParser(prog="slipway-builder", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog="slipway-builder", description=__doc__.split("\n", maxsplit=1)[0])
     ap.add_argument("--config", help="ini file with a [builder] section")
     sub = ap.add_subparsers(dest="cmd", required=True)
     for name, fields in SHAPES.items():

@@ -79,8 +79,8 @@ class Cgroups:
         try:
             with open(os.path.join(self.proc, str(pid), "cgroup"), encoding="utf-8") as fh:
                 for line in fh:
-                    hierarchy, _, rest = line.rstrip("\n").partition(":")
-                    controllers, _, path = rest.partition(":")
+                    hierarchy, _unused, rest = line.rstrip("\n").partition(":")
+                    controllers, _unused, path = rest.partition(":")
                     if hierarchy == "0" and not controllers:
                         paths["v2"] = path
                     for c in controllers.split(","):
@@ -112,7 +112,7 @@ def _read(path: str) -> str:
 def _stat(path: str) -> dict[str, int]:
     out = {}
     for line in _read(path).splitlines():
-        key, _, value = line.partition(" ")
+        key, _unused, value = line.partition(" ")
         if value.strip().isdigit():
             out[key] = int(value)
     return out

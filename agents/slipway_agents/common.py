@@ -32,7 +32,7 @@ def load_config(section: str, defaults: dict[str, str], path: str | None = None,
         with open(path, encoding="utf-8") as fh:
             parser.read_file(fh)
         if parser.has_section(section):
-            cfg.update({k: v for k, v in parser.items(section)})
+            cfg.update(dict(parser.items(section)))
     for key in list(cfg) + [k + "_file" for k in cfg]:
         value = env.get("SLIPWAY_" + key.upper())
         if value is not None:

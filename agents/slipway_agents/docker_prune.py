@@ -48,13 +48,12 @@ SIZE = re.compile(r"^([\d.]+)\s*([kKMGTP]?B)$")
 UNITS = {"B": 1, "kB": 1e3, "KB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12, "PB": 1e15}
 
 
-
 class Docker:
     def __init__(self, cli: str):
         self.cli = cli
 
     def __call__(self, *args: str, check: bool = True) -> str:
-        p = subprocess.run([self.cli, *args], capture_output=True, text=True, timeout=1800)
+        p = subprocess.run([self.cli, *args], capture_output=True, text=True, timeout=1800, check=False)
         if check and p.returncode != 0:
             raise RuntimeError(f"docker {' '.join(args)}: {p.stderr.strip()[-500:]}")
         return p.stdout
@@ -134,8 +133,8 @@ def run(cfg: dict[str, str], dry_run: bool = False) -> dict:
                      "--filter", "label!=slipway.keep")
         summary["containers_removed"] = sum(1 for line in out.splitlines() if re.fullmatch(r"[0-9a-f]{64}", line))
     now = time.time()
-    remove, _ = choose(images(docker), images_in_use(docker), now - hours * 3600,
-                       max(0, int(cfg["keep_per_repository"])), protect, now - float(cfg["keep_max_hours"]) * 3600)
+    remove = choose(images(docker), images_in_use(docker), now - hours * 3600,
+                    max(0, int(cfg["keep_per_repository"])), protect, now - float(cfg["keep_max_hours"]) * 3600)[0]
     removed = []
     for image in remove:
         for name in image["names"]:

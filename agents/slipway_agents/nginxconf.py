@@ -204,8 +204,7 @@ class Renderer:
     def _app_body(self, app: dict) -> str:
         """Access rules and locations shared by the HTTP and HTTPS servers of one app."""
         out = ""
-        for cidr in app["whitelist"]:
-            out += f"    allow {cidr};\n"
+        out += "".join(f"    allow {cidr};\n" for cidr in app["whitelist"])
         if app["whitelist"]:
             out += "    deny all;\n"
         out += f"    client_max_body_size {self.s.client_max_body_size};\n"
@@ -364,4 +363,3 @@ class Renderer:
             out.append("\n")
         files["slipway.conf"] = ("".join(out), 0o644)
         return files
-

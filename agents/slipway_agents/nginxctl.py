@@ -19,7 +19,7 @@ class ConfigTestFailed(Exception):
 
 def nginx_version(binary: str) -> tuple[int, ...]:
     try:
-        out = subprocess.run([binary, "-v"], capture_output=True, text=True, timeout=10).stderr
+        out = subprocess.run([binary, "-v"], capture_output=True, text=True, timeout=10, check=False).stderr
         m = re.search(r"nginx/(\d+)\.(\d+)\.(\d+)", out)
         if m:
             return tuple(int(x) for x in m.groups())

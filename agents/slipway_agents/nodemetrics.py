@@ -72,7 +72,7 @@ class MetricsServer:
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):  # noqa: N802 - the http.server method name
-                scheme, _, given = (self.headers.get("Authorization") or "").partition(" ")
+                scheme, _unused, given = (self.headers.get("Authorization") or "").partition(" ")
                 if not key_bytes or scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(),
                                                                                           key_bytes):
                     return self.answer(401, b"Invalid metrics key.\n", "text/plain", {"WWW-Authenticate": "Bearer"})

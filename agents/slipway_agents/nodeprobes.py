@@ -123,7 +123,7 @@ class Probing:
     def launch(self, now: float) -> None:
         """Start the probes that are due: a look at the head of the queue, however many tasks there are."""
         while self.next_due() <= now:
-            _, key = heapq.heappop(self.queue)
+            _unused, key = heapq.heappop(self.queue)
             container, which = key
             task = self.tasks[container]
             check = task.check if which == READY else task.liveness

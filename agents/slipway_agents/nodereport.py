@@ -130,7 +130,7 @@ class Reporter:
         by more than usage_change since the rate last sent for them (a rate not sent yet counts as 0)."""
         moved = []
         tasks = self.snapshot()
-        self.forget(set(self.readings) - {entry["container"] for entry, _ in tasks})
+        self.forget(set(self.readings) - {entry["container"] for entry, _unused in tasks})
         for entry, pid in tasks:
             container = entry["container"]
             if entry["state"] == "gone":
@@ -170,7 +170,7 @@ class Reporter:
     def body(self, full: bool, tasks: list[tuple[dict, int]]) -> dict:
         if full:
             tasks = self.snapshot()
-            self.forget(set(self.places) - {entry["container"] for entry, _ in tasks})
+            self.forget(set(self.places) - {entry["container"] for entry, _unused in tasks})
         return {"node": self.node(), "full": full, "at": round(time.time(), 3), "interval": self.interval,
                 "heartbeat": self.heartbeat, "tasks": [self.usage(entry, pid) for entry, pid in tasks]}
 

@@ -65,7 +65,7 @@ class _Reader:
                 raise ProbeError("line too long")
             if not self.more():
                 raise ProbeError("connection closed mid-response" if self.received else "closed without an answer")
-        line, _, self.buf = self.buf.partition(b"\n")
+        line, _unused, self.buf = self.buf.partition(b"\n")
         return line.rstrip(b"\r")
 
     def skip(self, n: int | None) -> None:
@@ -136,7 +136,7 @@ def _body(reader: _Reader, status: int, headers: dict[str, str]) -> None:
 def request_head(path: str, headers: tuple[tuple[str, str], ...] = ()) -> bytes:
     """The probe's request: Host, Connection and the framing are the probe's own; the app's headers come after
     them (a User-Agent or Accept of its own replaces the probe's)."""
-    own = {name.lower() for name, _ in headers}
+    own = {name.lower() for name, _unused in headers}
     lines = [f"GET {path} HTTP/1.1", "Host: health.local"]
     lines += [f"{name}: {value}" for name, value in (("User-Agent", "slipway-health"), ("Accept", "*/*"))
               if name.lower() not in own]

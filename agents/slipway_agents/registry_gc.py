@@ -80,7 +80,6 @@ class GCError(Exception):
     pass
 
 
-
 def split_reference(image: str) -> tuple[str, str | None, str | None]:
     """'host:5000/app:tag' -> ('app', 'tag', None); 'host/app@sha256:..' -> ('app', None, 'sha256:..')."""
     name, digest = image, None
@@ -130,7 +129,7 @@ class Registry:
     def paged(self, path: str, key: str) -> list[str]:
         items: list[str] = []
         while path:
-            _, head, body = self.call("GET", path)
+            _unused, head, body = self.call("GET", path)
             items += json.loads(body or b"{}").get(key) or []
             link = re.search(r"<([^>]+)>;\s*rel=\"?next\"?", head.get("link", ""))
             path = urllib.parse.urljoin(self.url + "/", link.group(1)) if link else ""
@@ -160,7 +159,7 @@ class Registry:
         config = (manifest.get("config") or {}).get("digest")
         if not config:
             return None  # an index: its age is unknown, so it is treated as recent
-        _, _, body = self.call("GET", f"/v2/{repo}/blobs/{config}")
+        _unused, _unused, body = self.call("GET", f"/v2/{repo}/blobs/{config}")
         try:
             return parse_time(json.loads(body).get("created"))
         except ValueError:
@@ -177,7 +176,7 @@ class Registry:
             return False
 
     def refuses_writes(self) -> bool:
-        status, _, _ = self.call("POST", "/v2/slipway-gc-probe/blobs/uploads/", ok=(202, 405, 503))
+        status, _unused, _unused = self.call("POST", "/v2/slipway-gc-probe/blobs/uploads/", ok=(202, 405, 503))
         return status != 202
 
 
@@ -313,7 +312,7 @@ def garbage_collect(cfg: dict[str, str], dry_run: bool) -> tuple[list[str], str]
     if dry_run:
         argv.append("--dry-run")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "REGISTRY_"))}
-    p = subprocess.run(argv, env=env, capture_output=True, text=True)
+    p = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
     output = p.stdout + p.stderr
     if p.returncode != 0:
         raise GCError(f"garbage-collect failed (exit {p.returncode}): {output.strip()[-800:]}")

@@ -158,7 +158,7 @@ class RouteSync:
             fh.write(main.replace(self.live + "/", staged + "/"))
         try:
             r = subprocess.run(self.nginx_cmd("-t", "-q", conf=test_conf), capture_output=True, text=True,
-                               timeout=60)
+                               timeout=60, check=False)
         finally:
             os.unlink(test_conf)
         if r.returncode != 0:
@@ -172,7 +172,7 @@ class RouteSync:
             os.kill(self.master_pid(), signal.SIGHUP)
             return
         cmd = shlex.split(self.cfg["reload_command"])
-        r = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False)
         if r.returncode != 0:
             raise RuntimeError(f"reload failed ({' '.join(cmd)}): {(r.stderr or r.stdout).strip()}")
 

@@ -28,7 +28,6 @@ import subprocess
 import sys
 
 from . import promtext
-from .jobs import timestamp
 from .registry_gc import GCError, Registry
 
 TEXTFILE_DIR = "/var/lib/prometheus/node-exporter"
@@ -112,7 +111,7 @@ def registry_bytes(registry: Registry) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="slipway-textfile-metrics", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog="slipway-textfile-metrics", description=__doc__.split("\n", maxsplit=1)[0])
     ap.add_argument("--dir", default=TEXTFILE_DIR, help="node-exporter's textfile folder")
     sub = ap.add_subparsers(dest="what", required=True)
     b = sub.add_parser("backup", help="pgBackRest's backups and PostgreSQL's WAL archiving")

@@ -191,9 +191,9 @@ def _watch(conn: socket.socket, child: int) -> int:
     """Report the program's exit status to the caller; end the run's group when the caller is gone first."""
     pidfd = os.pidfd_open(child)
     while True:
-        ready, _, _ = select.select([conn, pidfd], [], [])
+        ready, _unused, _unused = select.select([conn, pidfd], [], [])
         if pidfd in ready:
-            _, status = os.waitpid(child, 0)
+            _unused, status = os.waitpid(child, 0)
             code = os.waitstatus_to_exitcode(status)
             try:
                 send_message(conn, {"exit": code if code >= 0 else 128 - code})

@@ -35,7 +35,7 @@ def run(program: str, argv: list[str]) -> int:
         sock.close()
         run_cold(program, argv)
     try:
-        answer, _ = recv_message(sock)
+        answer, _unused = recv_message(sock)
     except (OSError, ValueError):  # the run may have started: never start it a second time
         answer = None
     finally:

@@ -90,7 +90,7 @@ class Server:
     def serve_forever(self) -> None:
         while True:
             self.reap()
-            conn, _ = self.sock.accept()
+            conn, _unused = self.sock.accept()
             try:
                 if not self.handle(conn):
                     return
@@ -102,7 +102,7 @@ class Server:
     def reap(self) -> None:
         while True:
             try:
-                pid, _ = os.waitpid(-1, os.WNOHANG)
+                pid, _unused = os.waitpid(-1, os.WNOHANG)
             except ChildProcessError:
                 return
             if pid == 0:
@@ -159,7 +159,7 @@ class Server:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="slipway-warmstart", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog="slipway-warmstart", description=__doc__.split("\n", maxsplit=1)[0])
     ap.add_argument("--socket", required=True, help="the socket to listen on (its folder: this user's only)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s", stream=sys.stderr)

@@ -35,7 +35,7 @@ def header_digest(authorization: str | None) -> str:
     """The stored digest of the token an `Authorization: token <key>` header carries (401 when malformed)."""
     if not authorization:
         raise unauthorized()
-    scheme, _, token = authorization.partition(" ")
+    scheme, _unused, token = authorization.partition(" ")
     if scheme.lower() not in ("token", "bearer") or not token.strip():
         raise unauthorized("Invalid token header.")
     return token_digest(token.strip())

@@ -18,7 +18,7 @@ def status_of(exc: ServiceError) -> int:
     return next(code for kind, code in STATUS.items() if isinstance(exc, kind))
 
 
-async def service_error_handler(_: Request, exc: ServiceError) -> JSONResponse:
+async def service_error_handler(_request: Request, exc: ServiceError) -> JSONResponse:
     if isinstance(exc, FieldError):
         # "detail" too: every error answer carries it, as the API documents (schemas/common.py ERRORS)
         return JSONResponse({"detail": exc.message, exc.field: [exc.message]}, status_code=400)
@@ -40,7 +40,7 @@ def field_errors(exc: RequestValidationError) -> dict[str, list[str]]:
     return out
 
 
-async def validation_error_handler(_: Request, exc: RequestValidationError) -> JSONResponse:
+async def validation_error_handler(_request: Request, exc: RequestValidationError) -> JSONResponse:
     fields = field_errors(exc)
     detail = "; ".join(f"{k}: {' '.join(v)}" if k != "detail" else " ".join(v) for k, v in fields.items())
     return JSONResponse({**fields, "detail": detail}, status_code=400)

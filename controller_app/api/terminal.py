@@ -127,7 +127,7 @@ async def _pump(websocket: WebSocket, session: RunSession) -> None:
         while True:
             if get is None:
                 get = asyncio.ensure_future(output.get())
-            done, _ = await asyncio.wait({get, input_task}, return_when=asyncio.FIRST_COMPLETED)
+            done, _unused = await asyncio.wait({get, input_task}, return_when=asyncio.FIRST_COMPLETED)
             if input_task in done:
                 input_task.result()  # raises WebSocketDisconnect when the client went away
                 input_task = asyncio.ensure_future(asyncio.Event().wait())  # input ended; output goes on
@@ -143,7 +143,7 @@ async def _pump(websocket: WebSocket, session: RunSession) -> None:
         if get is not None:
             get.cancel()
         await run_in_threadpool(session.close)  # the reader thread's read() returns b""
-        for _ in range(500):  # let the reader thread end: it may be waiting for room in the queue
+        for _unused in range(500):  # let the reader thread end: it may be waiting for room in the queue
             while not output.empty():
                 output.get_nowait()
             if read_task.done():

@@ -36,7 +36,7 @@ def apps_of(db: Session, user: User) -> list[tuple[App, Release]]:
              .join(latest, latest.c.app_uuid == App.uuid)
              .join(Release, (Release.app_uuid == App.uuid) & (Release.version == latest.c.version))
              .options(joinedload(App.owner)).order_by(App.id))
-    return [(a, r) for a, r in db.execute(query).all()]
+    return [tuple(row) for row in db.execute(query).all()]
 
 
 def app_url(app: App) -> str:

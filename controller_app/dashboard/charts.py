@@ -35,7 +35,7 @@ def _ceiling(value: float) -> float:
 def chart(title: str, unit: str, series: list[tuple[str, list[tuple[float, float]]]], start: float,
           end: float) -> dict:
     """What templates/chart.html draws: each series as a polyline's points, the axes' ticks, the legend."""
-    top = _ceiling(max((v for _, points in series for _, v in points), default=0.0))
+    top = _ceiling(max((v for _unused, points in series for _unused, v in points), default=0.0))
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
 
     def x(t: float) -> float:

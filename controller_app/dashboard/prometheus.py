@@ -2,6 +2,8 @@
 alerts for platform health. Every failure is a MetricsError with words for the page."""
 from __future__ import annotations
 
+import math
+
 import requests
 
 from ..settings import get_settings
@@ -43,7 +45,7 @@ def _number(text) -> float | None:
         value = float(text)
     except (TypeError, ValueError):
         return None
-    return value if value == value and abs(value) != float("inf") else None  # NaN and infinities: no point
+    return value if math.isfinite(value) else None  # NaN and infinities: no point
 
 
 def query_range(query: str, start: float, end: float, step: float) -> list[tuple[dict, list[tuple[float, float]]]]:

@@ -39,7 +39,7 @@ def login(request: Request, db: DB, fields: Annotated[dict[str, str], Depends(fo
         return _form(request, 403, username, "The form expired; sign in again.")
     client = request.client.host if request.client else "?"  # the real client (api/clientaddr.py)
     try:
-        _, token = accounts.login(db, client, username, fields.get("password", ""))
+        _unused, token = accounts.login(db, client, username, fields.get("password", ""))
     except ServiceError as exc:
         return _form(request, status_of(exc), username, exc.detail)
     response = redirect(f"{ROOT}/")

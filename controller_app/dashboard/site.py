@@ -61,7 +61,7 @@ def _error(request: Request, status: int, message: str):
 
 
 @app.exception_handler(SignIn)
-async def sign_in(request: Request, _: SignIn):
+async def sign_in(request: Request, _unused: SignIn):
     response = redirect(f"{ROOT}/login")
     if request.cookies.get(sessions.SESSION):
         sessions.clear_cookie(response, sessions.SESSION)
@@ -74,7 +74,7 @@ async def http_error(request: Request, exc: HTTPException):
 
 
 @app.exception_handler(RequestValidationError)
-async def bad_request(request: Request, _: RequestValidationError):
+async def bad_request(request: Request, _unused: RequestValidationError):
     return _error(request, 400, "The request is malformed.")
 
 
@@ -89,5 +89,5 @@ async def no_secret(request: Request, exc: sessions.NoSecret):
 
 
 @app.exception_handler(OperationalError)
-async def database_down(request: Request, _: OperationalError):
+async def database_down(request: Request, _unused: OperationalError):
     return _error(request, 503, "The database is unavailable; try again shortly.")

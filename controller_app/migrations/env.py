@@ -2,7 +2,7 @@
 from alembic import context
 from sqlalchemy import create_engine
 
-from controller_app import models  # noqa: F401  (registers every table)
+from controller_app import models  # pylint: disable=unused-import  # noqa: F401 (registers every table)
 from controller_app.db import Base
 from controller_app.settings import Settings
 

@@ -224,4 +224,3 @@ class RunSession(abc.ABC):
     @abc.abstractmethod
     def close(self) -> None:
         """Kill the process if it still runs and remove its container; idempotent, any thread."""
-

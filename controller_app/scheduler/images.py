@@ -20,7 +20,7 @@ def pin(image: str, repo_digests: list[str]) -> str:
         return image
     repo = repository(image)
     for entry in repo_digests:
-        name, _, digest = entry.partition("@")
+        name, _unused, digest = entry.partition("@")
         if name == repo and digest:
             return f"{image}@{digest}"
     return image

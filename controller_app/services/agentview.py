@@ -48,7 +48,7 @@ def agents(db: Session, now: dt.datetime | None = None) -> dict[str, tuple[dt.da
 
 def reporting_nodes(db: Session) -> set[str]:
     """The Swarm node ids whose agents reported recently enough to be trusted."""
-    return {node for node, (_, reporting) in agents(db).items() if reporting}
+    return {node for node, (_unused, reporting) in agents(db).items() if reporting}
 
 
 def reports_by_deployment(db: Session) -> dict[tuple[str, int], list[Reported]]:

@@ -15,7 +15,7 @@ MAX_LABELS = 64
 
 def _labels(current: dict, delta: dict) -> dict:
     """`delta` onto `current` as a config delta applies (null unsets; 422 when it is not set)."""
-    out, _ = config.apply(current, delta, "label")
+    out, _unused = config.apply(current, delta, "label")
     if len(out) > MAX_LABELS:
         raise FieldError("label", f"An app can have at most {MAX_LABELS} labels")
     return out
@@ -35,7 +35,7 @@ def _autoscale(db: Session, app: App, delta: dict) -> dict:
         if spec["max"] > per_type:
             raise FieldError("autoscale", f"autoscale of {proc}: max {spec['max']} is over the platform limit of "
                                           f"{per_type} per process type")
-    out, _ = config.apply(app.autoscale or {}, delta, "autoscale")
+    out, _unused = config.apply(app.autoscale or {}, delta, "autoscale")
     return out
 
 

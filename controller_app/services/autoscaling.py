@@ -73,4 +73,4 @@ def decide(track: Track, now: float, count: int, spec: dict, percent: float | No
         return None
     track.below_since = now if track.below_since is None else track.below_since
     track.recent = [(t, w) for t, w in track.recent if now - t <= down_window] + [(now, want)]
-    return max(w for _, w in track.recent) if now - track.below_since >= down_window else None
+    return max(w for _unused, w in track.recent) if now - track.below_since >= down_window else None

@@ -68,7 +68,7 @@ async def wait_async(channel: str, since: int, timeout: float) -> bool:
             return True
         _futures[channel].add(waiter)
     try:
-        done, _ = await asyncio.wait((waiter[1],), timeout=timeout)
+        done, _unused = await asyncio.wait((waiter[1],), timeout=timeout)
         return bool(done)
     finally:
         with _cond:

@@ -36,9 +36,9 @@ def _app_config_statement():
     latest = (select(_r.config_uuid).where(_r.app_uuid == _a.uuid, ~_r.failed)
               .order_by(_r.version.desc()).limit(literal_column("1")).lateral("latest"))
     return (_caller.with_only_columns(
-                _u.is_active, _a.uuid.isnot(None).label("app_found"), may_use(_u, _a).label("allowed"),
-                _c.uuid, _c.created, _c.updated, _o.username, _c.values, _c.memory, _c.cpu, _c.tags,
-                _c.healthcheck, _c.registry)
+            _u.is_active, _a.uuid.isnot(None).label("app_found"), may_use(_u, _a).label("allowed"),
+            _c.uuid, _c.created, _c.updated, _o.username, _c.values, _c.memory, _c.cpu, _c.tags,
+            _c.healthcheck, _c.registry)
             .outerjoin(_a, _a.id == bindparam("app"))
             .outerjoin(latest, true())
             .outerjoin(_c, _c.uuid == latest.c.config_uuid)
@@ -111,7 +111,7 @@ async def app_config(digest: str, app_id: str) -> tuple[Access, dict | None]:
 async def apps_page(digest: str, limit: int, offset: int) -> tuple[Access, int, list[dict]]:
     """The caller, how many apps they may see, and one page of them (by id) as Deis bodies."""
     found = [AppRow(*r) for r in await rows(EXECUTE_APPS_PAGE, {"digest": digest, "limit": limit,
-                                                                 "offset": offset})]
+                                                                "offset": offset})]
     if not found:
         return Access(False, False), 0, []
     domain = get_settings().platform_domain
@@ -128,7 +128,7 @@ async def push_release(token: str | None, version: int) -> tuple[bool, dict | No
     found = await rows(EXECUTE_PUSH_RELEASE, {"digest": token_digest(token), "version": version})
     if not found or not found[0][0]:
         return False, None
-    _, number, state, reason = found[0]
+    _unused, number, state, reason = found[0]
     return True, None if number is None else {"version": number, "state": state, "reason": reason or ""}
 
 

@@ -93,7 +93,7 @@ def _nodes(db: Session):
     except (SchedulerError, OSError):
         nodes = []  # the scheduler is away: the agents' reports still tell
     names = {n.id: n.hostname for n in nodes}
-    reporting = {names.get(node, node): int(ok) for node, (_, ok) in agentview.agents(db).items()}
+    reporting = {names.get(node, node): int(ok) for node, (_unused, ok) in agentview.agents(db).items()}
     reporting.update({n.hostname: reporting.get(n.hostname, 0) for n in nodes})
     yield _gauge("slipway_node_ready", "1 when the scheduler says the node is ready.", ["node"],
                  [([n.hostname], int(n.state == "ready")) for n in sorted(nodes, key=lambda n: n.hostname)])

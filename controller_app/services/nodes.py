@@ -79,7 +79,7 @@ def drain(db: Session, key: str) -> tuple[Node, list[str]]:
 
 
 def activate(key: str) -> Node:
-    node, _ = find(key)
+    node, _unused = find(key)
     try:
         return get_scheduler().set_availability(node.id, "active")
     except SchedulerError as exc:
@@ -88,7 +88,7 @@ def activate(key: str) -> Node:
 
 def label(key: str, changes: dict[str, str | None]) -> Node:
     """Set labels (a value) and remove them (None); the others stay."""
-    node, _ = find(key)
+    node, _unused = find(key)
     try:
         return get_scheduler().set_labels(node.id, changes)
     except SchedulerError as exc:

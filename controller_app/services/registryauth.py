@@ -46,7 +46,7 @@ def target(uri: str | None) -> Target:
     of distribution's routes."""
     if not uri:
         raise Refused("no request URI")
-    path, _, query = uri.partition("?")
+    path, _unused, query = uri.partition("?")
     if path in ("/v2/", "/v2"):
         return Target("base")
     if path == "/v2/_catalog":

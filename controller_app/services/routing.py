@@ -79,7 +79,7 @@ def wait_for_acks(gen: int, timeout: float) -> bool:
         with session_factory()() as db:
             alive = dt.datetime.now(dt.timezone.utc) - window
             behind = db.scalar(select(RouterAck.router).where(RouterAck.seen > alive,
-                                                               RouterAck.generation < gen).limit(1))
+                                                              RouterAck.generation < gen).limit(1))
         left = deadline - time.monotonic()
         if behind is None:
             return True

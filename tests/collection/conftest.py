@@ -1,5 +1,5 @@
-"""Shared fixtures of the collection tests: the collection built and installed from this tree, an empty
-ansible.cfg, and a live controller with its admin's token."""
+"""Shared fixtures of the collection tests: the collection artifact built from this tree and installed offline
+with its dependencies, an empty ansible.cfg, and a live controller with its admin's token."""
 from __future__ import annotations
 
 import os
@@ -25,17 +25,40 @@ def ansible_cfg(tmp_path_factory):
     return str(path)
 
 
+def install_dependencies(dest: str) -> None:
+    """Install galaxy.yml's dependencies into the collections path DEST, as molecule/install-collections.sh takes
+    them (the versions of molecule/requirements.yml, without Galaxy)."""
+    subprocess.run(["bash", os.path.join(ROOT, "molecule", "install-collections.sh"), dest], check=True,
+                   env=dict(os.environ, PYTHON=sys.executable), stdout=subprocess.DEVNULL)
+
+
+def galaxy(*args: str, cfg: str, collections: str, cwd: str) -> subprocess.CompletedProcess:
+    """ansible-galaxy with only the given collections path and configuration (never the repo's ansible.cfg)."""
+    env = dict(os.environ, ANSIBLE_CONFIG=cfg, ANSIBLE_COLLECTIONS_PATH=collections)
+    return subprocess.run([os.path.join(BIN, "ansible-galaxy"), *args], cwd=cwd, env=env, text=True,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
 @pytest.fixture(scope="session")
-def collections_path(tmp_path_factory, ansible_cfg):
-    """Build the collection artifact from this tree and install it (as users would) into a temp path."""
-    out = tmp_path_factory.mktemp("collection")
-    env = dict(os.environ, ANSIBLE_CONFIG=ansible_cfg)
-    subprocess.run([os.path.join(BIN, "ansible-galaxy"), "collection", "build", "--output-path", str(out), ROOT],
-                   check=True, cwd=str(out), env=env, stdout=subprocess.DEVNULL)
-    tarball = next(out.glob("slipway-paas-*.tar.gz"))
-    subprocess.run([os.path.join(BIN, "ansible-galaxy"), "collection", "install", "--force", "-p", str(out / "c"),
-                    str(tarball)], check=True, cwd=str(out), env=env, stdout=subprocess.DEVNULL)
-    return str(out / "c")
+def artifact(tmp_path_factory, ansible_cfg):
+    """The collection artifact, built from this tree with `ansible-galaxy collection build`."""
+    out = tmp_path_factory.mktemp("dist")
+    proc = galaxy("collection", "build", "--output-path", str(out), ROOT, cfg=ansible_cfg, collections=str(out),
+                  cwd=str(out))
+    assert proc.returncode == 0, proc.stdout
+    return str(next(out.glob("slipway-paas-*.tar.gz")))
+
+
+@pytest.fixture(scope="session")
+def collections_path(tmp_path_factory, ansible_cfg, artifact):
+    """A collections path holding the artifact installed as users install it, offline: its dependencies first,
+    then `ansible-galaxy collection install --offline <tarball>`, which finds them there."""
+    out = tmp_path_factory.mktemp("collections")
+    install_dependencies(str(out))
+    proc = galaxy("collection", "install", "--offline", "-p", str(out), artifact, cfg=ansible_cfg,
+                  collections=str(out), cwd=str(out))
+    assert proc.returncode == 0, proc.stdout
+    return str(out)
 
 
 @pytest.fixture(scope="session")

@@ -1,16 +1,25 @@
 #!/usr/bin/env bash
-# Run `ansible-test sanity` on the collection content only.
-# ansible-test needs the tree under .../ansible_collections/slipway/paas/, and the repo also holds code that is
-# not collection content (controller_app/, cli/, agents/, scripts/, bench/, their tests, the venv), so this copies
-# the collection's own paths into a temp dir and runs there. Extra args go to ansible-test
-# (default: --python 3.11 --local). Needs ansible-core from the repo's .venv.
+# Run `ansible-test sanity` on the collection as users get it: build the artifact (`ansible-galaxy collection
+# build`), install it with `ansible-galaxy collection install --offline` into a temp collections path that already
+# holds its dependencies (taken the way molecule/install-collections.sh takes them), and run ansible-test in the
+# installed copy. Extra args go to ansible-test (default: --python 3.11 --local).
+# Environment: SLIPWAY_VENV (default: the repo's .venv) holds ansible-core; SLIPWAY_SANITY_DIR, when set, is used
+# (and kept) instead of a temp dir, so its tarball and installed tree can be inspected afterwards.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 VENV=${SLIPWAY_VENV:-$ROOT/.venv}
-WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
-DEST=$WORK/ansible_collections/slipway/paas
-mkdir -p "$DEST"
+if [ -n "${SLIPWAY_SANITY_DIR:-}" ]; then
+  WORK=$SLIPWAY_SANITY_DIR
+  rm -rf "$WORK/dist" "$WORK/collections/ansible_collections/slipway"
+  mkdir -p "$WORK"
+else
+  WORK=$(mktemp -d)
+  trap 'rm -rf "$WORK"' EXIT
+fi
+export PATH="$VENV/bin:$PATH"
+# Only this run's collections path and settings: not the repo's ansible.cfg, nor collections installed elsewhere.
+printf '[defaults]\n' > "$WORK/ansible.cfg"
+export ANSIBLE_CONFIG=$WORK/ansible.cfg ANSIBLE_COLLECTIONS_PATH=$WORK/collections
 # ansible-test bootstraps pip in its sanity venvs with a get-pip script from a host this machine cannot reach;
 # an equivalent built on Python's own ensurepip (then pip from PyPI, which is reachable) does the same job.
 PIP_VERSION=$(grep -ho "pip='[0-9.]*'" "$VENV"/lib/python3*/site-packages/ansible_test/_internal/python_requirements.py \
@@ -27,14 +36,10 @@ subprocess.check_call([sys.executable, '-m', 'ensurepip', '--upgrade'], stdout=s
 subprocess.check_call([sys.executable, '-m', 'pip', 'install'] + args)
 PY
 fi
-cd "$ROOT"
-# Collection content: what galaxy.yml ships, minus the non-collection Python trees.
-for p in galaxy.yml README.md LICENSE meta plugins roles playbooks changelogs docs \
-         tests/unit tests/integration tests/sanity tests/config.yml; do
-  [ -e "$p" ] && mkdir -p "$DEST/$(dirname "$p")" && cp -a "$p" "$DEST/$p"
-done
-find "$DEST" \( -name __pycache__ -o -name .pytest_cache \) -prune -exec rm -rf {} +
-cd "$DEST"
-export PATH="$VENV/bin:$PATH"
+ansible-galaxy collection build --output-path "$WORK/dist" "$ROOT" >/dev/null
+TARBALL=$(ls "$WORK"/dist/slipway-paas-*.tar.gz)
+PYTHON="$VENV/bin/python" "$ROOT/molecule/install-collections.sh" "$WORK/collections" >/dev/null
+ansible-galaxy collection install --offline -p "$WORK/collections" "$TARBALL" >/dev/null
+cd "$WORK/collections/ansible_collections/slipway/paas"
 if [ $# -eq 0 ]; then set -- --python 3.11 --local; fi
 ansible-test sanity --color no "$@"

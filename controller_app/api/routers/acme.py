@@ -21,7 +21,7 @@ from ..pagination import PageDep, paginate
 
 
 @contextlib.asynccontextmanager
-async def lifespan(_: FastAPI):
+async def lifespan(_app: FastAPI):
     """The renewal loop (merged into the app's lifespan by include_router)."""
     stop = threading.Event()
     s = get_settings()

@@ -64,7 +64,7 @@ def register(body: RegisterIn, db: DB):
 @router.post("/v2/auth/login/", response_model=TokenOut)
 def login(body: LoginIn, db: DB, request: Request):
     client = request.client.host if request.client else "?"  # the real client (api/clientaddr.py)
-    _, token = accounts.login(db, client, body.username, body.password)
+    _unused, token = accounts.login(db, client, body.username, body.password)
     return {"token": token}
 
 
@@ -111,5 +111,5 @@ def _hand_over(db, target: User) -> None:
 
 
 @router.get("/v2/users/", response_model=Paged[UserOut])
-def users(db: DB, request: Request, _: AdminUser, page: PageDep):
+def users(db: DB, request: Request, _admin: AdminUser, page: PageDep):
     return paginate(db, request, page, select(User).order_by(User.username), render.user)

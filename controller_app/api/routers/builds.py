@@ -30,5 +30,5 @@ def get_build(db: DB, app: UsableApp, build_uuid: uuid.UUID):
 
 @router.post("/v2/apps/{id}/builds/", status_code=201, response_model=BuildOut)
 def create_build(body: BuildIn, db: DB, user: CurrentUser, app: UsableApp):
-    build, _ = builds.register(db, app, user, body.image, body.sha, body.procfile, body.dockerfile)
+    build, _unused = builds.register(db, app, user, body.image, body.sha, body.procfile, body.dockerfile)
     return render.build(build, app.id)

@@ -25,5 +25,5 @@ def readiness(db: DB):
 
 
 @router.get("/v2/")
-def root(_: CurrentUser):
+def root(_user: CurrentUser):
     return {"detail": "Slipway controller API v2"}

@@ -105,7 +105,7 @@ def apps_alive(body: AliveIn, db: DB):
 
 @router.post("/v2/hooks/config/")
 def build_config(body: TokenIn, db: DB, holder: PushHolder):
-    _, app = _token_user_app(holder, body)
+    _unused, app = _token_user_app(holder, body)
     config = releases.latest(db, app).config
     return {"values": config.values or {}, "tags": config.tags or {}, "app": app.id, "uuid": str(app.uuid)}
 

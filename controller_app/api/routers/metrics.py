@@ -16,11 +16,11 @@ router = APIRouter(tags=["metrics"])
 
 
 def _metrics_auth(authorization: Annotated[str | None, Header()] = None) -> None:
-    scheme, _, key = (authorization or "").partition(" ")
+    scheme, _unused, key = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not same_secret(key.strip(), get_settings().metrics_key):
         raise HTTPException(401, "Invalid metrics key.", headers={"WWW-Authenticate": "Bearer"})
 
 
 @router.get("/metrics", include_in_schema=False)
-def scrape(_: Annotated[None, Depends(_metrics_auth)], db: DB):
+def scrape(_auth: Annotated[None, Depends(_metrics_auth)], db: DB):
     return Response(metrics.render(db), media_type=CONTENT_TYPE_LATEST)

@@ -62,28 +62,28 @@ def _out(node: Node, agents: dict | None = None) -> dict:
 
 
 @router.get("/v2/nodes/", response_model=Paged[NodeOut])
-def list_nodes(db: DB, _: AdminUser):
+def list_nodes(db: DB, _admin: AdminUser):
     agents = agentview.agents(db)
     return listing([_out(n, agents) for n in nodes.listing()])
 
 
 @router.get("/v2/nodes/{id}/", response_model=NodeDetail)
-def get_node(db: DB, _: AdminUser, id: str = NODE):
+def get_node(db: DB, _admin: AdminUser, id: str = NODE):
     node, _all = nodes.find(id)
     return {**_out(node, agentview.agents(db)), "apps": nodes.apps_on(node)}
 
 
 @router.post("/v2/nodes/{id}/drain/", response_model=DrainOut)
-def drain(db: DB, _: AdminUser, id: str = NODE):
+def drain(db: DB, _admin: AdminUser, id: str = NODE):
     node, moved = nodes.drain(db, id)
     return {"node": _out(node), "moved": moved}
 
 
 @router.post("/v2/nodes/{id}/activate/", response_model=NodeOut)
-def activate(_: AdminUser, id: str = NODE):
+def activate(_admin: AdminUser, id: str = NODE):
     return _out(nodes.activate(id))
 
 
 @router.post("/v2/nodes/{id}/labels/", response_model=NodeOut)
-def label(body: LabelsIn, _: AdminUser, id: str = NODE):
+def label(body: LabelsIn, _admin: AdminUser, id: str = NODE):
     return _out(nodes.label(id, body.labels))

@@ -47,13 +47,13 @@ def revoke(db: DB, app: ManagedApp, username: str):
 
 
 @router.get("/v2/admin/perms/", response_model=Paged[AdminPermOut])
-def list_admins(db: DB, request: Request, _: AdminUser, page: PageDep):
+def list_admins(db: DB, request: Request, _admin: AdminUser, page: PageDep):
     query = select(User).where(User.is_superuser.is_(True)).order_by(User.username)
     return paginate(db, request, page, query, lambda u: {"username": u.username, "is_superuser": True})
 
 
 @router.post("/v2/admin/perms/", status_code=201, response_model=AdminPermOut)
-def make_admin(body: PermIn, db: DB, _: AdminUser):
+def make_admin(body: PermIn, db: DB, _admin: AdminUser):
     user = _user(db, body.username)
     if user.is_superuser:
         raise HTTPException(409, f"{user.username} is already an administrator.")

@@ -25,7 +25,7 @@ def _unauthorized(detail: str) -> HTTPException:
 
 
 def _basic(authorization: str | None) -> tuple[str, str]:
-    scheme, _, encoded = (authorization or "").partition(" ")
+    scheme, _unused, encoded = (authorization or "").partition(" ")
     if scheme.lower() != "basic" or not encoded.strip():
         raise _unauthorized("Registry credentials were not provided.")
     try:

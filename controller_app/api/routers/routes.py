@@ -49,6 +49,7 @@ async def routes(response: Response, generation: int | None = Query(None, ge=0, 
     response.headers["ETag"] = f'"{body["generation"]}"'
     return body
 
+
 @router.post("/v2/routes/ack/", status_code=204)
 def ack(body: AckIn, db: DB):
     routing.record_ack(db, body.router, body.generation)

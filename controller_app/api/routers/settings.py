@@ -35,10 +35,10 @@ def set_settings(body: SettingsIn, db: DB, app: UsableApp):
 
 
 @router.get("/v2/admin/limits/", response_model=LimitsOut)
-def get_limits(db: DB, _: CurrentUser):
+def get_limits(db: DB, _user: CurrentUser):
     return limits.get(db)
 
 
 @router.post("/v2/admin/limits/", response_model=LimitsOut)
-def set_limits(body: LimitsIn, db: DB, _: AdminUser):
+def set_limits(body: LimitsIn, db: DB, _admin: AdminUser):
     return limits.put(db, body.model_dump())

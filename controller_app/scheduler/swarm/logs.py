@@ -22,13 +22,13 @@ def _ts_key(ts: str) -> str:
     """RFC 3339 (nano) timestamp -> a string that sorts chronologically (fraction padded to 9 digits)."""
     if not ts:
         return ""
-    base, _, frac = ts.rstrip("Z").partition(".")
+    base, _unused, frac = ts.rstrip("Z").partition(".")
     return f"{base}.{frac.ljust(9, '0')[:9]}"
 
 
 def _ts_epoch(ts: str) -> str:
     """RFC 3339 (nano) timestamp -> "<seconds>.<nanos>" for the logs API's `since`."""
-    base, _, frac = ts.rstrip("Z").partition(".")
+    base, _unused, frac = ts.rstrip("Z").partition(".")
     seconds = int(datetime.datetime.fromisoformat(base).replace(tzinfo=datetime.timezone.utc).timestamp())
     return f"{seconds}.{frac.ljust(9, '0')[:9]}"
 
@@ -51,8 +51,8 @@ class SwarmLogs(SwarmEngine):
                 except docker.errors.NotFound:
                     continue
             for raw in data.decode(errors="replace").splitlines():
-                ts, _, rest = raw.partition(" ")
-                details, _, message = rest.partition(" ")
+                ts, _unused, rest = raw.partition(" ")
+                details, _unused, message = rest.partition(" ")
                 if "com.docker.swarm" not in details:  # no details field: the message starts here
                     details, message = "", rest
                 attrs = dict(kv.split("=", 1) for kv in details.split(",") if "=" in kv)
@@ -68,7 +68,7 @@ class SwarmLogs(SwarmEngine):
             return ""
         services = self.services(app, proc_type=proc_type)
         entries = self._log_entries(services, tail=lines)[-lines:]
-        return "".join(f"{prefix}: {message}\n" for _, _, prefix, message in entries)
+        return "".join(f"{prefix}: {message}\n" for _unused, _unused, prefix, message in entries)
 
     def follow_logs(self, app: str, proc_type: str | None = None, interval: float = 1.0) -> Iterator[str]:
         """New log lines as they come (new deployments included); closing the generator stops the streams."""
@@ -110,8 +110,8 @@ class SwarmLogStream(LogStream):
         self._skip: frozenset[str] = frozenset()
         if after is not None:
             self.start_key, self.since, self._skip = after.key, _ts_epoch(after.key), after.seen
-        self._ready = [(key, f"{prefix}: {message}") for key, _, prefix, message in backlog]
-        self._seen = {(key, prefix, message) for key, _, prefix, message in backlog if key >= self.start_key}
+        self._ready = [(key, f"{prefix}: {message}") for key, _unused, prefix, message in backlog]
+        self._seen = {(key, prefix, message) for key, _unused, prefix, message in backlog if key >= self.start_key}
         self._heap: list = []
         self._seq = 0
         self._cond = threading.Condition()
@@ -134,7 +134,7 @@ class SwarmLogStream(LogStream):
                 now = time.monotonic()
                 out, self._ready = self._ready, []
                 while self._heap and (self._heap[0][2] + self.reorder <= now or self._stop.is_set()):
-                    key, _, _, line = heapq.heappop(self._heap)
+                    key, _seq, _arrived, line = heapq.heappop(self._heap)
                     out.append((key, line))
                 if out or self._stop.is_set() or now >= deadline:
                     return out
@@ -238,8 +238,8 @@ class SwarmLogStream(LogStream):
                     response.close()
 
     def _line(self, raw: str, proc_type: str, st: dict) -> None:
-        ts, _, rest = raw.partition(" ")
-        details, _, message = rest.partition(" ")
+        ts, _unused, rest = raw.partition(" ")
+        details, _unused, message = rest.partition(" ")
         if "com.docker.swarm" not in details:
             details, message = "", rest
         attrs = dict(kv.split("=", 1) for kv in details.split(",") if "=" in kv)

@@ -279,7 +279,7 @@ class SwarmScheduler(SwarmNodes, SwarmEvents, SwarmLogs, SwarmRuns, Scheduler):
 
     def _restart_task(self, app: str, services: list[dict], task: str) -> None:
         """Stop and remove one task's container; Swarm replaces the task (restart policy `any`)."""
-        name, _, slot_text = task.rpartition(".")
+        name, _unused, slot_text = task.rpartition(".")
         service = next((s for s in services if s["Spec"]["Name"] == name), None)
         if service is None or not slot_text.isdigit():
             raise SchedulerError(f"app {app} has no task {task}")

