@@ -146,7 +146,7 @@ def _unsafe(value):
     return value
 
 
-yaml.SafeDumper.add_representer(_Unsafe, lambda dumper, data: dumper.represent_scalar("!unsafe", str(data)))
+yaml.SafeDumper.add_representer(_Unsafe, lambda dumper, data: dumper.represent_scalar("!unsafe", str(data), style="'"))
 
 
 @dataclasses.dataclass
