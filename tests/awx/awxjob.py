@@ -196,7 +196,7 @@ def launch(name: str, answers: dict | None = None, *, credentials: dict[str, dic
     inv = os.path.join(pdd, "inventory")
     with open(inv, "w") as f:
         f.write(inventory or "[slipway]\n")
-    project = os.path.join(collections, "ansible_collections", "slipway", "paas")
+    project = os.path.join(collections.split(os.pathsep)[0], "ansible_collections", "slipway", "paas")
     envvars = dict(env, PATH=BIN + os.pathsep + os.environ.get("PATH", ""), ANSIBLE_COLLECTIONS_PATH=collections,
                    ANSIBLE_NOCOLOR="1", ANSIBLE_LOCALHOST_WARNING="0", ANSIBLE_INVENTORY_UNPARSED_WARNING="0",
                    ANSIBLE_HOST_KEY_CHECKING="0")
