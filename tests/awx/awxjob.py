@@ -13,6 +13,7 @@ import dataclasses
 import os
 import pathlib
 import stat
+import subprocess
 import sys
 import tempfile
 
@@ -178,11 +179,14 @@ class Job:
 
 
 def launch(name: str, answers: dict | None = None, *, credentials: dict[str, dict] | None = None,
-           collections: str, inventory: str = "", timeout: int = 900, workdir: str | None = None) -> Job:
+           collections: str, inventory: str = "", timeout: int = 900, workdir: str | None = None,
+           extra_vars: dict | None = None) -> Job:
     """Launch the job template `name` of awx/job_templates.yml as AWX would: `credentials` maps the template's
-    credential kinds to inputs (only `slipway` is rendered; a machine credential has nothing to inject here)."""
+    credential kinds to inputs (only `slipway` is rendered; a machine credential has nothing to inject here),
+    `inventory` is the inventory's text or an inventory folder, `extra_vars` the template's own extra variables
+    (the survey's defaults and answers override them)."""
     template = copy.deepcopy(TEMPLATES[name])
-    extra = survey_extra_vars(template, dict(answers or {}))
+    extra = dict(extra_vars or {}, **survey_extra_vars(template, dict(answers or {})))
     credentials = credentials or {}
     unknown = set(credentials) - set(template["credentials"])
     assert not unknown, f"{name} takes no {unknown} credential"
@@ -193,9 +197,11 @@ def launch(name: str, answers: dict | None = None, *, credentials: dict[str, dic
     os.makedirs(os.path.join(pdd, "env"), exist_ok=True)
     with open(os.path.join(pdd, "env", "extravars"), "w") as f:
         yaml.safe_dump(_unsafe(extra), f)
-    inv = os.path.join(pdd, "inventory")
-    with open(inv, "w") as f:
-        f.write(inventory or "[slipway]\n")
+    inv = inventory
+    if not os.path.isdir(inventory):
+        inv = os.path.join(pdd, "inventory")
+        with open(inv, "w") as f:
+            f.write(inventory or "[slipway]\n")
     project = os.path.join(collections.split(os.pathsep)[0], "ansible_collections", "slipway", "paas")
     envvars = dict(env, PATH=BIN + os.pathsep + os.environ.get("PATH", ""), ANSIBLE_COLLECTIONS_PATH=collections,
                    ANSIBLE_NOCOLOR="1", ANSIBLE_LOCALHOST_WARNING="0", ANSIBLE_INVENTORY_UNPARSED_WARNING="0",
@@ -204,3 +210,20 @@ def launch(name: str, answers: dict | None = None, *, credentials: dict[str, dic
                                 inventory=inv, envvars=envvars, quiet=True, timeout=timeout)
     stdout = runner.stdout.read()
     return Job(runner.status, runner.rc, stdout, list(runner.events), env, safe_env, extra)
+
+
+def install_collection(out: pathlib.Path) -> str:
+    """The collection built from this tree and installed under `out`, as a project's collections/requirements.yml
+    or an execution environment installs it, with the collections its roles use (molecule/requirements.yml):
+    the ANSIBLE_COLLECTIONS_PATH of the jobs."""
+    cfg = out / "ansible.cfg"
+    cfg.write_text("[defaults]\n")
+    env = dict(os.environ, ANSIBLE_CONFIG=str(cfg))
+    subprocess.run([os.path.join(BIN, "ansible-galaxy"), "collection", "build", "--output-path", str(out), str(ROOT)],
+                   check=True, cwd=str(out), env=env, stdout=subprocess.DEVNULL)
+    tarball = next(out.glob("slipway-paas-*.tar.gz"))
+    subprocess.run([os.path.join(BIN, "ansible-galaxy"), "collection", "install", "--force", "-p", str(out / "c"),
+                    str(tarball)], check=True, cwd=str(out), env=env, stdout=subprocess.DEVNULL)
+    # the collections its roles use (molecule/requirements.yml), as the project's requirements install them
+    subprocess.run(["bash", str(ROOT / "molecule" / "install-collections.sh")], check=True, stdout=subprocess.DEVNULL)
+    return f"{out / 'c'}{os.pathsep}{ROOT / '.cache' / 'collections'}"

@@ -21,7 +21,7 @@ from cryptography.x509.oid import NameOID
 from tests.controller.conftest import REGISTRY, Api, register
 from tests.live import live_controller
 
-from .awxjob import BIN, ROOT, launch
+from .awxjob import ROOT, install_collection, launch
 
 
 def _name(cn: str) -> x509.Name:
@@ -114,18 +114,7 @@ class TlsFront:
 def collections(tmp_path_factory) -> str:
     """The collection built from this tree and installed, as a project's collections/requirements.yml or an
     execution environment installs it: the job templates' playbooks run from there."""
-    out = tmp_path_factory.mktemp("collection")
-    cfg = out / "ansible.cfg"
-    cfg.write_text("[defaults]\n")
-    env = dict(os.environ, ANSIBLE_CONFIG=str(cfg))
-    subprocess.run([os.path.join(BIN, "ansible-galaxy"), "collection", "build", "--output-path", str(out), str(ROOT)],
-                   check=True, cwd=str(out), env=env, stdout=subprocess.DEVNULL)
-    tarball = next(out.glob("slipway-paas-*.tar.gz"))
-    subprocess.run([os.path.join(BIN, "ansible-galaxy"), "collection", "install", "--force", "-p", str(out / "c"),
-                    str(tarball)], check=True, cwd=str(out), env=env, stdout=subprocess.DEVNULL)
-    # the collections its roles use (molecule/requirements.yml), as the project's requirements install them
-    subprocess.run(["bash", str(ROOT / "molecule" / "install-collections.sh")], check=True, stdout=subprocess.DEVNULL)
-    return f"{out / 'c'}{os.pathsep}{ROOT / '.cache' / 'collections'}"
+    return install_collection(tmp_path_factory.mktemp("collection"))
 
 
 @pytest.fixture(scope="session")
