@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import fcntl
 import os
 import pathlib
 import stat
@@ -225,5 +226,9 @@ def install_collection(out: pathlib.Path) -> str:
     subprocess.run([os.path.join(BIN, "ansible-galaxy"), "collection", "install", "--force", "-p", str(out / "c"),
                     str(tarball)], check=True, cwd=str(out), env=env, stdout=subprocess.DEVNULL)
     # the collections its roles use (molecule/requirements.yml), as the project's requirements install them
-    subprocess.run(["bash", str(ROOT / "molecule" / "install-collections.sh")], check=True, stdout=subprocess.DEVNULL)
+    (ROOT / ".cache").mkdir(exist_ok=True)
+    with open(ROOT / ".cache" / "install-collections.lock", "w") as lock:  # other test processes may run it too
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        subprocess.run(["bash", str(ROOT / "molecule" / "install-collections.sh")], check=True,
+                       stdout=subprocess.DEVNULL)
     return f"{out / 'c'}{os.pathsep}{ROOT / '.cache' / 'collections'}"
