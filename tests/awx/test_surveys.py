@@ -114,3 +114,21 @@ def test_host_playbooks_refuse_bad_input_before_reaching_a_host(collections, tmp
     assert message in job.stdout, job.stdout[-3000:]
     assert not [f for f in job.failures() if f.get("event") == "runner_on_unreachable"]
     assert "UNREACHABLE" not in job.stdout, job.stdout[-3000:]
+
+
+GOOD_HOST_ANSWERS = [
+    ("Slipway - back up the database", {"slipway_backup_type": "incr"}),
+    ("Slipway - restore the database", {"slipway_restore_target": "2026-11-26 04:00:00.123456+00",
+                                        "slipway_restore_backup_after": "false"}),
+    ("Slipway - drain a node", {"slipway_drain_node": "node1", "slipway_node_availability": "active"}),
+    ("Slipway - converge the site", {"slipway_site_skip": ["router", "monitor"]}),
+    ("Slipway - upgrade the platform", {"slipway_upgrade_serial": 2}),
+]
+
+
+@pytest.mark.parametrize("name,answers", GOOD_HOST_ANSWERS, ids=[c[0][10:] for c in GOOD_HOST_ANSWERS])
+def test_host_playbooks_take_good_answers_to_the_hosts(collections, tmp_path, name, answers):
+    """Past the checks, the job goes on to the hosts (here unreachable: nothing is changed anywhere)."""
+    job = launch(name, answers, collections=collections, workdir=str(tmp_path), inventory=UNREACHABLE)
+    assert "Invalid request" not in job.stdout, job.stdout[-3000:]
+    assert "UNREACHABLE" in job.stdout, job.stdout[-3000:]
