@@ -16,8 +16,8 @@ from .pages import ROOT, Form, Posted, act, checked
 router = APIRouter()
 
 
-def _on_managed_app(request: Request, db, posted: Posted, app_id: str, change: Callable[[App], str]):
-    app, allowed = perms.managed_app(db, posted.who.user, app_id)
+def _on_managed_app(request: Request, db, posted: Posted, app_id: str, change: Callable[[App], str], **action):
+    app, allowed = perms.managed_app(db, posted.who.user, app_id, **action)
     require_app(app is not None, allowed)
     return act(request, f"{ROOT}/apps/{app.id}", lambda: change(app))
 
@@ -28,7 +28,7 @@ def grant(request: Request, db: DB, posted: Form, app_id: str):
         username = checked(PermIn, username=posted.fields.get("username", "").strip()).username
         perms.grant(db, app, username)
         return f"{username} may now use {app.id}."
-    return _on_managed_app(request, db, posted, app_id, change)
+    return _on_managed_app(request, db, posted, app_id, change, grant=True)
 
 
 @router.post("/apps/{app_id}/perms/remove")
@@ -38,4 +38,4 @@ def revoke(request: Request, db: DB, posted: Form, app_id: str):
     def change(app: App) -> str:
         perms.revoke(db, app, username)
         return f"{username} no longer collaborates on {app.id}."
-    return _on_managed_app(request, db, posted, app_id, change)
+    return _on_managed_app(request, db, posted, app_id, change, revoke=username)

@@ -1,5 +1,5 @@
-"""An app's collaborators (`/v2/apps/{id}/perms/`, the dashboard's Collaborators section): who may manage them
-(`managed_app`, the one rule both follow), who they are, granting and revoking."""
+"""An app's collaborators (`/v2/apps/{id}/perms/`, the dashboard's Collaborators section): who may list, grant
+and revoke them (`managed_app`, the one rule both follow), who they are, granting and revoking."""
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -10,10 +10,13 @@ from . import access
 from .errors import Conflict, Invalid, NotFound
 
 
-def managed_app(db: Session, user: User, app_id: str) -> tuple[App | None, bool]:
-    """The app `app_id` (None when there is none) and whether `user` may list, grant and revoke its
-    collaborators: whoever may use the app (its owner, an administrator, a collaborator)."""
-    return access.find_app(db, user, app_id)
+def managed_app(db: Session, user: User, app_id: str, *, grant: bool = False,
+                revoke: str | None = None) -> tuple[App | None, bool]:
+    """The app `app_id` (None when there is none) and whether `user` may list its collaborators (whoever may use
+    it), `grant` access to someone (its owner or an administrator) or `revoke` that username's (the owner or an
+    administrator, or a collaborator leaving on their own), as in Deis Workflow."""
+    owner_only = grant or (revoke is not None and revoke != user.username)
+    return access.find_app(db, user, app_id, owner_only=owner_only)
 
 
 def named_user(db: Session, username: str) -> User:

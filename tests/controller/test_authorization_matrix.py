@@ -49,8 +49,8 @@ MATRIX = {
     ("POST", "/v2/nodes/{id}/activate/"): ADMIN, ("POST", "/v2/nodes/{id}/labels/"): ADMIN,
     ("GET", "/v2/apps/{id}/domains/"): APP, ("POST", "/v2/apps/{id}/domains/"): APP,
     ("DELETE", "/v2/apps/{id}/domains/{domain}"): APP,
-    ("GET", "/v2/apps/{id}/perms/"): APP, ("POST", "/v2/apps/{id}/perms/"): APP,
-    ("DELETE", "/v2/apps/{id}/perms/{username}"): APP,
+    ("GET", "/v2/apps/{id}/perms/"): APP, ("POST", "/v2/apps/{id}/perms/"): OWNER,
+    ("DELETE", "/v2/apps/{id}/perms/{username}"): OWNER,  # a collaborator's own name: test_collaborator_rule.py
     ("GET", "/v2/apps/{id}/settings/"): APP, ("POST", "/v2/apps/{id}/settings/"): APP,
     ("GET", "/v2/apps/{id}/whitelist/"): APP, ("POST", "/v2/apps/{id}/whitelist/"): APP,
     ("DELETE", "/v2/apps/{id}/whitelist/"): APP,

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Request
+from fastapi import APIRouter, HTTPException, Path, Request
 from sqlalchemy import select
 
 from ...models import App, User
@@ -17,13 +17,10 @@ from ..pagination import PageDep, paginate
 router = APIRouter(tags=["perms"])
 
 
-def _managed_app(db: DB, user: CurrentUser, id: Annotated[str, Path()]) -> App:
-    app, allowed = perms.managed_app(db, user, id)
+def _managed_app(db: DB, user: CurrentUser, id: str, **action) -> App:
+    app, allowed = perms.managed_app(db, user, id, **action)
     require_app(app is not None, allowed)
     return app
-
-
-ManagedApp = Annotated[App, Depends(_managed_app)]
 
 
 def _user(db, username: str) -> User:
@@ -31,19 +28,20 @@ def _user(db, username: str) -> User:
 
 
 @router.get("/v2/apps/{id}/perms/", response_model=PermsOut)
-def list_perms(db: DB, app: ManagedApp):
-    return {"users": perms.collaborators(db, app)}
+def list_perms(db: DB, user: CurrentUser, id: Annotated[str, Path()]):
+    return {"users": perms.collaborators(db, _managed_app(db, user, id))}
 
 
 @router.post("/v2/apps/{id}/perms/", status_code=201, response_model=PermsOut)
-def grant(body: PermIn, db: DB, app: ManagedApp):
+def grant(body: PermIn, db: DB, user: CurrentUser, id: Annotated[str, Path()]):
+    app = _managed_app(db, user, id, grant=True)
     perms.grant(db, app, body.username)
-    return list_perms(db, app)
+    return {"users": perms.collaborators(db, app)}
 
 
 @router.delete("/v2/apps/{id}/perms/{username}", status_code=204)
-def revoke(db: DB, app: ManagedApp, username: str):
-    perms.revoke(db, app, username)
+def revoke(db: DB, user: CurrentUser, id: Annotated[str, Path()], username: str):
+    perms.revoke(db, _managed_app(db, user, id, revoke=username), username)
 
 
 @router.get("/v2/admin/perms/", response_model=Paged[AdminPermOut])
