@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import fcntl
 import os
 import pathlib
 import stat
-import subprocess
 import sys
 import tempfile
 
@@ -214,21 +212,16 @@ def launch(name: str, answers: dict | None = None, *, credentials: dict[str, dic
 
 
 def install_collection(out: pathlib.Path) -> str:
-    """The collection built from this tree and installed under `out`, as a project's collections/requirements.yml
-    or an execution environment installs it, with the collections its roles use (molecule/requirements.yml):
-    the ANSIBLE_COLLECTIONS_PATH of the jobs."""
-    cfg = out / "ansible.cfg"
+    """The collection built from this tree and installed under `out` as a site installs it (offline, its
+    dependencies first: tests/collection/conftest.py): the ANSIBLE_COLLECTIONS_PATH of the jobs."""
+    from tests.collection.conftest import galaxy, install_dependencies
+    cfg, path = out / "ansible.cfg", out / "c"
     cfg.write_text("[defaults]\n")
-    env = dict(os.environ, ANSIBLE_CONFIG=str(cfg))
-    subprocess.run([os.path.join(BIN, "ansible-galaxy"), "collection", "build", "--output-path", str(out), str(ROOT)],
-                   check=True, cwd=str(out), env=env, stdout=subprocess.DEVNULL)
-    tarball = next(out.glob("slipway-paas-*.tar.gz"))
-    subprocess.run([os.path.join(BIN, "ansible-galaxy"), "collection", "install", "--force", "-p", str(out / "c"),
-                    str(tarball)], check=True, cwd=str(out), env=env, stdout=subprocess.DEVNULL)
-    # the collections its roles use (molecule/requirements.yml), as the project's requirements install them
-    (ROOT / ".cache").mkdir(exist_ok=True)
-    with open(ROOT / ".cache" / "install-collections.lock", "w") as lock:  # other test processes may run it too
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        subprocess.run(["bash", str(ROOT / "molecule" / "install-collections.sh")], check=True,
-                       stdout=subprocess.DEVNULL)
-    return f"{out / 'c'}{os.pathsep}{ROOT / '.cache' / 'collections'}"
+    proc = galaxy("collection", "build", "--output-path", str(out), str(ROOT), cfg=str(cfg), collections=str(path),
+                  cwd=str(out))
+    assert proc.returncode == 0, proc.stdout
+    install_dependencies(str(path))
+    proc = galaxy("collection", "install", "--offline", "-p", str(path), str(next(out.glob("slipway-paas-*.tar.gz"))),
+                  cfg=str(cfg), collections=str(path), cwd=str(out))
+    assert proc.returncode == 0, proc.stdout
+    return str(path)
