@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The newcomer test: docs/install.md followed word for word. A fresh Debian 13 systemd container at the guide's
-# address (203.0.113.10, on a Docker network of its own) is the host; this machine is the control node, as an
+# address (198.51.100.10, on a Docker network of its own) is the host; this machine is the control node, as an
 # unprivileged user with an empty home. The commands and files are the ones the guide marks `newcomer`
 # (tests/newcomer/extract.py); the test adds only what a hosting provider and a DNS zone would give:
 #   - the host: sshd with the control node user's key for root, and two dockerd settings a container needs
@@ -14,7 +14,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 NAME=slipway-newcomer
 NET=slipway-newcomer
-ADDRESS=203.0.113.10
+ADDRESS=198.51.100.10
 USER_NAME=slipway-newcomer
 KEEP=${1:-}
 [ "$(id -u)" = 0 ] || { echo "run as root (Docker, a mount namespace, a user for the control node)" >&2; exit 1; }
@@ -38,12 +38,15 @@ start=$(date +%s)
 say() { echo "-----> $* ($(($(date +%s) - start)) s)"; }
 
 say "The host: a fresh Debian 13 container at $ADDRESS"
-docker network inspect "$NET" >/dev/null 2>&1 || docker network create --subnet 203.0.113.0/24 "$NET" >/dev/null
+docker network inspect "$NET" >/dev/null 2>&1 || docker network create --subnet 198.51.100.0/24 "$NET" >/dev/null
 docker rm -f "$NAME" >/dev/null 2>&1 || true
 docker volume rm -f "$NAME-docker" >/dev/null 2>&1 || true  # no Swarm or images left from an earlier run
 start_systemd_host "$NAME" "${SLIPWAY_NEWCOMER_APT_VOLUME:-slipway-newcomer-apt}" \
   --network "$NET" --ip "$ADDRESS" --device-cgroup-rule='a *:* rwm' -v "$NAME-docker:/var/lib/docker"
-docker exec "$NAME" sh -c 'systemctl is-system-running --wait >/dev/null || true'
+for _ in $(seq 60); do  # systemd up (degraded is fine: a container lacks a few units' devices)
+  docker exec "$NAME" systemctl is-system-running 2>/dev/null | grep -Eq '^(running|degraded)$' && break
+  sleep 2
+done
 
 say "The control node: user $USER_NAME, home $WORK/home"
 chmod 755 "$WORK"
