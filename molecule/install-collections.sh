@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install the collections of molecule/requirements.yml into .cache/collections (git-ignored, set as
 # collections_path in ansible.cfg), and link this repository there as slipway.paas.
-# Galaxy is not reachable here, so the collections come from the `ansible` package on PyPI, which
+# Without Galaxy (CI reaches PyPI only), the collections come from the `ansible` package on PyPI, which
 # bundles them at the versions requirements.yml names. Idempotent; fast when already installed.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
