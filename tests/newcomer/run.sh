@@ -85,6 +85,7 @@ chmod 644 "$WORK/hosts"
 
 say "docs/install.md, word for word ($WORK/guide.sh)"
 set +e
+# shellcheck disable=SC2016  # the inner script expands its own arguments
 unshare --mount --propagation private bash -c '
   mount --bind "$1" /etc/hosts &&
   exec runuser -u "$2" -- env -i HOME="$3" USER="$2" LOGNAME="$2" SHELL=/bin/bash LANG=C.UTF-8 \
