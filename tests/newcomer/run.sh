@@ -3,7 +3,8 @@
 # address (198.51.100.10, on a Docker network of its own) is the host; this machine is the control node, as an
 # unprivileged user with an empty home. The commands and files are the ones the guide marks `newcomer`
 # (tests/newcomer/extract.py); the test adds only what a hosting provider and a DNS zone would give:
-#   - the host: sshd with the control node user's key for root, and two dockerd settings a container needs
+#   - the host, named paas1 (the last --hostname wins over start_systemd_host's): sshd with the control node
+#     user's key for root, and two dockerd settings a container needs
 #     (molecule/default/prepare.yml has the same for the all-in-one test host);
 #   - the wildcard record: the guide's names in an /etc/hosts seen only by the test (a mount namespace of its own).
 # Ends with the sample app serving (the guide's last curl). Not part of `make test`: about 25 minutes.
@@ -42,7 +43,7 @@ docker network inspect "$NET" >/dev/null 2>&1 || docker network create --subnet 
 docker rm -f "$NAME" >/dev/null 2>&1 || true
 docker volume rm -f "$NAME-docker" >/dev/null 2>&1 || true  # no Swarm or images left from an earlier run
 start_systemd_host "$NAME" "${SLIPWAY_NEWCOMER_APT_VOLUME:-slipway-newcomer-apt}" \
-  --network "$NET" --ip "$ADDRESS" --device-cgroup-rule='a *:* rwm' -v "$NAME-docker:/var/lib/docker"
+  --hostname paas1 --network "$NET" --ip "$ADDRESS" --device-cgroup-rule='a *:* rwm' -v "$NAME-docker:/var/lib/docker"
 for _ in $(seq 60); do  # systemd up (degraded is fine: a container lacks a few units' devices)
   docker exec "$NAME" systemctl is-system-running 2>/dev/null | grep -Eq '^(running|degraded)$' && break
   sleep 2
