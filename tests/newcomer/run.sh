@@ -29,6 +29,8 @@ cleanup() {
     echo "kept: the host $NAME and the control node's home $WORK/home"
     return
   fi
+  # the gpg agent the guide's backup started, stopped by its own command
+  runuser -u "$USER_NAME" -- env HOME="$WORK/home" gpgconf --kill all >/dev/null 2>&1 || true
   rm -rf "$WORK"
   docker rm -f "$NAME" >/dev/null 2>&1 || true
   docker volume rm -f "$NAME-docker" >/dev/null 2>&1 || true
