@@ -4,7 +4,7 @@
 # With an argument, install them into that collections path instead (DIR/ansible_collections/...), without the
 # link: the dependencies of the built collection, which `ansible-galaxy collection install --offline` then finds
 # there (tests/collection/sanity.sh).
-# Galaxy is not reachable here, so the collections come from the `ansible` package on PyPI, which
+# Without Galaxy (CI and air-gapped sites reach PyPI at most), the collections come from the `ansible` package on PyPI, which
 # bundles them at the versions requirements.yml names. Idempotent; fast when already installed.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)

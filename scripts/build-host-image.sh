@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build the test host image: a Debian 13 (trixie) root filesystem with systemd as PID 1, made with
-# debootstrap from Debian's mirror and `docker import`-ed (no container registry is reachable here).
+# debootstrap from Debian's mirror and `docker import`-ed (no container registry is needed).
 #
 #   scripts/build-host-image.sh            # build unless the image exists
 #   scripts/build-host-image.sh --force    # rebuild

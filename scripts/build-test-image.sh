@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Build the tiny images the scheduler tests deploy, without pulling anything (no registry is
-# reachable here): a root filesystem holding Debian's static busybox (package busybox-static) and
+# Build the tiny images the scheduler tests deploy, without pulling anything (the tests need no
+# container registry): a root filesystem holding Debian's static busybox (package busybox-static) and
 # its applet links, `docker import`-ed.
 #
 #   scripts/build-test-image.sh            # build slipway-test/web:1 and slipway-test/broken:1 unless present

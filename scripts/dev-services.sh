@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Start what the tests need on this machine (no systemd here): Docker Engine with a single-node
+# Start what the tests need on the machine that runs them (no systemd needed): Docker Engine with a single-node
 # Swarm, and a throwaway PostgreSQL on 127.0.0.1:${SLIPWAY_TEST_PGPORT:-55432}. Idempotent.
 set -euo pipefail
 PGPORT=${SLIPWAY_TEST_PGPORT:-55432}

@@ -20,8 +20,8 @@ export PATH="$VENV/bin:$PATH"
 # Only this run's collections path and settings: not the repo's ansible.cfg, nor collections installed elsewhere.
 printf '[defaults]\n' > "$WORK/ansible.cfg"
 export ANSIBLE_CONFIG=$WORK/ansible.cfg ANSIBLE_COLLECTIONS_PATH=$WORK/collections
-# ansible-test bootstraps pip in its sanity venvs with a get-pip script from a host this machine cannot reach;
-# an equivalent built on Python's own ensurepip (then pip from PyPI, which is reachable) does the same job.
+# ansible-test bootstraps pip in its sanity venvs with a get-pip script from a host that a CI machine with
+# only PyPI cannot reach; an equivalent built on Python's own ensurepip (then pip from PyPI) does the same job.
 PIP_VERSION=$(grep -ho "pip='[0-9.]*'" "$VENV"/lib/python3*/site-packages/ansible_test/_internal/python_requirements.py \
   | head -n 1 | tr -dc '0-9.')
 GET_PIP=$HOME/.ansible/test/cache/get_pip_${PIP_VERSION//./_}.py
