@@ -125,7 +125,7 @@ class SwarmLogStream(LogStream):
 
     # -- consumer side
     def read(self, timeout: float = 1.0) -> list[str]:
-        return [line for _, line in self.read_entries(timeout)]
+        return [line for _key, line in self.read_entries(timeout)]
 
     def read_entries(self, timeout: float = 1.0) -> list[tuple[str, str]]:
         deadline = time.monotonic() + timeout
