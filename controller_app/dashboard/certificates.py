@@ -12,7 +12,7 @@ from ..schemas.keys import CertIn
 from ..services import certstore
 from ..services.errors import NotFound
 from .appactions import on_app
-from .pages import ROOT, Form, Signed, act, checked, render
+from .pages import ROOT, Form, Posted, Signed, act, checked, render
 
 router = APIRouter()
 
@@ -49,21 +49,21 @@ def _app_domain(db, posted, app: App):
     return domain
 
 
-@router.post("/apps/{app_id}/domains/attach")
-def attach(request: Request, db: DB, posted: Form, app_id: str):
+def _domain_cert(request: Request, db, posted: Posted, app_id: str, apply, done: str):
+    """Attach or detach (`apply`, the API's service) the posted certificate on the posted domain of the app."""
     def change(app: App) -> str:
         domain = _app_domain(db, posted, app)
         cert = certstore.owned(db, posted.who.user, posted.fields.get("cert", ""))
-        certstore.attach(db, posted.who.user, cert, domain.domain)
-        return f"{domain.domain} is served with {cert.name}."
+        apply(db, posted.who.user, cert, domain.domain)
+        return done.format(domain=domain.domain, cert=cert.name)
     return on_app(request, db, posted, app_id, change)
+
+
+@router.post("/apps/{app_id}/domains/attach")
+def attach(request: Request, db: DB, posted: Form, app_id: str):
+    return _domain_cert(request, db, posted, app_id, certstore.attach, "{domain} is served with {cert}.")
 
 
 @router.post("/apps/{app_id}/domains/detach")
 def detach(request: Request, db: DB, posted: Form, app_id: str):
-    def change(app: App) -> str:
-        domain = _app_domain(db, posted, app)
-        cert = certstore.owned(db, posted.who.user, posted.fields.get("cert", ""))
-        certstore.detach(db, posted.who.user, cert, domain.domain)
-        return f"Detached {cert.name} from {domain.domain}."
-    return on_app(request, db, posted, app_id, change)
+    return _domain_cert(request, db, posted, app_id, certstore.detach, "Detached {cert} from {domain}.")
