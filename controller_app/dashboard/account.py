@@ -1,6 +1,6 @@
 """The signed-in user's account: a new password through services/accounts.change_password, as
-`POST /v2/auth/passwd/`. It needs the current password, keeps this session and ends every other one of the
-user (their other dashboard sessions and API tokens)."""
+`POST /v2/auth/passwd/`. It needs the current password, keeps the browser that changed it signed in and signs
+the user out everywhere else (their other dashboard sign-ins and API tokens)."""
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
