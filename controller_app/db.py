@@ -8,11 +8,12 @@ invalidates the pool, and `pool_recycle` bounds a connection's age.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import select
 from typing import Iterator
 
-from sqlalchemy import create_engine, event, exc
+from sqlalchemy import create_engine, event, exc, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
@@ -64,3 +65,18 @@ def get_db() -> Iterator[Session]:
         yield session
     finally:
         session.close()
+
+
+@contextlib.contextmanager
+def one_at_a_time(key: int) -> Iterator[bool]:
+    """Hold the cluster-wide advisory lock `key` for the block, if no other process does: the block gets True
+    when it holds it (a background pass that one controller process at a time makes), False otherwise."""
+    with engine().connect() as conn:
+        held = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar())
+        conn.commit()
+        try:
+            yield held
+        finally:
+            if held:
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                conn.commit()

@@ -20,7 +20,7 @@ from .api.errors import service_error_handler, validation_error_handler
 from .dashboard import site as dashboard
 from .db import session_factory
 from .schemas.common import ERRORS
-from .services import autoscale, deploy, monitor
+from .services import autoscale, deploy, monitor, revive
 from .services.errors import ServiceError
 from .settings import get_settings
 
@@ -44,6 +44,8 @@ async def lifespan(_app: FastAPI):
             monitor.start(s.monitor_interval, stop)
         if s.autoscale_interval > 0:
             autoscale.start(s.autoscale_interval, s.autoscale_up_window, s.autoscale_down_window, stop)
+        if s.revive_interval > 0:
+            revive.start(s.revive_interval, stop)
     gc.freeze()  # start-up objects leave the collector's view: no 50-90 ms full collections under load
     yield
     stop.set()

@@ -70,6 +70,8 @@ class Settings:
     autoscale_interval: float = 5.0
     autoscale_up_window: float = 30.0
     autoscale_down_window: float = 300.0
+    # seconds between two passes that deploy again the apps whose services are gone (services/revive.py; 0: off)
+    revive_interval: float = 30.0
     # Prometheus's base URL, where the dashboard reads graphs and platform health (none: not shown)
     prometheus_url: str | None = None
     # dashboard sessions end this many seconds after sign-in, or after this many seconds without a request
@@ -129,6 +131,7 @@ class Settings:
             autoscale_interval=float(_env("SLIPWAY_AUTOSCALE_INTERVAL", "5")),
             autoscale_up_window=float(_env("SLIPWAY_AUTOSCALE_UP_WINDOW", "30")),
             autoscale_down_window=float(_env("SLIPWAY_AUTOSCALE_DOWN_WINDOW", "300")),
+            revive_interval=float(_env("SLIPWAY_REVIVE_INTERVAL", "30")),
             prometheus_url=(_env("SLIPWAY_PROMETHEUS_URL") or "").rstrip("/") or None,
             dashboard_session_lifetime=float(_env("SLIPWAY_DASHBOARD_SESSION_LIFETIME", str(12 * 3600))),
             dashboard_idle_timeout=float(_env("SLIPWAY_DASHBOARD_IDLE_TIMEOUT", str(2 * 3600))),

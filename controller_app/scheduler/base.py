@@ -106,6 +106,10 @@ class Scheduler(abc.ABC):
         """Deployment ids that still have services for this app."""
 
     @abc.abstractmethod
+    def all_deployments(self) -> set[tuple[str, int]]:
+        """(app, deployment id) of every service the platform manages, in one listing."""
+
+    @abc.abstractmethod
     def remove(self, app: str, deployment: int | None = None) -> None:
         """Remove one deployment's services, or every service of the app."""
 

@@ -14,10 +14,10 @@ import logging
 import threading
 import time
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..db import engine, session_factory
+from ..db import one_at_a_time, session_factory
 from ..models import App, TaskReport
 from . import agentview, limits, pods
 from .autoscaling import Track, decide, utilisation
@@ -78,34 +78,28 @@ class Autoscaler:
         """One pass over every autoscaled app, if no other process is making one; what changed."""
         now = time.monotonic() if now is None else now
         done: list[str] = []
-        with engine().connect() as conn:
-            if not conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": LOCK}).scalar():
-                conn.commit()
+        with one_at_a_time(LOCK) as held:
+            if not held:
                 return done
-            conn.commit()
-            try:
-                with session_factory()() as db:
-                    apps = db.scalars(select(App).where(App.autoscale != {}, App.current_deployment.is_not(None)))
-                    live, reporting = set(), agentview.reporting_nodes(db)  # once a pass, not per app
-                    for app in apps.all():
-                        live |= {(app.id, proc) for proc in app.autoscale}
-                        if self.held.get(app.id, 0) > now:
-                            continue
-                        try:
-                            cause = self.run_app(db, app, now, reporting)
-                        except ServiceError as exc:  # another deploy held the app, or the step failed: later
-                            log.warning("autoscale of %s: %s", app.id, exc)
-                            self.held[app.id] = now + HOLD_AFTER_FAILURE
-                            db.rollback()
-                            continue
-                        if cause:
-                            done.append(f"{app.id}: {cause}")
-                    for gone in set(self.tracks) - live:
-                        del self.tracks[gone]
-                    self.held = {a: until for a, until in self.held.items() if until > now}
-            finally:
-                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK})
-                conn.commit()
+            with session_factory()() as db:
+                apps = db.scalars(select(App).where(App.autoscale != {}, App.current_deployment.is_not(None)))
+                live, reporting = set(), agentview.reporting_nodes(db)  # once a pass, not per app
+                for app in apps.all():
+                    live |= {(app.id, proc) for proc in app.autoscale}
+                    if self.held.get(app.id, 0) > now:
+                        continue
+                    try:
+                        cause = self.run_app(db, app, now, reporting)
+                    except ServiceError as exc:  # another deploy held the app, or the step failed: later
+                        log.warning("autoscale of %s: %s", app.id, exc)
+                        self.held[app.id] = now + HOLD_AFTER_FAILURE
+                        db.rollback()
+                        continue
+                    if cause:
+                        done.append(f"{app.id}: {cause}")
+                for gone in set(self.tracks) - live:
+                    del self.tracks[gone]
+                self.held = {a: until for a, until in self.held.items() if until > now}
         return done
 
 

@@ -18,6 +18,7 @@ import time
 from typing import Iterator
 
 from sqlalchemy import exists, select, text, update
+from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.orm import Session
 
 from ..db import engine
@@ -243,6 +244,25 @@ def _deploy_locked(db: Session, app: App, release: Release, structure: dict[str,
         time.sleep(s.drain_seconds)
         retire.older_than(app.id, app.uuid, dep.id)
     return dep
+
+
+def restore(db: Session, app: App, cause: str) -> Deployment | None:
+    """Deploy the serving release again, with the structure it serves with, when none of its deployment's
+    services exist any more (removed by hand, or the platform reinstalled over its kept database). Under the
+    app's lock, which deploys and destroys hold: None when the services exist after all, the app is busy or gone.
+    DeployError (or SchedulerError) when the deploy fails; the app keeps its serving deployment's record."""
+    try:
+        with app_lock(app, 0):
+            try:
+                db.refresh(app)
+            except InvalidRequestError:  # destroyed meanwhile
+                return None
+            release = current_release(db, app)
+            if release is None or release.build is None or app.current_deployment in get_scheduler().deployments(app.id):
+                return None
+            return _deploy_locked(db, app, release, dict(app.structure or {}), False, False, cause)
+    except Busy:
+        return None
 
 
 def current_release(db: Session, app: App) -> Release | None:

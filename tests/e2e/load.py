@@ -4,7 +4,10 @@ requests, failures (non-200 answers and errors, with examples) and how many answ
 With --tls CAFILE: HTTPS on --port (443) with the host as SNI, verified against CAFILE; the summary also
 counts the answers per certificate serial number.
 
-    python3 load.py HOST STOPFILE [--port 80] [--threads 4] [--max-seconds 300] [--tls CAFILE]
+With --pause S each thread waits S seconds between requests (a steady trickle rather than a flood).
+
+    python3 load.py HOST STOPFILE [--port 80] [--path /] [--threads 4] [--pause 0] [--max-seconds 300]
+                    [--tls CAFILE]
 """
 import argparse
 import collections
@@ -30,7 +33,9 @@ def main():
     ap.add_argument("host")
     ap.add_argument("stop")
     ap.add_argument("--port", type=int, default=80)
+    ap.add_argument("--path", default="/")
     ap.add_argument("--threads", type=int, default=4)
+    ap.add_argument("--pause", type=float, default=0.0)
     ap.add_argument("--max-seconds", type=float, default=300)
     ap.add_argument("--tls", metavar="CAFILE")
     args = ap.parse_args()
@@ -51,7 +56,7 @@ def main():
                     serial = conn.sock.getpeercert().get("serialNumber")
                 else:
                     conn = http.client.HTTPConnection("127.0.0.1", args.port, timeout=10)
-                conn.request("GET", "/", headers={"Host": args.host})
+                conn.request("GET", args.path, headers={"Host": args.host})
                 r = conn.getresponse()
                 data = r.read().decode("utf-8", "replace").strip()
                 conn.close()
@@ -70,6 +75,8 @@ def main():
                     stats["bodies"][body] += 1
                 if serial:
                     stats["serials"][serial] += 1
+            if args.pause:
+                time.sleep(args.pause)
 
     threads = [threading.Thread(target=worker, daemon=True) for _ in range(args.threads)]
     for t in threads:

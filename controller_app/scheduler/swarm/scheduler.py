@@ -229,6 +229,16 @@ class SwarmScheduler(SwarmNodes, SwarmEvents, SwarmLogs, SwarmRuns, Scheduler):
                 found.add(int(service["Spec"]["Labels"][L_DEPLOYMENT]))
         return sorted(found)
 
+    def all_deployments(self) -> set[tuple[str, int]]:
+        with self.errors("list the platform's services"):
+            services = self.api.services(filters={"label": [f"{L_MANAGED}=1"]})
+        found = set()
+        for service in services:
+            labels = service["Spec"].get("Labels") or {}
+            with contextlib.suppress(KeyError, ValueError, TypeError):
+                found.add((labels[L_APP], int(labels[L_DEPLOYMENT])))
+        return found
+
     def remove(self, app: str, deployment: int | None = None) -> None:
         """Remove services (by labels) and wait, boundedly, until their containers are gone.
 
