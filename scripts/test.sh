@@ -9,8 +9,8 @@
 #      pytest-xdist spreads the test files over SLIPWAY_TEST_WORKERS processes (each file stays on one, with its
 #      fixtures); the longest files start first. The role test host (tests/agents/test_role_host.py) converges
 #      its own container with its own package cache: apt locks the folder, and A installs at the same time.
-#   C. then the end-to-end push suite (tests/e2e) and the adversarial suite (tests/security) on A's host; the host
-#      is destroyed.
+#   C. then the end-to-end push suite (tests/e2e) and the adversarial suite (tests/security) on A's host, and last
+#      the uninstall and install again (tests/upgrade/test_uninstall.py); the host is destroyed.
 # Every step prints how long it took.
 #   scripts/test.sh tests/controller -k deploy    # a subset: arguments go to pytest, A and C are skipped
 set -euo pipefail
@@ -70,6 +70,8 @@ if [ "$(cat "$PLATFORM_LOG.rc")" = 0 ]; then
   took "the all-in-one platform (upgrade under load, idempotence, verify)"
   SLIPWAY_E2E_CONVERGE=0 .venv/bin/pytest -q -ra --durations=15 tests/e2e tests/security || status=$?
   took "the end-to-end and adversarial suites"
+  .venv/bin/pytest -q -ra -s tests/upgrade/test_uninstall.py || status=$?
+  took "uninstall and install again"
 else
   cat "$PLATFORM_LOG"
   echo "the all-in-one platform did not converge and verify: the end-to-end suites did not run" >&2

@@ -53,21 +53,25 @@ def tree(commit: str) -> pathlib.Path:
     return path
 
 
-def converge_previous(source: pathlib.Path, log: pathlib.Path) -> int:
-    """Converge the host with the playbooks, roles and controller code of a commit's tree against the
-    scenario's inventory; the output goes to `log`. The exit code."""
+def playbook(source: pathlib.Path, path: pathlib.Path, log: pathlib.Path, *extra: str) -> int:
+    """Run a playbook with the roles, collection and controller code of `source` (this checkout or a commit's
+    tree) against the scenario's inventory; the output goes to `log`. The exit code."""
     eph = ephemeral_dir()
     assert (eph / "inventory").is_dir(), f"{eph} holds no inventory: run `molecule create` first"
+    collections = source / ".cache" / "collections"
     env = dict(os.environ, PATH=f"{ROOT}/.venv/bin:{os.environ.get('PATH', '')}", ANSIBLE_NOCOLOR="1",
                ANSIBLE_FORCE_COLOR="0", ANSIBLE_CONFIG=str(eph / "ansible.cfg"),
-               ANSIBLE_COLLECTIONS_PATH=str(source / ".cache" / "collections"),
-               ANSIBLE_ROLES_PATH=str(source / "roles"), MOLECULE_EPHEMERAL_DIRECTORY=str(eph),
-               SLIPWAY_CONTROLLER_SOURCE=str(source / "controller_app"))
+               ANSIBLE_COLLECTIONS_PATH=str(collections), ANSIBLE_ROLES_PATH=str(source / "roles"),
+               MOLECULE_EPHEMERAL_DIRECTORY=str(eph), SLIPWAY_CONTROLLER_SOURCE=str(source / "controller_app"))
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("w") as out:
-        return subprocess.run(["ansible-playbook", "-i", str(eph / "inventory"),
-                               str(source / "molecule" / "default" / "converge.yml")],
+        return subprocess.run(["ansible-playbook", "-i", str(eph / "inventory"), str(path), *extra],
                               cwd=str(source), env=env, stdout=out, stderr=subprocess.STDOUT).returncode
+
+
+def converge_previous(source: pathlib.Path, log: pathlib.Path) -> int:
+    """Converge the host with a commit's tree (see tree) as molecule would, against the scenario's inventory."""
+    return playbook(source, source / "molecule" / "default" / "converge.yml", log)
 
 
 def converge_current(log: pathlib.Path) -> int:

@@ -11,16 +11,15 @@ then the other suites on the upgraded host.
 """
 from __future__ import annotations
 
-import hashlib
-
 import pytest
 from alembic.script import ScriptDirectory
 
 from controller_app.migrate import alembic_config
 
-from tests.e2e.conftest import Load, User, get, platform, psql, sh, unique, wait_for
+from tests.e2e.conftest import Load, User, get, platform, unique, wait_for
 from tests.e2e.ops import hello_source, pushed_app
 from tests.upgrade import previous
+from tests.upgrade.state import app_state, schema, secrets_digest
 
 pytestmark = pytest.mark.timeout(5400)
 
@@ -29,26 +28,6 @@ pytestmark = pytest.mark.timeout(5400)
 # stored data.
 PREVIOUS = "04f4b381dac8364a88c58b52061303602770bbeb"
 LOGS = previous.ROOT / ".cache" / "upgrade"
-
-
-def secrets_digest() -> dict[str, str]:
-    """Every file of the control node's secrets folder and the host's platform CA, by content."""
-    folder = previous.ephemeral_dir() / "inventory" / ".secrets"
-    found = {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-             for p in sorted(folder.rglob("*")) if p.is_file()}
-    found["host:/etc/slipway/tls/ca.crt"] = hashlib.sha256(sh("cat /etc/slipway/tls/ca.crt").stdout.encode()).hexdigest()
-    return found
-
-
-def app_state(user: User, app: str) -> dict:
-    _, releases = user.api("GET", f"/v2/apps/{app}/releases/")
-    _, config = user.api("GET", f"/v2/apps/{app}/config/")
-    return {"releases": [(r["version"], r["summary"]) for r in releases["results"]],
-            "values": config["values"]}
-
-
-def schema() -> str:
-    return psql("SELECT version_num FROM alembic_version")
 
 
 def test_upgrade_under_load():
