@@ -10,15 +10,8 @@ from tests.live import live_controller
 
 from .conftest import register
 from .deployhelp import build, endpoints, fetch, services
+from .test_agent_monitor import until as wait
 from .test_retire import deployments
-
-
-def wait(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while not (value := predicate()):
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.5)
-    return value
 
 
 def test_an_app_whose_services_are_gone_serves_again_with_its_release_and_structure():
@@ -38,6 +31,8 @@ def test_an_app_whose_services_are_gone_serves_again_with_its_release_and_struct
             service.remove()
         wait(lambda: not services(app_id), 30, "the services to go")
 
+        # the old containers may answer for a moment after their service is gone: wait for the new deployment
+        wait(lambda: (row := deployments(ctl, app_id)[-1])[0] > serving and row[1] == "succeeded", 90, "a new deployment to serve")
         wait(lambda: len(endpoints(ctl, app_id)) == 2 and all(
             fetch(e).startswith("kept release=v3") for e in endpoints(ctl, app_id)), 90, "the app to serve again")
         assert len(services(app_id)) == 1
