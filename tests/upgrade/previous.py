@@ -11,8 +11,6 @@ import pathlib
 import re
 import subprocess
 
-from molecule.text import checksum
-
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 HOST_ROLE = re.compile(r"^(TASK|RUNNING HANDLER) \[(?:(?P<role>[\w.]+) : )?(?P<task>.*?)\] \**$")
 CHANGED = re.compile(r"^changed: \[")
@@ -24,6 +22,8 @@ def ephemeral_dir() -> pathlib.Path:
     given = os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY")
     if given:
         return pathlib.Path(given)
+    # imported here: importing molecule sets ANSIBLE_FORCE_COLOR for the whole test process
+    from molecule.text import checksum  # pylint: disable=import-outside-toplevel
     return pathlib.Path.home() / ".ansible" / "tmp" / f"molecule.{checksum(ROOT.name, 4)}.default"
 
 

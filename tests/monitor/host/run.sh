@@ -16,6 +16,8 @@ KEEP=${1:-}
 start_systemd_host "$NAME" "${SLIPWAY_MONITOR_APT_VOLUME:-slipway-monitor-apt}"
 
 export SLIPWAY_TEST_SECRETS=$WORK/secrets
+# plain output whatever the caller's environment asks: the idempotence check reads the recap
+export ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=0
 cd "$ROOT"
 start=$(date +%s)
 "$PLAYBOOK" -i "$HERE/inventory.yml" "$HERE/converge.yml" | tee "$WORK/converge.log" | tail -n 25
