@@ -36,6 +36,15 @@ _cond = threading.Condition()
 _counts = dict.fromkeys(CHANNELS, 0)
 _futures: dict[str, set[tuple[asyncio.AbstractEventLoop, asyncio.Future]]] = {c: set() for c in CHANNELS}
 _thread: threading.Thread | None = None
+_stopping = False
+
+
+def stop_waiting() -> None:
+    """The process is stopping: every long poll answers now with what it has (a route sync's "no change"),
+    rather than hold the process's exit up to its wait."""
+    global _stopping  # pylint: disable=global-statement
+    _stopping = True
+    _wake(CHANNELS)
 
 
 def announce(db: Session, channel: str) -> None:
@@ -84,7 +93,7 @@ async def until(channel: str, read: Callable[[], Awaitable[T]], settled: Callabl
         since = mark(channel)
         value = await read()
         left = deadline - loop.time()
-        if settled(value) or left <= 0:
+        if settled(value) or left <= 0 or _stopping:
             return value
         await wait_async(channel, since, min(left, RECHECK))
 

@@ -42,13 +42,14 @@ def main():
     context = ssl.create_default_context(cafile=args.tls) if args.tls else None
     lock = threading.Lock()
     stats = {"requests": 0, "failures": 0, "errors": collections.Counter(), "bodies": collections.Counter(),
-             "serials": collections.Counter()}
+             "serials": collections.Counter(), "slowest": 0.0}
     deadline = time.monotonic() + args.max_seconds
     started = time.time()
 
     def worker():
         while not os.path.exists(args.stop) and time.monotonic() < deadline:
             body, error, serial = None, None, None
+            began = time.monotonic()
             try:
                 if context:
                     conn = LoopbackHTTPS(args.host, args.port, timeout=10, context=context)
@@ -68,6 +69,7 @@ def main():
                 error = f"{type(e).__name__}: {e}"[:120]
             with lock:
                 stats["requests"] += 1
+                stats["slowest"] = max(stats["slowest"], time.monotonic() - began)
                 if error:
                     stats["failures"] += 1
                     stats["errors"][error] += 1
@@ -85,7 +87,7 @@ def main():
     for t in threads:
         t.join()
     print(json.dumps({"requests": stats["requests"], "failures": stats["failures"],
-                      "seconds": round(time.time() - started, 2),
+                      "seconds": round(time.time() - started, 2), "slowest": round(stats["slowest"], 2),
                       "errors": dict(stats["errors"].most_common(5)),
                       "bodies": dict(stats["bodies"].most_common(20)),
                       "serials": dict(stats["serials"])}), flush=True)

@@ -109,6 +109,23 @@ def test_controller_restarted_mid_deploy(world):
     assert states[0]["version"] > states[-1]["version"]
 
 
+def test_controller_restarts_refuse_no_api_request(aio):
+    """Three restarts of the controller (what an upgrade, a changed setting or a new certificate does) while clients
+    call its API through the router: systemd holds the listening socket, so every request is answered, late at
+    worst."""
+    api = Load("localhost", "restart-api", threads=2, args=("--port", "443", "--tls", "/etc/slipway/tls/ca.crt",
+                                                            "--path", "/readiness", "--pause", "0.02"))
+    for _ in range(3):
+        sh("systemctl restart slipway-controller")
+        wait_for(lambda: sh("curl -fsS -m 5 http://127.0.0.1:8000/readiness", check=False).returncode == 0,
+                 timeout=90, message="the controller back")
+        time.sleep(1)
+    result = api.finish()
+    print(f"\n[three controller restarts] requests={result['requests']} failures={result['failures']} "
+          f"slowest={result['slowest']} s errors={result['errors']}")
+    assert result["requests"] > 100 and result["failures"] == 0, result
+
+
 def test_warm_start_restarted_mid_push(world):
     """slipway-warmstart restarted while a push deploys: the push finishes, and the next one starts warm again."""
     app, domain, user, src = world["app"], world["domain"], world["user"], world["src"]

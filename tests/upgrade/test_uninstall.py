@@ -64,7 +64,9 @@ def test_uninstall_keeps_the_data_and_site_brings_the_same_platform_back():
     assert sh("nft list table inet slipway", check=False).returncode != 0, "the firewall's table is still loaded"
     assert sh("ss -Hltn | grep -E ':(80|443|2222|5000|5432|8000|8333|9333) '", check=False).stdout == ""
     for path, size in kept.items():
-        assert sh(f"du -s --apparent-size {path} | cut -f1").stdout.strip() == size, f"{path} changed"
+        # PostgreSQL's clean stop writes its statistics and a checkpoint: the folders stay, about as they were
+        left = sh(f"du -s --apparent-size {path} | cut -f1", check=False).stdout.strip()
+        assert left and int(left) >= int(size) * 0.9, f"{path}: {size} KiB before, {left or 'nothing'} after"
 
     rc, out = uninstall("uninstall-again", "-e", "slipway_uninstall_confirm=slipway")
     assert rc == 0 and recap_changed(out) == 0, out[-6000:]
