@@ -17,8 +17,8 @@ from tests.collection.conftest import ROOT
 
 # What the tarball holds at its top: collection content, what the roles copy to hosts, the execution
 # environment's requirement files, and the metadata ansible-galaxy writes.
-SHIPPED = {"FILES.json", "MANIFEST.json", "README.md", "agents", "bindep.txt", "changelogs", "controller_app", "docs",
-           "meta", "playbooks", "plugins", "requirements.txt", "roles", "tests"}
+SHIPPED = {"CHANGELOG.rst", "FILES.json", "MANIFEST.json", "README.md", "agents", "bindep.txt", "changelogs",
+           "controller_app", "docs", "meta", "playbooks", "plugins", "requirements.txt", "roles", "tests"}
 # The ansible-test parts of tests/ (the project's own suites stay out).
 SHIPPED_TESTS = ("tests/unit/plugins/", "tests/unit/__init__.py", "tests/unit/conftest.py", "tests/integration/",
                  "tests/sanity/")
@@ -118,10 +118,3 @@ def test_control_node_requirements_cover_community_crypto():
     lines = [line.split("#")[0].strip() for line in open(os.path.join(ROOT, "requirements.txt"))]
     assert any(line.startswith("cryptography") for line in lines)
     assert subprocess.run(["git", "grep", "-q", "community.crypto.", "--", "roles"], cwd=ROOT).returncode == 0
-
-
-def test_the_changelog_has_a_fragment_for_the_artifact():
-    fragments = glob.glob(os.path.join(ROOT, "changelogs", "fragments", "*.yml"))
-    assert any("artifact" in os.path.basename(f) for f in fragments)
-    config = yaml.safe_load(open(os.path.join(ROOT, "changelogs", "config.yaml")))
-    assert config["notesdir"] == "fragments" and config["changes_file"] == "changelog.yaml"
