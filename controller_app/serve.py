@@ -12,6 +12,7 @@ import asyncio
 import os
 import socket
 import sys
+from typing import MutableMapping
 
 import uvicorn
 from uvicorn.supervisors import Multiprocess
@@ -25,8 +26,9 @@ GRACEFUL_STOP_SECONDS = 5
 ARRIVAL_SECONDS = 0.5  # on a stop, for the requests of the connections accepted last to arrive
 
 
-def inherited_socket(environ=os.environ) -> socket.socket | None:
+def inherited_socket(environ: MutableMapping[str, str] | None = None) -> socket.socket | None:
     """The one listening socket systemd passed to this process, or None when it passed none."""
+    environ = os.environ if environ is None else environ
     if environ.get("LISTEN_PID") != str(os.getpid()) or not environ.get("LISTEN_FDS"):
         return None
     count = int(environ["LISTEN_FDS"])
