@@ -37,14 +37,16 @@ PLATFORM_LOG=$(mktemp)
 # converged anyway, so the other suites still run on the host and say what they find.
 platform_track() {
   molecule syntax && molecule create || return 1
+  took "the host created" 2>&1
   local upgrade=0
   .venv/bin/pytest -q -ra -s tests/upgrade/test_upgrade.py || upgrade=1
   echo "$upgrade" >"$PLATFORM_LOG.upgrade"
+  took "the upgrade test" 2>&1
   if [ "$upgrade" != 0 ]; then
     echo "the upgrade test failed: converging this tree for the other suites"
     molecule converge || return 1
   fi
-  molecule idempotence && molecule verify
+  molecule idempotence && took "idempotence" 2>&1 && molecule verify && took "verify" 2>&1
 }
 ( platform_track >"$PLATFORM_LOG" 2>&1; echo $? >"$PLATFORM_LOG.rc" ) &
 platform=$!
@@ -66,7 +68,7 @@ if [ "$(cat "$PLATFORM_LOG.upgrade" 2>/dev/null)" != 0 ]; then
   status=1
 fi
 if [ "$(cat "$PLATFORM_LOG.rc")" = 0 ]; then
-  grep -E '^\[upgrade\]|passed|failed' "$PLATFORM_LOG" | tail -n 5
+  grep -E '^\[upgrade\]|^== |passed|failed' "$PLATFORM_LOG" | tail -n 12
   took "the all-in-one platform (upgrade under load, idempotence, verify)"
   SLIPWAY_E2E_CONVERGE=0 .venv/bin/pytest -q -ra --durations=15 tests/e2e tests/security || status=$?
   took "the end-to-end and adversarial suites"

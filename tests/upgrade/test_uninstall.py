@@ -11,10 +11,10 @@ import re
 
 import pytest
 
-from tests.e2e.conftest import API, User, get, platform, sh, unique, wait_for
+from tests.e2e.conftest import API, User, platform, sh, unique, wait_for
 from tests.e2e.ops import hello_source, pushed_app
 from tests.upgrade import previous
-from tests.upgrade.state import app_state, secrets_digest
+from tests.upgrade.state import app_state, release_answer, secrets_digest
 
 pytestmark = pytest.mark.timeout(3600)
 
@@ -33,17 +33,6 @@ def uninstall(name: str, *extra: str) -> tuple[int, str]:
     return rc, log.read_text()
 
 
-def without_container(text: str) -> str:
-    """The sample app's answer without the container that gave it ("... (v3 on <container>)"): the same release
-    answers from a new container once the platform is back."""
-    return re.sub(r" on \w+\)$", ")", text)
-
-
-def release_answer(domain: str) -> tuple[int, str]:
-    status, text = get(domain)
-    return status, without_container(text)
-
-
 def recap_changed(output: str) -> int:
     return sum(int(n) for n in re.findall(r"changed=(\d+)", output.split("PLAY RECAP")[-1]))
 
@@ -55,8 +44,8 @@ def test_uninstall_keeps_the_data_and_site_brings_the_same_platform_back():
     owner.api("POST", f"/v2/apps/{app}/config/", {"values": {"KEPT": "yes"}})
     _, info = owner.api("GET", f"/v2/apps/{app}/")
     domain = info["url"].split("://")[-1].strip("/")
-    wait_for(lambda: get(domain)[0] == 200, 120, message=f"{app} serving")
-    before, body, secrets = app_state(owner, app), get(domain)[1], secrets_digest()
+    wait_for(lambda: release_answer(domain)[0] == 200, 120, message=f"{app} serving")
+    before, answer, secrets = app_state(owner, app), release_answer(domain), secrets_digest()
     kept = {path: sh(f"du -s --apparent-size {path} | cut -f1").stdout.strip() for path in KEPT}
 
     rc, out = uninstall("uninstall-unconfirmed")
@@ -87,6 +76,6 @@ def test_uninstall_keeps_the_data_and_site_brings_the_same_platform_back():
     assert secrets_digest() == secrets
     # the same database: the owner's token still works, the app and its history are there; the controller
     # deploys it again (its services went with the Swarm) with the release it served
-    wait_for(lambda: release_answer(domain) == (200, without_container(body)), 300, message=f"{app} serving again")
+    wait_for(lambda: release_answer(domain) == answer, 300, message=f"{app} serving again")
     assert app_state(owner, app) == before
     assert API(aio["api"], aio["admin_token"])("GET", "/v2/auth/whoami/")[0] == 200

@@ -19,7 +19,7 @@ from controller_app.migrate import alembic_config
 from tests.e2e.conftest import Load, User, get, platform, unique, wait_for
 from tests.e2e.ops import hello_source, pushed_app
 from tests.upgrade import previous
-from tests.upgrade.state import app_state, schema, secrets_digest
+from tests.upgrade.state import app_state, release_answer, schema, secrets_digest
 
 pytestmark = pytest.mark.timeout(5400)
 
@@ -43,7 +43,7 @@ def test_upgrade_under_load():
     _, info = owner.api("GET", f"/v2/apps/{app}/")
     domain = info["url"].split("://")[-1].strip("/")
     wait_for(lambda: get(domain)[0] == 200, 120, message=f"{app} serving before the upgrade")
-    before, body, secrets, old_schema = app_state(owner, app), get(domain)[1], secrets_digest(), schema()
+    before, answer, secrets, old_schema = app_state(owner, app), release_answer(domain), secrets_digest(), schema()
 
     app_load = Load(domain, "upgrade-app", threads=2, args=("--pause", "0.05", "--max-seconds", "5400"))
     api_load = Load("localhost", "upgrade-api", threads=1,
@@ -70,6 +70,6 @@ def test_upgrade_under_load():
     assert not unexplained, f"changed although their role's code did not: {unexplained}"
 
     assert app_state(owner, app) == before
-    assert get(domain) == (200, body)
+    assert release_answer(domain) == answer
     after = secrets_digest()  # a newer version may add secrets (a new component's), and changes none
     assert {name: after.get(name) for name in secrets} == secrets
