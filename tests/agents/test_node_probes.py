@@ -139,7 +139,10 @@ def test_hostile_labels_fall_back_to_the_default_check(controller, agent, servic
         assert task["message"].endswith("answered 200"), (app, task)
     time.sleep(3)  # no liveness probe was kept: nothing restarts
     for app in hostile:
-        assert all(t["state"] == "running" and t["healthy"] for _, t in entries(controller, app)[1:]), app
+        seen = [t for _, t in entries(controller, app)]
+        # a slow start may fail the default check a few times first; once it answers, it stays up
+        since = next(i for i, t in enumerate(seen) if t["healthy"])
+        assert all(t["state"] == "running" and t["healthy"] for t in seen[since:]), (app, seen[since:])
 
 
 def test_cpu_rate(controller, agent, services):

@@ -9,6 +9,7 @@ import shutil
 import tempfile
 
 from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.support.expected_conditions import staleness_of
@@ -47,8 +48,9 @@ def shot(driver, name: str) -> None:
     driver.save_screenshot(os.path.join(SHOTS, f"{name}.png"))
 
 
-def wait(driver, what, check, timeout: float = 60):
-    return WebDriverWait(driver, timeout, poll_frequency=0.3).until(lambda d: check(d), message=what)
+def wait(driver, what, check, timeout: float = 60, ignored=()):
+    return WebDriverWait(driver, timeout, poll_frequency=0.3, ignored_exceptions=ignored).until(
+        lambda d: check(d), message=what)
 
 
 def sign_in(driver, ctl, username: str) -> None:
@@ -79,4 +81,7 @@ def click_and_wait(driver, button, what: str) -> None:
     page it was on, which may hold a flash of its own)."""
     page = driver.find_element(By.TAG_NAME, "html")
     button.click()
-    wait(driver, what, lambda d: staleness_of(page)(d) and d.find_elements(By.ID, "flash"), timeout=240)
+    # while the browser is between the two pages, chromedriver may answer a look at the old one with an error of its
+    # own ("unhandled inspector error") rather than "stale": look again
+    wait(driver, what, lambda d: staleness_of(page)(d) and d.find_elements(By.ID, "flash"), timeout=240,
+         ignored=(WebDriverException,))

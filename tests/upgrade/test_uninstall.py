@@ -25,6 +25,8 @@ UNITS = ["slipway-controller", "slipway-routesync", "slipway-node-agent", "slipw
 PACKAGES = ["nginx", "docker.io", "postgresql-17", "prometheus"]
 USERS = ["slipway-controller", "git"]
 KEPT = ["/var/lib/postgresql", "/var/lib/seaweedfs"]
+LEFT = "/var/lib/slipway/deploy/left-behind"
+SQUATTER = "slipway-test-squatter"
 
 
 def uninstall(name: str, *extra: str) -> tuple[int, str]:
@@ -47,6 +49,11 @@ def test_uninstall_keeps_the_data_and_site_brings_the_same_platform_back():
     wait_for(lambda: release_answer(domain)[0] == 200, 120, message=f"{app} serving")
     before, answer, secrets = app_state(owner, app), release_answer(domain), secrets_digest()
     kept = {path: sh(f"du -s --apparent-size {path} | cut -f1").stdout.strip() for path in KEPT}
+    # what a pushed tree may leave in the builder's kept folders (a checkout a crash left behind): links of the git
+    # user's to files of root's. Giving the kept files to the new account must not follow them.
+    sh(f"install -d -o git -g git {LEFT} && ln -sfn /etc/hostname {LEFT}/hostname && ln -sfn /etc {LEFT}/etc"
+       f" && chown -h git:git {LEFT}/hostname {LEFT}/etc")
+    git_uid = sh("id -u git").stdout.strip()
 
     rc, out = uninstall("uninstall-unconfirmed")
     assert rc != 0 and "slipway_uninstall_confirm" in out, out[-3000:]
@@ -71,11 +78,19 @@ def test_uninstall_keeps_the_data_and_site_brings_the_same_platform_back():
     rc, out = uninstall("uninstall-again", "-e", "slipway_uninstall_confirm=slipway")
     assert rc == 0 and recap_changed(out) == 0, out[-6000:]
 
+    # a package installed meanwhile takes the git user's former id: the account made again gets another one
+    sh(f"useradd --system --no-create-home --uid {git_uid} {SQUATTER}")
     log = LOGS / "reinstall-converge.log"
-    assert previous.converge_current(log) == 0, log.read_text()[-6000:]
+    try:
+        assert previous.converge_current(log) == 0, log.read_text()[-6000:]
+    finally:
+        sh(f"userdel {SQUATTER}")
+    assert sh("id -u git").stdout.strip() != git_uid
     assert secrets_digest() == secrets
     # the same database: the owner's token still works, the app and its history are there; the controller
     # deploys it again (its services went with the Swarm) with the release it served
     wait_for(lambda: release_answer(domain) == answer, 300, message=f"{app} serving again")
     assert app_state(owner, app) == before
+    assert sh("stat -c %U:%G /etc/hostname /etc /etc/passwd").stdout.split() == ["root:root"] * 3
+    assert sh(f"stat -c %U:%G {LEFT}/hostname {LEFT}/etc").stdout.split() == ["git:git"] * 2
     assert API(aio["api"], aio["admin_token"])("GET", "/v2/auth/whoami/")[0] == 200
