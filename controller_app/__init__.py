@@ -1,3 +1,3 @@
 """Slipway controller: the Deis Workflow v2 compatible API server and its scheduler."""
 
-__version__ = "0.1.0"
+__version__ = "0.1.1"

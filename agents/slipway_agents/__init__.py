@@ -4,4 +4,4 @@ Standard library only (plus what Debian ships as python3-* packages): hosts have
 Runs on Python 3.11-3.13. These programs talk to the controller over HTTP only.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.1.1"

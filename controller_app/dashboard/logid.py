@@ -11,11 +11,16 @@ from ..scheduler.base import LogPosition, line_digest
 
 RESUME_SECONDS = 3600
 MAX_DIGESTS = 64
-ID = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9})~([0-9a-f]{8}(?:,[0-9a-f]{8}){0,63})")
+ID = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9})~((?:[0-9a-f]{8}(?:,[0-9a-f]{8}){0,63})?)")
 
 
 def _key(when: dt.datetime) -> str:
     return when.strftime("%Y-%m-%dT%H:%M:%S.%f") + "000"
+
+
+def now() -> LogPosition:
+    """The position of this moment: the lines written from now on come after it."""
+    return LogPosition(_key(dt.datetime.now(dt.timezone.utc)), frozenset())
 
 
 def format_id(position: LogPosition) -> str:
@@ -34,7 +39,7 @@ def parse_id(text: str | None) -> LogPosition | None:
     oldest = _key(now - dt.timedelta(seconds=RESUME_SECONDS))
     if key < oldest:
         return LogPosition(oldest, frozenset())
-    return LogPosition(key, frozenset(found.group(2).split(",")))
+    return LogPosition(key, frozenset(found.group(2).split(",")) - {""})
 
 
 def advance(position: LogPosition | None, key: str, line: str) -> LogPosition | None:

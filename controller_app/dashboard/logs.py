@@ -3,11 +3,13 @@
 
 Each event carries an `id:`, the position of its line (logid.py); a browser that lost the stream reconnects with
 it in `Last-Event-ID` (EventSource does so by itself), and the stream resumes after that line: the lines
-written meanwhile come once. The stream ends when the session's lifetime does."""
+written meanwhile come once. The page names its own last line the same way (`?after=`), so the first stream
+starts right after what the page shows. The stream ends when the session's lifetime does."""
 from __future__ import annotations
 
 import time
 from typing import AsyncIterator
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
@@ -50,19 +52,27 @@ async def events(stream: LogStream, request: Request, ends: float,
 
 @router.get("/apps/{app_id}/logs")
 def logs_page(request: Request, db: DB, who: Signed, app_id: str):
+    """The last lines, and a stream that starts right after the last of them (`?after=`), so nothing written
+    while the browser opens it is lost."""
     app = usable_app(db, who.user, app_id)
+    position = logid.now()  # with no line shown (or none with a time), the stream starts at the page's time
     try:
-        text, error = apps.logs(app, LINES, None), ""
+        entries, error = apps.log_entries(app, LINES, None), ""
     except ServiceError as exc:
-        text, error = "", exc.detail
-    return render(request, "logs.html", who, app=app, lines=text, error=error,
-                  stream=f"{ROOT}/apps/{app.id}/logs/stream")
+        entries, error = [], exc.detail
+    for key, line in entries:
+        position = logid.advance(position, key, line)
+    return render(request, "logs.html", who, app=app, lines="".join(line + "\n" for _key, line in entries),
+                  error=error,
+                  stream=f"{ROOT}/apps/{app.id}/logs/stream?" + urlencode({"after": logid.format_id(position)}))
 
 
 @router.get("/apps/{app_id}/logs/stream")
 async def logs_stream(request: Request, db: DB, who: Signed, app_id: str):
+    """From the browser's last event on a reconnect (`Last-Event-ID`), else from the page's last line."""
     app = await run_in_threadpool(usable_app, db, who.user, app_id)
-    after = logid.parse_id(request.headers.get("last-event-id"))
+    after = (logid.parse_id(request.headers.get("last-event-id"))
+             or logid.parse_id(request.query_params.get("after")))
     stream = await run_in_threadpool(apps.follow_logs, app, None, 0, after)
     db.close()  # no pooled connection held for as long as the page follows
     return StreamingResponse(events(stream, request, who.ends, after), media_type="text/event-stream",

@@ -127,6 +127,11 @@ class Scheduler(abc.ABC):
     def logs(self, app: str, lines: int = 100, proc_type: str | None = None) -> str:
         """Recent output of the app's tasks, oldest first, each line prefixed with type and task."""
 
+    def log_entries(self, app: str, lines: int = 100, proc_type: str | None = None) -> list[tuple[str, str]]:
+        """The same lines as `logs`, each with its time key (as LogStream.read_entries gives them); a backend that
+        knows no times gives "" for each."""
+        return [("", line) for line in self.logs(app, lines, proc_type).splitlines()]
+
     def nodes(self) -> list[Node]:
         """The cluster's nodes, by hostname."""
         raise SchedulerError("this scheduler has no nodes")

@@ -69,8 +69,13 @@ def destroy(db: Session, app: App) -> None:
 
 
 def logs(app: App, lines: int, proc_type: str | None) -> str:
+    return "".join(line + "\n" for _key, line in log_entries(app, lines, proc_type))
+
+
+def log_entries(app: App, lines: int, proc_type: str | None) -> list[tuple[str, str]]:
+    """The last `lines` lines, each with its time key (the positions a log stream resumes after)."""
     try:
-        return get_scheduler().logs(app.id, lines, proc_type)
+        return get_scheduler().log_entries(app.id, lines, proc_type)
     except SchedulerError as exc:
         raise Unavailable(f"Could not read logs: {exc}") from None
 

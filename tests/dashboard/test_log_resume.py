@@ -3,6 +3,7 @@
 meanwhile, each once. Plain HTTP (httpx) against a live controller and an app ticking on the real Swarm."""
 from __future__ import annotations
 
+import html
 import re
 import secrets
 import time
@@ -84,3 +85,20 @@ def test_a_malformed_or_future_last_event_id_follows_from_now(ctl, ticking):
         for bad in ("nonsense", "2999-01-01T00:00:00.000000000~00000000", "<script>"):
             got = ticks(read_events(client, url, 2, last_id=bad))
             assert got[0] >= base and got[1] == got[0] + 1, bad
+
+
+def test_the_page_and_its_stream_leave_no_gap(ctl, ticking):
+    """The page shows the last lines; the stream it names starts right after the page's last line, however long
+    the browser takes to open it."""
+    owner, app = ticking
+    web = signed_in(ctl, owner)
+    page = web.session.get(f"{web.root}/apps/{app}/logs")
+    assert page.status_code == 200
+    stream = html.unescape(re.search(r'data-stream="([^"]+)"', page.text).group(1))
+    log = html.unescape(re.search(r'<pre class="log"[^>]*>(.*?)</pre>', page.text, re.S).group(1))
+    shown = ticks([("", line) for line in log.splitlines()])
+    assert shown, page.text[-2000:]
+    time.sleep(3)  # some fifteen ticks before the browser opens the stream
+    with httpx.Client(cookies=dict(web.session.cookies), timeout=60) as client:
+        got = ticks(read_events(client, ctl.url + stream, 20))
+    assert got == list(range(shown[-1] + 1, shown[-1] + 21)), (shown[-3:], got)

@@ -63,12 +63,15 @@ class SwarmLogs(SwarmEngine):
         return entries
 
     def logs(self, app: str, lines: int = 100, proc_type: str | None = None) -> str:
+        return "".join(line + "\n" for _key, line in self.log_entries(app, lines, proc_type))
+
+    def log_entries(self, app: str, lines: int = 100, proc_type: str | None = None) -> list[tuple[str, str]]:
         lines = max(0, int(lines))
         if lines == 0:
-            return ""
+            return []
         services = self.services(app, proc_type=proc_type)
         entries = self._log_entries(services, tail=lines)[-lines:]
-        return "".join(f"{prefix}: {message}\n" for _unused, _unused, prefix, message in entries)
+        return [(key, f"{prefix}: {message}") for key, _unused, prefix, message in entries]
 
     def follow_logs(self, app: str, proc_type: str | None = None, interval: float = 1.0) -> Iterator[str]:
         """New log lines as they come (new deployments included); closing the generator stops the streams."""
