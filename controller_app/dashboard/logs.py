@@ -55,13 +55,14 @@ def logs_page(request: Request, db: DB, who: Signed, app_id: str):
     """The last lines, and a stream that starts right after the last of them (`?after=`), so nothing written
     while the browser opens it is lost."""
     app = usable_app(db, who.user, app_id)
-    position = logid.now()  # with no line shown (or none with a time), the stream starts at the page's time
+    start, position = logid.now(), None
     try:
         entries, error = apps.log_entries(app, LINES, None), ""
     except ServiceError as exc:
         entries, error = [], exc.detail
     for key, line in entries:
         position = logid.advance(position, key, line)
+    position = position or start  # no line shown (or none with a time): from the moment before the page read them
     return render(request, "logs.html", who, app=app, lines="".join(line + "\n" for _key, line in entries),
                   error=error,
                   stream=f"{ROOT}/apps/{app.id}/logs/stream?" + urlencode({"after": logid.format_id(position)}))
