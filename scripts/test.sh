@@ -12,7 +12,8 @@
 #      its own container with its own package cache: apt locks the folder, and A installs at the same time.
 #   C. after A, the end-to-end push suite (tests/e2e) and the adversarial suite (tests/security) on A's host, and
 #      last the uninstall and install again (tests/upgrade/test_uninstall.py); the host is destroyed.
-# A then C is the longest path: B runs at a lower priority, in the time they leave the cores idle.
+# A then C is the longest path: B's own processes run at a lower priority (the containers B starts are dockerd's
+# children and are not lowered), and C does not wait for B.
 # Every step prints how long it took.
 #   scripts/test.sh tests/controller -k deploy    # a subset: arguments go to pytest, A and C are skipped
 set -euo pipefail
@@ -71,8 +72,8 @@ host_suites() {
 host=$!
 
 status=0
-# B yields the cores to the host's track (its converges and deploys are the longest path): it runs in what they
-# leave idle. The longest files first, so no worker starts one near the end.
+# B's processes yield the cores to the host's track (its converges and deploys are the longest path). The longest
+# files first, so no worker starts one near the end.
 LONGEST=(tests/agents/test_role_host.py tests/collection/test_integration_targets.py tests/collection/test_sanity_lint.py)
 SLIPWAY_APT_VOLUME=slipway-agents-host-apt nice -n 10 .venv/bin/pytest -q -ra -n "$WORKERS" --dist loadfile \
   --durations=15 "${LONGEST[@]}" $(sed -n 's/^testpaths = \[\(.*\)\]/\1/p' pyproject.toml | tr -d '",') \
