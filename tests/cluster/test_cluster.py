@@ -108,6 +108,28 @@ def test_cluster_shape(world):
     assert sh("control", f"curl -sS -m 5 {tls}", check=False).returncode != 0  # no client certificate: refused
 
 
+def scrape_targets() -> dict[tuple[str, str], str]:
+    """(job, instance) -> health of every target Prometheus (the monitor, on control) scrapes."""
+    out = sh("control", "curl -sS -m 10 http://127.0.0.1:9090/api/v1/targets?state=active").stdout
+    return {(t["labels"]["job"], t["labels"]["instance"]): t["health"] for t in json.loads(out)["data"]["activeTargets"]}
+
+
+def test_the_monitor_scrapes_every_host_and_component(world):
+    """Every platform host's node exporter, each node's agent, the router's mtail and the controller answer the
+    monitor across hosts, through the firewall's walls."""
+    want = {("node", h) for h in ("data", "control", *NODES)} | {("node_agent", n) for n in NODES} \
+        | {("router", "control"), ("prometheus", "control")}
+
+    def down() -> list:
+        found = scrape_targets()
+        missing = [t for t in sorted(want) if found.get(t) != "up"]
+        return missing + ([] if "up" in {h for (job, _), h in found.items() if job == "controller"} else ["controller"])
+    try:
+        wait_for(lambda: not down(), 180, 5)
+    except AssertionError:
+        raise AssertionError(f"not scraped: {down()}; every target: {scrape_targets()}") from None
+
+
 def test_push_scale_and_spread(world):
     src = f"{WORK}/src"
     dockerfile = HELLO.joinpath("Dockerfile").read_text().replace("slipway-aio:5000", world["registry"])
