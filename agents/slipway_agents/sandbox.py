@@ -34,7 +34,7 @@ import subprocess
 import sys
 import tempfile
 
-from . import engine
+from . import baseimages, dockerfile, engine
 from .builder import APP_ID, SHA, TOKEN, UUID
 from .common import load_config
 
@@ -123,42 +123,29 @@ def _become(owner: pwd.struct_passwd, cwd_fd: int):
     return drop
 
 
-def fetched_by_the_daemon(dockerfile: str) -> str:
-    """The first ADD (ONBUILD ADD too) whose source is a URL, a git remote or a variable, else "": dockerd would
-    fetch it itself, from the host's network and not the sandbox's. Continuations (the escape directive's
-    character, default backslash) are joined first."""
-    escape = "\\"
-    for line in dockerfile.splitlines()[:5]:
-        directive = line.strip().lower().replace(" ", "")
-        if directive.startswith("#escape="):
-            escape = directive[len("#escape="):][:1] or escape
-    joined, current = [], ""
-    for line in dockerfile.splitlines():
-        if not current and line.lstrip().startswith("#"):
-            continue
-        if line.rstrip().endswith(escape):
-            current += line.rstrip()[:-1] + " "
-            continue
-        joined.append(current + line)
-        current = ""
-    joined.append(current)
-    for instruction in joined:
-        words = instruction.split()
-        if words and words[0].upper() == "ONBUILD":
-            words = words[1:]
-        if words and words[0].upper() == "ADD":
-            rest = " ".join(words[1:])
-            if "://" in rest or "$" in rest or "git@" in rest:
-                return instruction.strip()[:200]
-    return ""
+def read_dockerfile(src: str) -> str | None:
+    """The tree's Dockerfile (None without one), refused when the Engine would fetch something of it itself."""
+    path = os.path.join(src, "Dockerfile")
+    if not os.path.isfile(path):
+        return None
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        text = fh.read(dockerfile.LIMIT + 1)
+    if len(text) > dockerfile.LIMIT:
+        raise Refused(f"the Dockerfile is larger than {dockerfile.LIMIT >> 20} MiB")
+    fetch = dockerfile.fetches(text)
+    if fetch:
+        raise Refused(f"ADD of a URL or variable is not supported ({fetch!r}): fetch it in a RUN step, which runs in "
+                      "the build's sandbox")
+    return text
 
 
 def dockerfile_query(cfg: dict[str, str], image: str) -> dict[str, str]:
     """The Engine's /build parameters of a Dockerfile build: the classic builder (version 1), the only one that
     runs RUN steps within the sandbox's limits; pull: every FROM image comes from its registry, with this push's
-    rights, never from the builder's own images (other tenants' among them)."""
+    rights, never from the builder's own images (other tenants' among them): the sandbox pulled and checked them
+    just before (baseimages.prepare), so the build itself pulls nothing."""
     memory = str(engine.size_bytes(cfg["memory"]))
-    query = {"t": image, "version": "1", "pull": "1", "rm": "1", "forcerm": "1", "networkmode": cfg["network"],
+    query = {"t": image, "version": "1", "pull": "0", "rm": "1", "forcerm": "1", "networkmode": cfg["network"],
              "memory": memory, "memswap": memory, "cpuperiod": "100000",
              "cpuquota": str(int(float(cfg["cpus"]) * 100000))}
     if cfg["cgroup_parent"]:
@@ -197,19 +184,17 @@ def build(cfg: dict[str, str], app: str, uuid: str, sha: str, workdir: str, toke
         if link:
             raise Refused(f"{printable(link)} is a symbolic link that points outside the repository, or not a "
                           "regular file. Commit the file itself.")
-        dockerfile = os.path.isfile(os.path.join(src, "Dockerfile"))
-        if dockerfile:
-            with open(os.path.join(src, "Dockerfile"), encoding="utf-8", errors="replace") as fh:
-                fetch = fetched_by_the_daemon(fh.read(1 << 20))
-            if fetch:
-                raise Refused(f"ADD of a URL or variable is not supported ({fetch!r}): fetch it in a RUN step, which "
-                              "runs in the build's sandbox")
+        text = read_dockerfile(src)
         token_owner(cfg, token, app, uuid)
         image = f"{cfg['registry']}/{app}:git-{sha[:8]}"
         docker_config = registry_login(scratch, cfg["registry"], token)
         env = dict(os.environ, DOCKER_CONFIG=docker_config)
-        if dockerfile:
+        if text is not None:
             auths = {cfg["registry"]: {"username": "push", "password": token}}
+            try:
+                baseimages.prepare(text, auths, sys.stdout)
+            except dockerfile.Unsafe as e:
+                raise Refused(str(e)) from None
             rc = engine.build(dockerfile_query(cfg, image), src, auths, float(cfg["timeout"]))
             if rc == 0:
                 rc = subprocess.run(["docker", "push", "--quiet", image], env=env, stdin=subprocess.DEVNULL,
