@@ -9,6 +9,7 @@ tag or digest) is malformed. Domains compare without case.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import re
 
 COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
@@ -82,6 +83,20 @@ def on_platform_host(ref: Reference, registry: str) -> bool:
     """Whether the image is on the platform registry's host, whatever the port (so no port spelling, such as
     an explicit :443, slips past the repository check)."""
     return _split(ref.domain)[0] == _split(registry)[0]
+
+
+def on_the_pulling_host(ref: Reference) -> bool:
+    """Whether the registry is named by the pulling host's own address (loopback, link-local, unspecified, an IPv6
+    address mapping one of those) or by localhost: a node would pull from its own network, not from a registry."""
+    host = _split(ref.domain)[0].strip("[]")
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    address = getattr(address, "ipv4_mapped", None) or address
+    return address.is_loopback or address.is_link_local or address.is_unspecified
 
 
 def in_platform_registry(ref: Reference, registry: str) -> bool:

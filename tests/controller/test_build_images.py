@@ -68,3 +68,16 @@ def test_own_repository_and_shared_apps_and_outside_registries_are_accepted(owne
                     "ghcr.io/slipway-none/web:1", "docker.io/slipway-none/web", f"other.example.com:5000/{shared}:1"):
         r = owner.post(f"/v2/apps/{app_id}/builds/", {"image": outside})
         assert _passes_the_image_check(r), (outside, r.text)
+
+
+@pytest.mark.parametrize("image", [
+    "127.0.0.1:5001/{victim}:git-1", "localhost:5001/{victim}:git-1", "localhost/{victim}", "127.1.2.3:5000/x:1",
+    "0.0.0.0:5001/{victim}:1", "169.254.169.254/x:1", "registry.localhost:5000/x:1",
+])  # (IPv6 literals are refused by the request's own pattern)
+def test_an_image_from_a_registry_on_the_nodes_themselves_is_refused(owner, app_id, other_app, image):
+    """A node pulls from its own network: a registry named by a loopback, link-local or unspecified address (the
+    platform registry's storage on its host, anything else listening there) is no outside registry."""
+    ref = image.format(victim=other_app)
+    r = owner.post(f"/v2/apps/{app_id}/builds/", {"image": ref})
+    assert r.status_code == 400 and "on the platform's own hosts" in r.json()["image"][0], (ref, r.text)
+    assert owner.get(f"/v2/apps/{app_id}/builds/").json()["count"] == 0
