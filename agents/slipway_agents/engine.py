@@ -21,18 +21,25 @@ SOCKET = "/var/run/docker.sock"
 SIZE = re.compile(r"^([0-9]+(?:\.[0-9]+)?)\s*([bkmg]?)b?$", re.I)
 
 
-class EngineConnection(http.client.HTTPConnection):
-    """HTTP to the Engine's UNIX socket (`timeout`: seconds for each socket operation, None waits forever)."""
+class UnixConnection(http.client.HTTPConnection):
+    """HTTP over a UNIX socket: the Engine's, the registry backend's, nginx's endpoint push (`timeout`: seconds for
+    each socket operation, None waits forever). Here because this file also runs alone (IMAGE_BUILD)."""
 
-    def __init__(self, path: str = SOCKET, timeout: float | None = None):
-        super().__init__("localhost")
+    def __init__(self, path: str, timeout: float | None = None):
+        super().__init__("localhost", timeout=timeout)
         self.socket_path = path
-        self.io_timeout = timeout
 
     def connect(self) -> None:
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(self.io_timeout)
+        self.sock.settimeout(self.timeout)
         self.sock.connect(self.socket_path)
+
+
+class EngineConnection(UnixConnection):
+    """HTTP to the Engine's UNIX socket."""
+
+    def __init__(self, path: str = SOCKET, timeout: float | None = None):
+        super().__init__(path, timeout)
 
 
 def size_bytes(text: str) -> int:

@@ -22,9 +22,9 @@ import ipaddress
 import json
 import logging
 import os
-import socket
 
 from .common import APP_ID
+from .engine import UnixConnection
 
 log = logging.getLogger("slipway.routesync")
 
@@ -88,17 +88,6 @@ def table_body(table: dict[str, list[str]], generation: int | str, base: int | s
                       separators=(",", ":")).encode()
 
 
-class _UnixConnection(http.client.HTTPConnection):
-    def __init__(self, path: str, timeout: float):
-        super().__init__("localhost", timeout=timeout)
-        self.path = path
-
-    def connect(self) -> None:
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(self.timeout)
-        self.sock.connect(self.path)
-
-
 class EndpointPush:
     """The table's file and socket. socket_path empty: no push (every generation renders and reloads)."""
 
@@ -121,7 +110,7 @@ class EndpointPush:
             raise PushFailed("no endpoints_socket")
         if len(body) > MAX_BODY:
             raise PushFailed(f"table of {len(body)} bytes, more than {MAX_BODY}")
-        conn = _UnixConnection(self.socket_path, self.timeout)
+        conn = UnixConnection(self.socket_path, self.timeout)
         try:
             conn.request("PUT", "/endpoints", body=body, headers={"Content-Type": "application/json"})
             r = conn.getresponse()
