@@ -7,7 +7,8 @@ Run on the registry host (`slipway-registry-gc.service`, started by its timer):
    with the registry GC's own key); if it does not answer, or knows no app while the registry holds app
    images, stop without deleting anything;
 2. walk the registry's app repositories (names that are app ids; namespaced ones such as `slipway/stack` are
-   the platform's and left alone) through distribution itself on this host (`registry_url`, behind nginx);
+   the platform's and left alone) through distribution itself on this host (its unix socket `registry_socket`,
+   behind nginx);
 3. per app keep the images of the newest `keep_builds` distinct builds among its good (not failed) releases,
    so rollbacks to those work; images younger than `grace_seconds` are kept (a push in progress has pushed
    its image but not yet registered its build); a repository of an app that no longer exists (the controller
@@ -21,7 +22,7 @@ Run on the registry host (`slipway-registry-gc.service`, started by its timer):
    seconds the registry was read-only.
 
 Settings (ini section [registry_gc], or environment SLIPWAY_<NAME>):
-  controller_url, gc_key (or gc_key_file: the controller's SLIPWAY_REGISTRY_GC_KEY), ca_file, registry_url,
+  controller_url, gc_key (or gc_key_file: the controller's SLIPWAY_REGISTRY_GC_KEY), ca_file, registry_socket,
   registry_config,
   registry_command, registry_unit, readonly_dropin, readonly_command / writable_command (shell commands that
   replace the systemd drop-in switch), keep_builds, grace_seconds, delete_untagged, dry_run, restart_timeout,
@@ -29,6 +30,7 @@ Settings (ini section [registry_gc], or environment SLIPWAY_<NAME>):
 """
 from __future__ import annotations
 
+import http.client
 import json
 import logging
 import os
@@ -36,22 +38,22 @@ import re
 import subprocess
 import sys
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 
 from . import jobs
 from .common import APP_ID, Client, HTTPError
+from .engine import UnixConnection
 from .jobs import timestamp, truthy
 
 log = logging.getLogger("slipway.registry_gc")
+SOCKET = "/run/slipway-registry/registry.sock"  # the registry role's slipway_registry_backend_socket
 
 DEFAULTS = {
     "controller_url": "",
     "gc_key": "",
     "gc_key_file": "",
     "ca_file": "",
-    "registry_url": "http://127.0.0.1:5001",
+    "registry_socket": SOCKET,
     "registry_config": "/etc/docker/registry/config.yml",
     "registry_command": "/usr/bin/docker-registry",
     "registry_unit": "docker-registry.service",
@@ -103,27 +105,30 @@ def parse_time(value) -> float | None:
 
 
 class Registry:
-    """Distribution's HTTP API on this host (no auth: nginx in front of it does that)."""
+    """Distribution's HTTP API on this host, over its unix socket (no auth: nginx in front of it does that)."""
 
-    def __init__(self, url: str, timeout: float = 60):
-        self.url = url.rstrip("/")
+    def __init__(self, socket_path: str, timeout: float = 60):
+        self.socket_path = socket_path
         self.timeout = timeout
 
     def call(self, method: str, path: str, accept: str | None = None,
              ok: tuple[int, ...] = (200,)) -> tuple[int, dict, bytes]:
-        url = path if path.startswith("http") else self.url + path
+        if not path.startswith("/"):  # a link distribution made absolute (http://localhost/v2/...)
+            path = urllib.parse.urlsplit(path)._replace(scheme="", netloc="").geturl()
         headers = {"User-Agent": "slipway-registry-gc"}
         if accept:
             headers["Accept"] = accept
-        req = urllib.request.Request(url, method=method, headers=headers,
-                                     data=b"" if method in ("POST", "PUT") else None)
+        conn = UnixConnection(self.socket_path, self.timeout)
         try:
-            with urllib.request.urlopen(req, timeout=self.timeout) as r:
-                status, head, body = r.status, {k.lower(): v for k, v in r.headers.items()}, r.read()
-        except urllib.error.HTTPError as e:
-            status, head, body = e.code, {k.lower(): v for k, v in (e.headers or {}).items()}, e.read()
+            conn.request(method, path, body=b"" if method in ("POST", "PUT") else None, headers=headers)
+            r = conn.getresponse()
+            status, head, body = r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
+        except http.client.HTTPException as e:
+            raise GCError(f"{method} {path}: {e!r}") from None
+        finally:
+            conn.close()
         if status not in ok:
-            raise GCError(f"{method} {url}: HTTP {status} {body[:200].decode('utf-8', 'replace')}")
+            raise GCError(f"{method} {path}: HTTP {status} {body[:200].decode('utf-8', 'replace')}")
         return status, head, body
 
     def paged(self, path: str, key: str) -> list[str]:
@@ -132,7 +137,7 @@ class Registry:
             _unused, head, body = self.call("GET", path)
             items += json.loads(body or b"{}").get(key) or []
             link = re.search(r"<([^>]+)>;\s*rel=\"?next\"?", head.get("link", ""))
-            path = urllib.parse.urljoin(self.url + "/", link.group(1)) if link else ""
+            path = link.group(1) if link else ""
         return items
 
     def repositories(self) -> list[str]:
@@ -328,7 +333,7 @@ def run(cfg: dict[str, str], dry_run: bool = False) -> dict:
     answer = ask_controller(controller)
     apps = releases_by_app(answer)
     live = live_apps(answer)
-    registry = Registry(cfg["registry_url"])
+    registry = Registry(cfg["registry_socket"])
     images, sizes = collect(registry)
     if not live and any(images.values()):
         raise GCError(f"the controller knows no app while the registry holds {len(images)} app repositories; "

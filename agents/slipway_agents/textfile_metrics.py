@@ -5,7 +5,7 @@ it.
 
     slipway-textfile-metrics backup --stanza slipway [--user postgres]   -> slipway_backup.prom (database role)
     slipway-textfile-metrics store --path /var/lib/seaweedfs               -> slipway_store.prom (store role)
-    slipway-textfile-metrics registry --registry-url http://127.0.0.1:5001 -> slipway_registry.prom (registry role)
+    slipway-textfile-metrics registry [--registry-socket PATH]             -> slipway_registry.prom (registry role)
 
 - backup: slipway_backup_last_success_timestamp_seconds{type} (full, diff, incr: when the newest backup of each
   type finished, from `pgbackrest info --output=json`), slipway_backup_info_success (1 when that call answered
@@ -15,8 +15,9 @@ it.
 - store: slipway_store_used_bytes, the disk space the store's data folder takes (as du counts it: allocated
   blocks, each hard-linked file once).
 - registry: slipway_registry_size_bytes, the bytes of every distinct blob the registry's manifests name (image
-  configs, layers and the manifests themselves), listed through its API as the garbage collection lists them
-  (registry_gc.py): the registry keeps its blobs in the store, where no folder of its own can be measured.
+  configs, layers and the manifests themselves), listed through its API on its unix socket as the garbage
+  collection lists them (registry_gc.py): the registry keeps its blobs in the store, where no folder of its own
+  can be measured.
 """
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ import subprocess
 import sys
 
 from . import promtext
-from .registry_gc import GCError, Registry
+from .registry_gc import SOCKET, GCError, Registry
 
 TEXTFILE_DIR = "/var/lib/prometheus/node-exporter"
 BACKUP_TYPES = ("full", "diff", "incr")
@@ -122,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     s = sub.add_parser("store", help="the store's data folder")
     s.add_argument("--path", required=True)
     r = sub.add_parser("registry", help="the registry's blobs")
-    r.add_argument("--registry-url", default="http://127.0.0.1:5001")
+    r.add_argument("--registry-socket", default=SOCKET, help="distribution's unix socket")
     args = ap.parse_args(argv)
     if args.what == "backup":
         families = backup_families(args.stanza, shlex.split(args.pgbackrest), shlex.split(args.psql), args.user)
@@ -131,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
                      [({}, used_bytes(args.path))])]
     else:
         try:
-            size = registry_bytes(Registry(args.registry_url))
+            size = registry_bytes(Registry(args.registry_socket))
         except (GCError, OSError, ValueError) as e:
             print(f"listing the registry failed: {e}", file=sys.stderr)
             return 1  # the file keeps its last value; its age tells how old it is

@@ -1,24 +1,30 @@
 """The platform registry behind nginx whose `auth_request` asks the real controller (GET /v2/hooks/registry/):
 a push token pushes and pulls its app's repository only, the nodes' pull account pulls, the GC's account lists
-and deletes, nobody else gets in. Real nginx, real distribution registry, real controller."""
+and deletes, nobody else gets in. Real nginx (with the role's upstream, distribution's unix socket, and proxy
+settings), real distribution registry, real controller."""
 from __future__ import annotations
 
 import base64
 import datetime as dt
+import http.client
 import json
 import os
+import re
 import subprocess
+import urllib.parse
 import urllib.request
 import uuid
 
+import jinja2
 import pytest
 
 from conftest import AGENTS, Nginx
-from test_registry_gc import SCHEMA2, LocalRegistry, api, token  # noqa: F401 (token: a fixture)
+from test_registry_gc import SCHEMA2, LocalRegistry, api, role_file, role_template, token  # noqa: F401 (token)
 
 from tests.live import live_controller
 
 FRONT = """
+{upstream}
 server {{
     listen 127.0.0.1:{port};
     client_max_body_size 0;
@@ -32,11 +38,21 @@ server {{
     }}
     location /v2/ {{
         auth_request /_slipway_auth;
-        proxy_pass http://127.0.0.1:{registry};
-        proxy_set_header Host $http_host;
+        include {proxy};
     }}
 }}
 """
+
+
+def front_conf(d: str, port: int, controller: str, registry: LocalRegistry) -> str:
+    """The front on 127.0.0.1:port: the role's upstream and proxy settings, the controller's auth_request."""
+    upstream = re.search(r"^upstream slipway_registry \{.*?^\}", role_file("templates", "nginx-registry.conf.j2"),
+                         re.M | re.S).group(0)
+    proxy = os.path.join(d, "registry-proxy.conf")
+    with open(proxy, "w") as fh:
+        fh.write(role_template("registry-proxy.conf.j2"))
+    return FRONT.format(upstream=jinja2.Template(upstream).render(slipway_registry_backend_socket=registry.socket),
+                        port=port, controller=controller, proxy=proxy)
 
 
 class Client(LocalRegistry):
@@ -45,6 +61,9 @@ class Client(LocalRegistry):
     def __init__(self, url: str, user: str | None = None, password: str | None = None):
         self.url = url
         self.auth = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode() if user else None
+
+    def connection(self) -> http.client.HTTPConnection:
+        return http.client.HTTPConnection(urllib.parse.urlsplit(self.url).netloc, timeout=30)
 
     def call(self, method, path, data=None, headers=None):
         headers = dict(headers or {})
@@ -68,7 +87,7 @@ def front(workdir, ctl):
     nginx = Nginx(workdir)
     os.makedirs(os.path.join(nginx.config_dir, "live"), exist_ok=True)
     with open(os.path.join(nginx.config_dir, "live", "registry.conf"), "w") as fh:
-        fh.write(FRONT.format(port=nginx.http_port, controller=ctl.url, registry=registry.port))
+        fh.write(front_conf(workdir, nginx.http_port, ctl.url, registry))
     nginx.start()
     yield f"http://127.0.0.1:{nginx.http_port}", registry
     nginx.stop()

@@ -1,5 +1,7 @@
-"""slipway-registry-gc against a real distribution registry (Debian's docker-registry, filesystem storage) and
-the real controller (tests/live.py): releases say which images stay, the rest goes, blobs are reclaimed.
+"""slipway-registry-gc against a real distribution registry (Debian's docker-registry with the registry role's
+config.yml, on filesystem storage) and the real controller (tests/live.py): releases say which images stay, the
+rest goes, blobs are reclaimed. The registry listens on a unix socket as on hosts, in a folder made as the role's
+tmpfiles.d line makes it, with its unit's umask; it has no TCP port.
 
 The registry is switched read-only and back by commands that restart it (the agent's systemd drop-in does
 the same on hosts; the e2e hygiene test covers that path). Needs PostgreSQL from scripts/dev-services.sh.
@@ -7,50 +9,81 @@ the same on hosts; the e2e hygiene test covers that path). Needs PostgreSQL from
 from __future__ import annotations
 
 import datetime as dt
+import grp
 import hashlib
+import http.client
 import json
 import os
+import re
 import shutil
 import subprocess
 import textwrap
 import time
-import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 
+import jinja2
 import pytest
+import yaml
 
-from conftest import AGENTS, SYSTEM_PYTHON
-from fakes import free_port
+from conftest import AGENTS, ROOT, SYSTEM_PYTHON
+from slipway_agents.engine import UnixConnection
 
 from tests.live import live_controller
 
 REGISTRY = shutil.which("docker-registry") or "/usr/bin/docker-registry"
 SCHEMA2 = "application/vnd.docker.distribution.manifest.v2+json"
 LAYER = "application/vnd.docker.image.rootfs.diff.tar.gzip"
+ROLE = os.path.join(ROOT, "roles", "registry")
+
+
+def role_file(*path: str) -> str:
+    with open(os.path.join(ROLE, *path)) as fh:
+        return fh.read()
+
+
+# The socket's folder and the unit's umask, as the role sets them (its tmpfiles.d line, its drop-in).
+SOCKET_DIR_MODE = int(re.search(r"^\s*d .* (\d{4}) docker-registry www-data -$", role_file("tasks", "main.yml"),
+                                re.M).group(1), 8)
+UMASK = re.search(r"^UMask=(\d+)$", role_file("templates", "override.conf.j2"), re.M).group(1)
+
+
+def role_template(name: str, **values) -> str:
+    """One of the registry role's templates, rendered with these values."""
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(os.path.join(ROLE, "templates")),
+                             undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    env.filters["comment"] = lambda text: "# " + text
+    return env.get_template(name).render(ansible_managed="Managed by the tests", **values)
+
+
+def role_config(socket: str, root: str) -> dict:
+    """The role's config.yml for this socket, with a folder for storage instead of the store's bucket."""
+    config = yaml.safe_load(role_template(
+        "config.yml.j2", slipway_registry_log_level="info", slipway_registry_s3_access_key="x",
+        slipway_registry_s3_secret_key="x", slipway_registry_s3_region="x", slipway_registry_s3_endpoint="x",
+        slipway_registry_s3_bucket="x", slipway_registry_s3_root_directory="x", __slipway_registry_http_secret="s",
+        slipway_registry_backend_socket=socket))
+    config["storage"] = {"filesystem": {"rootdirectory": root}, "delete": {"enabled": True},
+                         "maintenance": {"uploadpurging": {"enabled": False}}}
+    return config
 
 
 class LocalRegistry:
-    """docker-registry serve on 127.0.0.1, restartable read-only (REGISTRY_STORAGE_MAINTENANCE) and back."""
+    """docker-registry serve with the role's configuration, restartable read-only (REGISTRY_STORAGE_MAINTENANCE)
+    and back. Its socket's folder belongs to nogroup, the group of the tests' nginx workers (www-data's on hosts)."""
 
     def __init__(self, d: str):
-        self.dir, self.port = d, free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.dir = d
+        run = os.path.join(d, "run")
+        os.mkdir(run)
+        os.chown(run, 0, grp.getgrnam("nogroup").gr_gid)
+        os.chmod(run, SOCKET_DIR_MODE)
+        self.socket = os.path.join(run, "registry.sock")
         self.root = os.path.join(d, "data")
         self.config = os.path.join(d, "config.yml")
         with open(self.config, "w") as fh:
-            fh.write(textwrap.dedent(f"""\
-                version: 0.1
-                log: {{level: info}}
-                storage:
-                  filesystem: {{rootdirectory: {self.root}}}
-                  delete: {{enabled: true}}
-                  maintenance:
-                    uploadpurging: {{enabled: false}}
-                http:
-                  addr: 127.0.0.1:{self.port}
-                  secret: test-secret
-                """))
+            yaml.safe_dump(role_config(self.socket, self.root), fh)
         self.switch = os.path.join(d, "switch.sh")
         with open(self.switch, "w") as fh:
             fh.write(textwrap.dedent(f"""\
@@ -65,6 +98,7 @@ class LocalRegistry:
                   export REGISTRY_STORAGE_MAINTENANCE='{{uploadpurging: {{enabled: false}}, readonly: {{enabled: true}}}}'
                 fi
                 echo "--- $1" >> $d/log
+                umask {UMASK}
                 setsid {REGISTRY} serve $d/config.yml >> $d/log 2>&1 < /dev/null &
                 echo $! > $d/pid
                 """))
@@ -82,19 +116,26 @@ class LocalRegistry:
             assert time.monotonic() < deadline, open(os.path.join(self.dir, "log")).read()
             time.sleep(0.1)
 
-    def stop(self) -> None:
+    def pid(self) -> int:
         with open(os.path.join(self.dir, "pid")) as fh:
-            pid = int(fh.read())
-        subprocess.run(["kill", str(pid)], check=False)
+            return int(fh.read())
+
+    def stop(self) -> None:
+        subprocess.run(["kill", str(self.pid())], check=False)
+
+    def connection(self) -> http.client.HTTPConnection:
+        return UnixConnection(self.socket, timeout=30)
 
     def call(self, method: str, path: str, data: bytes | None = None, headers: dict | None = None):
-        url = path if path.startswith("http") else self.url + path
-        req = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+        if not path.startswith("/"):  # a Location distribution made absolute
+            path = urllib.parse.urlsplit(path)._replace(scheme="", netloc="").geturl()
+        conn = self.connection()
         try:
-            with urllib.request.urlopen(req, timeout=30) as r:
-                return r.status, dict(r.headers), r.read()
-        except urllib.error.HTTPError as e:
-            return e.code, dict(e.headers), e.read()
+            conn.request(method, path, body=data, headers=headers or {})
+            r = conn.getresponse()
+            return r.status, dict(r.getheaders()), r.read()
+        finally:
+            conn.close()
 
     def blob(self, repo: str, content: bytes) -> dict:
         digest = "sha256:" + hashlib.sha256(content).hexdigest()
@@ -182,7 +223,7 @@ def release(ctl, app: str, image: str, failed: bool = False) -> int:
 def run_gc(ctl, registry: LocalRegistry, key: str | None = None, *args: str, **settings: str):
     ini = os.path.join(registry.dir, "registry-gc.ini")
     values = {"controller_url": ctl.url, "gc_key": key or ctl.env["SLIPWAY_REGISTRY_GC_KEY"],
-              "registry_url": registry.url,
+              "registry_socket": registry.socket,
               "registry_config": registry.config, "registry_command": REGISTRY,
               "readonly_command": f"{registry.switch} ro", "writable_command": f"{registry.switch} rw",
               "keep_builds": "3", "grace_seconds": "600", **settings}
@@ -306,3 +347,37 @@ def test_a_destroyed_apps_repository_goes_whole(ctl, token, registry):
     assert not any(registry.blob_on_disk(b["digest"]) for image in young for b in image["blobs"])
     assert sorted(summary["deleted"]) == sorted(f"{destroyed}@{m['digest']} (git-{n})"
                                                 for n, m in zip((1, 2), young)), summary
+
+
+def listening_sockets(pid: int) -> tuple[list[str], list[str]]:
+    """(the unix socket paths, the TCP addresses as /proc writes them) a process listens on."""
+    inodes = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        target = os.readlink(f"/proc/{pid}/fd/{fd}") if os.path.exists(f"/proc/{pid}/fd/{fd}") else ""
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    tcp = []
+    for table in ("tcp", "tcp6"):
+        with open(f"/proc/{pid}/net/{table}") as fh:
+            tcp += [f[1] for f in (line.split() for line in fh.readlines()[1:]) if f[3] == "0A" and f[9] in inodes]
+    with open(f"/proc/{pid}/net/unix") as fh:
+        unix = [f[7] for f in (line.split() for line in fh.readlines()[1:]) if len(f) > 7 and f[6] in inodes]
+    return unix, tcp
+
+
+def test_the_backend_answers_on_its_socket_only(registry):
+    """On the role's configuration distribution listens on its unix socket and on no TCP port (a tenant's build or
+    image pull on the host would reach any loopback one); the socket lets in root and the front's group only."""
+    assert role_config(registry.socket, registry.root)["http"]["net"] == "unix"
+    assert registry.call("GET", "/v2/")[0] == 200
+    assert listening_sockets(registry.pid()) == ([registry.socket], [])
+    st, folder = os.stat(registry.socket), os.stat(os.path.dirname(registry.socket))
+    assert folder.st_mode & 0o7777 == SOCKET_DIR_MODE and st.st_mode & 0o777 == 0o777 & ~int(UMASK, 8)
+    assert st.st_gid == folder.st_gid == grp.getgrnam("nogroup").gr_gid  # the folder's group (setgid)
+    probe = ("import http.client, sys; sys.path.insert(0, sys.argv[1]); from slipway_agents.engine import "
+             "UnixConnection\ntry:\n c = UnixConnection(sys.argv[2], 10); c.request('GET', '/v2/'); "
+             "print(c.getresponse().status)\nexcept OSError as e:\n print(type(e).__name__)")
+    for user, answer in (("nobody", "200"), ("daemon", "PermissionError")):  # nobody: nogroup, the nginx workers'
+        p = subprocess.run(["runuser", "-u", user, "--", SYSTEM_PYTHON, "-c", probe, AGENTS, registry.socket],
+                           capture_output=True, text=True, timeout=60)
+        assert p.stdout.strip() == answer, (user, p.stdout, p.stderr)

@@ -1,6 +1,7 @@
 """A destroyed app's images leave the platform registry at once (through the real front, with the garbage
 collection's account), and while they cannot (the registry away) the name stays retired: a new app of that name is
-refused until they are gone. Real nginx front, real distribution registry, real controller."""
+refused until they are gone. Real nginx front (the role's upstream: distribution's unix socket), real distribution
+registry, real controller."""
 from __future__ import annotations
 
 import datetime as dt
@@ -15,7 +16,7 @@ import pytest
 
 from conftest import AGENTS, Nginx
 from fakes import free_port
-from test_registry_front import FRONT, Client
+from test_registry_front import Client, front_conf
 from test_registry_gc import LocalRegistry
 
 from tests.live import live_controller
@@ -56,7 +57,7 @@ def front(workdir, ctl, port):
     nginx.http_port = port
     os.makedirs(os.path.join(nginx.config_dir, "live"), exist_ok=True)
     with open(os.path.join(nginx.config_dir, "live", "registry.conf"), "w") as fh:
-        fh.write(FRONT.format(port=port, controller=ctl.url, registry=registry.port))
+        fh.write(front_conf(workdir, port, ctl.url, registry))
     nginx.start()
     yield nginx, registry
     nginx.stop()

@@ -1,7 +1,7 @@
 """slipway-textfile-metrics (agents/slipway_agents/textfile_metrics.py) for real: pgBackRest's info and
 PostgreSQL's archiver of a throwaway cluster that archives into a pgBackRest repository, a real distribution
-registry (test_registry_gc.py's), and a folder measured as du measures it; each .prom file read back with
-Prometheus' parser."""
+registry on its unix socket (test_registry_gc.py's), and a folder measured as du measures it; each .prom file read
+back with Prometheus' parser."""
 from __future__ import annotations
 
 import datetime as dt
@@ -57,7 +57,7 @@ def test_registry_size_is_its_distinct_blobs(tmp_path, registry):  # noqa: F811 
     c = registry.push("slipway/stack", "latest", now, [os.urandom(700)])
     blobs = {x["digest"]: x["size"] for image in (a, b, c) for x in image["blobs"]}
     want = sum(blobs.values()) + sum(image["manifest_size"] for image in (a, b, c))
-    found = collect(str(out), "registry", "--registry-url", registry.url)
+    found = collect(str(out), "registry", "--registry-socket", registry.socket)
     assert found[("slipway_registry_size_bytes", ())] == want
 
 

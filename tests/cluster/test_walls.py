@@ -29,7 +29,8 @@ NETWORK = os.environ.get("SLIPWAY_CLUSTER_NETWORK", "slipway-cl-net")
 PLATFORM_PORTS = {
     "controller": [8000], "postgresql": [5432], "store S3 (HTTP, HTTPS, gRPC)": [8333, 8433, 18333],
     "seaweedfs master, volume, filer (HTTP, gRPC)": [9333, 19333, 8080, 18080, 8888, 18888],
-    "registry front, backend": [5000, 5001], "dockerd TLS": [2376], "swarm": [2377, 7946], "sshd": [22],
+    "registry front, former backend port (a unix socket now)": [5000, 5001], "dockerd TLS": [2376],
+    "swarm": [2377, 7946], "sshd": [22],
 }
 PORTS = sorted(p for ports in PLATFORM_PORTS.values() for p in ports)
 PROBE = r"""

@@ -154,20 +154,22 @@ def blobs_in_bucket(digests: list[str]) -> set[str]:
 
 MANIFEST_TYPES = ("application/vnd.docker.distribution.manifest.v2+json,"
                   "application/vnd.oci.image.manifest.v1+json")
+# curl to distribution on the host: its unix socket (the registry role's slipway_registry_backend_socket)
+BACKEND = "curl -sS --unix-socket /run/slipway-registry/registry.sock"
 
 
 def registry_tags(repo: str) -> list[str]:
-    """Tags of a repository whose manifest is there, from distribution itself on the host (127.0.0.1:5001,
+    """Tags of a repository whose manifest is there, from distribution itself on the host (its unix socket,
     behind nginx). On S3 storage the tags of a deleted manifest may still be listed: they answer 404."""
-    script = (f"for t in $(curl -sS http://127.0.0.1:5001/v2/{repo}/tags/list | python3 -c 'import json, sys; "
+    script = (f"for t in $({BACKEND} http://localhost/v2/{repo}/tags/list | python3 -c 'import json, sys; "
               f"print(\" \".join(json.load(sys.stdin).get(\"tags\") or []))' 2>/dev/null); do "
-              f"[ $(curl -s -o /dev/null -w '%{{http_code}}' -H 'Accept: {MANIFEST_TYPES}' "
-              f"http://127.0.0.1:5001/v2/{repo}/manifests/$t) = 200 ] && echo $t; done; true")
+              f"[ $({BACKEND} -o /dev/null -w '%{{http_code}}' -H 'Accept: {MANIFEST_TYPES}' "
+              f"http://localhost/v2/{repo}/manifests/$t) = 200 ] && echo $t; done; true")
     return sorted(sh(script).stdout.split())
 
 
 def image_blobs(repo: str, tag: str) -> list[dict]:
     """The config and layer blobs ({digest, size}) of repo:tag."""
-    manifest = json.loads(sh(f"curl -sS -H 'Accept: {MANIFEST_TYPES}' "
-                             f"http://127.0.0.1:5001/v2/{repo}/manifests/{tag}").stdout)
+    manifest = json.loads(sh(f"{BACKEND} -H 'Accept: {MANIFEST_TYPES}' "
+                             f"http://localhost/v2/{repo}/manifests/{tag}").stdout)
     return [manifest["config"]] + manifest["layers"]
