@@ -102,6 +102,14 @@ def upstream_url(url: str) -> str:
 
 # Plain HTTP to an HTTPS-only API: reads are redirected; anything else is refused, since a redirected POST has
 # already sent its body (a password, a token) in the clear and clients would replay it as a GET.
+# What only the platform's own services call, with their keys (builder, routers, node agents, the registry's front,
+# the registry GC, Prometheus): they reach the controller directly, never through a router, so none of it is served
+# to the world and a leaked service key is of no use from outside the platform's hosts.
+_PLATFORM_ONLY = "".join(
+    f"    location {match} {{\n        default_type application/json;\n"
+    "        return 404 '{\"detail\": \"Not found.\"}';\n    }\n"
+    for match in ("^~ /v2/hooks/", "^~ /v2/routes", "= /metrics"))
+
 _HTTPS_ONLY = ("    location / {\n"
                "        default_type application/json;\n"
                "        if ($request_method !~ ^(GET|HEAD)$) {\n"
@@ -305,7 +313,7 @@ class Renderer:
                 cdomain += f" deis.{s.platform_domain}"
             seen_domains.update(cdomain.split())
             target = upstream_url(s.controller_upstream)
-            loc = ("    location / {\n"
+            loc = (_PLATFORM_ONLY + "    location / {\n"
                    f"        proxy_pass {target};\n" + _proxy_headers("        ")
                    + _https_upstream_opts(target, s, "        ")
                    + "        proxy_read_timeout 1200s;\n        proxy_send_timeout 1200s;\n"

@@ -213,6 +213,12 @@ def test_controller_vhost_and_acme(nginx, fake_controller, routesync, upstreams,
     assert http_request(nginx.http_port, "closed.paas.test")[0] == 403
     status, _, body = http_request(nginx.http_port, "closed.paas.test", "/.well-known/acme-challenge/tok")
     assert status == 200 and json.loads(body)["name"] == "red"
+    # the platform services' own calls are not served to the world, over HTTP or TLS
+    for path in ("/v2/hooks/push/", "/v2/hooks/nodes/report/", "/v2/routes", "/v2/routes/ack/", "/metrics"):
+        assert http_request(nginx.http_port, "slipway.paas.test", path)[0] == 404, path
+        status, _, body = http_request(nginx.https_port, "slipway.paas.test", path, tls=True, cafile=crt_path)
+        assert status == 404 and "green" not in body.decode(), path
+    assert served(nginx, "slipway.paas.test", "green")  # what users call still is
     # unknown SNI on 443 is refused at the handshake
     with pytest.raises(OSError):
         http_request(nginx.https_port, "other.paas.test", tls=True)

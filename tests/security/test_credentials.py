@@ -10,7 +10,8 @@ import urllib.request
 
 import pytest
 
-from tests.e2e.conftest import WORK, push, sh
+from tests.e2e.conftest import TLS, WORK, push, router_key, sh
+from tests.e2e.forward import forwarded
 
 from .tenant import hello, push_tree, stranger
 
@@ -27,10 +28,20 @@ def post(url: str, path: str, body: dict, headers: dict) -> int:
     req = urllib.request.Request(url + path, method="POST", data=json.dumps(body).encode(),
                                  headers={"Content-Type": "application/json", **headers})
     try:
-        with urllib.request.urlopen(req, timeout=30) as r:
+        with urllib.request.urlopen(req, timeout=30, context=TLS[0]) as r:
             return r.status
     except urllib.error.HTTPError as e:
         return e.code
+
+
+def push_token(aio, user: str, app: str) -> str:
+    """A push's token, asked for as the builder does: with its key, from the builder's host."""
+    with forwarded(8000) as direct:
+        req = urllib.request.Request(f"{direct}/v2/hooks/push/", method="POST", headers={
+            "Content-Type": "application/json", "X-Deis-Builder-Auth": aio["builder_key"]},
+            data=json.dumps({"receive_user": user, "receive_repo": app}).encode())
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return json.loads(r.read())["push_token"]
 
 
 def test_the_pushers_user_has_no_docker_and_one_way_to_build(aio):
@@ -56,9 +67,41 @@ def test_a_leaked_builder_key_reads_no_config_and_registers_no_build(aio, user_f
     world = stranger(aio, user_factory, "leak")
     key = {"X-Deis-Builder-Auth": aio["builder_key"]}
     body = {"receive_user": world["owner"].name, "receive_repo": world["app"]}
-    assert post(aio["api"], "/v2/hooks/config/", body, key) == 401
     image = f"{aio['registry']}/{world['app']}:git-deadbeef"
-    assert post(aio["api"], "/v2/hooks/build/", {**body, "image": image}, key) == 401
+    with forwarded(8000) as direct:  # even from a platform host
+        assert post(direct, "/v2/hooks/config/", body, key) == 401
+        assert post(direct, "/v2/hooks/build/", {**body, "image": image}, key) == 401
+    # from anywhere else, through the routers: no service call at all, so the key mints no push token there
+    assert post(aio["api"], "/v2/hooks/push/", body, key) == 404
+    assert push_token(aio, world["owner"].name, world["app"])  # what the builder does, from its host
+
+
+def test_the_routers_serve_none_of_the_platforms_own_calls(aio):
+    """The builder's, the routers', the node agents', the registry front's, the GC's and Prometheus' calls reach
+    the controller directly; through a router, with their keys or without, they are not found."""
+    router = {"X-Slipway-Router-Auth": router_key()}
+    metrics = sh("sed -n 's/^SLIPWAY_METRICS_KEY=//p' /etc/slipway/controller.env").stdout.strip()
+    calls = [("GET", "/v2/routes", router), ("POST", "/v2/routes/ack/", router),
+             ("GET", "/v2/hooks/key/SHA256:x", {"X-Deis-Builder-Auth": aio["builder_key"]}),
+             ("POST", "/v2/hooks/apps/alive/", {"X-Deis-Builder-Auth": aio["builder_key"]}),
+             ("GET", "/v2/hooks/images/", {}), ("GET", "/v2/hooks/registry/", {}),
+             ("POST", "/v2/hooks/nodes/report/", {}), ("GET", "/metrics", {"Authorization": f"Bearer {metrics}"})]
+    for method, path, headers in calls:
+        assert call(aio["api"], method, path, headers) == 404, (method, path)
+    with forwarded(8000) as direct:
+        assert call(direct, "GET", "/v2/routes", router) == 200
+        assert call(direct, "GET", "/metrics", {"Authorization": f"Bearer {metrics}"}) == 200
+        assert call(direct, "GET", "/v2/hooks/images/", {}) in (401, 403)  # the controller's own refusal
+
+
+def call(url: str, method: str, path: str, headers: dict) -> int:
+    req = urllib.request.Request(url + path, method=method, headers=headers,
+                                 data=b"{}" if method == "POST" else None)
+    try:
+        with urllib.request.urlopen(req, timeout=30, context=TLS[0]) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
 
 
 def test_a_stranger_cannot_deploy_another_tenants_image(aio, user_factory):
@@ -106,12 +149,7 @@ def test_the_registry_front_decides_per_repository(aio, user_factory):
     mine, theirs = stranger(aio, user_factory, "regme"), stranger(aio, user_factory, "regthem")
     rc, out = push_tree(theirs, hello(aio["registry"], "theirs"))
     assert rc == 0, out[-3000:]
-    key = {"X-Deis-Builder-Auth": aio["builder_key"]}
-    req = urllib.request.Request(f"{aio['api']}/v2/hooks/push/", method="POST", headers={
-        "Content-Type": "application/json", **key}, data=json.dumps(
-        {"receive_user": mine["owner"].name, "receive_repo": mine["app"]}).encode())
-    with urllib.request.urlopen(req, timeout=30) as r:
-        token = json.loads(r.read())["push_token"]
+    token = push_token(aio, mine["owner"].name, mine["app"])
     base = f"https://{aio['registry']}/v2"
     curl = "curl -s -o /dev/null -w '%{http_code}' --cacert /etc/slipway/tls/ca.crt"
     pull = sh("sed -n 's/^SLIPWAY_REGISTRY_PULL_PASSWORD=//p' /etc/slipway/controller.env").stdout.strip()
