@@ -79,6 +79,12 @@ def cgroups() -> dict[str, dict[str, int]]:
     return json.loads(p.stdout)
 
 
+def available_memory() -> int:
+    """What the machine (the host's kernel is this machine's) can still give, in bytes."""
+    fields = dict(line.split(":", 1) for line in pathlib.Path("/proc/meminfo").read_text().splitlines())
+    return int(fields["MemAvailable"].split()[0]) * 1024
+
+
 def idle_cpu(seconds: float) -> dict[str, float]:
     """Each unit's share of one core over `seconds` at rest, and their total."""
     before, started = cgroups(), time.monotonic()
@@ -218,6 +224,7 @@ class Bench:
                "seconds until it took a started agent's word": round(started_after, 1),
                "controller memory MiB": memory["controller"]["memory"] / 2**20,
                "nginx memory MiB": memory["nginx"]["memory"] / 2**20,
+               "machine memory available MiB": available_memory() / 2**20,
                "config:set → serving s": self.config_set(str(n)), "routing change live s": self.generation_live(),
                **self.listings(), **self.reloads(), "next deploy s": self.deploy_one()}
         for key, value in row.items():
@@ -241,19 +248,24 @@ def main() -> int:
     e2e.HOST = args.host
     marks = sorted({int(x) for x in args.at.split(",") if int(x) <= args.apps})
     bench = Bench(e2e.platform(), args.idle)
-    rows = []
+    rows, stopped = [], None
     try:
         bench.source()
         print(f"source image {bench.image}", flush=True)
         while len(bench.apps) - 1 < args.apps:
-            bench.deploy_one()
+            try:
+                bench.deploy_one()
+            except Exception as e:  # how far the host got, and what stopped it, is the figure then
+                stopped = {"deployed apps": len(bench.deploys), "error": str(e)[-1000:]}
+                print(f"stopped after {len(bench.deploys)} deployed apps: {stopped['error']}", flush=True)
+                break
             if len(bench.apps) - 1 in marks:
                 rows.append(bench.checkpoint(len(bench.apps) - 1))
             elif len(bench.deploys) % 25 == 0:
                 print(f"  {len(bench.deploys)} apps, last deploy {bench.deploys[-1]:.2f}s", flush=True)
     finally:
         bench.teardown()
-    result = {"when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "rows": rows,
+    result = {"when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "rows": rows, "stopped": stopped,
               "deploy median s": statistics.median(bench.deploys) if bench.deploys else None}
     if len(rows) >= 2:
         for mode in ("idle agents", "idle own probes"):
