@@ -25,6 +25,7 @@ SHOWN = {
     "own_url": "__slipway_controller_url",
     "docker_env": "__slipway_controller_docker_env if slipway_controller_docker_tls | bool else {}",
     "dockerd": "__slipway_node_tls_options if slipway_node_docker_tls | bool else {}",
+    "platform": "__slipway_common_firewall_platform",
 }
 PLAYBOOK = {
     "name": "Render the defaults",
@@ -40,7 +41,11 @@ SPLIT = {"slipway": {"vars": {"ansible_python_interpreter": sys.executable}, "ch
     "controller": {"hosts": {"control": {"ansible_default_ipv4": {"address": "192.0.2.11"}}}},
     "registry": {"hosts": {"control": None}}, "builder": {"hosts": {"control": None}},
     "router": {"hosts": {"edge": {"ansible_default_ipv4": {"address": "192.0.2.20"}}}},
-    "database": {"hosts": {"data": {"ansible_default_ipv4": {"address": "192.0.2.12"}}}},
+    "database": {"hosts": {"data": {  # two network cards, and Docker's bridge
+        "ansible_default_ipv4": {"address": "192.0.2.12"}, "ansible_interfaces": ["lo", "eth0", "eth1", "docker0"],
+        "ansible_lo": {"ipv4": {"address": "127.0.0.1"}}, "ansible_eth0": {"ipv4": {"address": "192.0.2.12"}},
+        "ansible_eth1": {"ipv4": {"address": "198.51.100.12"}, "ipv4_secondaries": [{"address": "198.51.100.13"}]},
+        "ansible_docker0": {"ipv4": {"address": "172.17.0.1"}}}}},
     "nodes": {"hosts": {"node1": {"slipway_node_swarm_role": "manager",
                                   "ansible_default_ipv4": {"address": "192.0.2.13"}}}}}}}
 
@@ -107,3 +112,14 @@ def test_the_operators_url_wins_for_every_caller(render):
         == {"https://api.example.org:9443"}
     # the controller serves TLS on its own listener, which its role checks by its own name
     assert hosts["control"]["tls"] is True and hosts["control"]["own_url"] == "https://control:8000"
+
+
+def test_every_address_of_every_platform_host_is_walled(render):
+    """@platform, the set the walls refuse tenant traffic to: every address of every platform host's own
+    interfaces (a second network card, a secondary address), not the hosts' container bridges."""
+    hosts = render(render.split)
+    for name in ("edge", "control", "data", "node1"):
+        platform = set(hosts[name]["platform"])
+        assert {"192.0.2.11", "192.0.2.12", "192.0.2.13", "192.0.2.20", "198.51.100.12", "198.51.100.13",
+                "169.254.0.0/16"} <= platform, (name, platform)
+        assert not {"127.0.0.1", "172.17.0.1"} & platform, (name, platform)
