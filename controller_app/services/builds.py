@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session
 
 from ..models import App, Build, Release, User
 from ..settings import get_settings
-from . import access, imagerefs, releases
+from . import access, imagerefs, registryclient, releases
 from .errors import FieldError, Forbidden
 from .names import PROC_TYPE
 
@@ -40,12 +40,16 @@ def check_image(db: Session, app: App, user: User, image: str, own_only: bool) -
         if not (imagerefs.in_platform_registry(ref, registry) and ref.path == app.id):
             raise Forbidden(f"A push registers only images of the platform registry's {registry}/{app.id}.")
         return
-    if not imagerefs.on_platform_host(ref, registry) or ref.path == app.id:
+    if not imagerefs.on_platform_host(ref, registry):
         return
-    other, allowed = access.find_app(db, user, ref.path)
-    if other is None or not allowed:
-        raise Forbidden(f"{image} is in the platform registry ({registry}) but not in the repository of "
-                        f"an app you may use; this app's repository is {registry}/{app.id}.")
+    if ref.path != app.id:
+        other, allowed = access.find_app(db, user, ref.path)
+        if other is None or not allowed:
+            raise Forbidden(f"{image} is in the platform registry ({registry}) but not in the repository of "
+                            f"an app you may use; this app's repository is {registry}/{app.id}.")
+    if registryclient.has_manifest(ref.path, ref.digest or ref.tag or "latest") is False:
+        # a node would try to pull it, fail, and run whatever copy it kept (a destroyed app's image, say)
+        raise FieldError("image", f"{image} is not in the platform registry.")
 
 
 def register(db: Session, app: App, user: User, image: str, sha: str = "", procfile: dict[str, str] | None = None,

@@ -1,11 +1,16 @@
 """The controller's own calls to the platform registry, through its front with the garbage collection's account
-(SLIPWAY_REGISTRY_API, SLIPWAY_REGISTRY_GC_KEY, SLIPWAY_REGISTRY_CA_FILE): removing a destroyed app's images, and
-asking whether a blob is one of the shared stack images' (a push may mount those from wherever it likes)."""
+(SLIPWAY_REGISTRY_API, SLIPWAY_REGISTRY_GC_KEY, SLIPWAY_REGISTRY_CA_FILE): removing a destroyed app's images,
+asking whether a blob is one of the shared stack images' (a push may mount those from wherever it likes), and
+whether an image a build names is in the registry at all."""
 from __future__ import annotations
 
 import requests
 
 from ..settings import get_settings
+
+MANIFESTS = ", ".join(("application/vnd.docker.distribution.manifest.v2+json",
+                       "application/vnd.docker.distribution.manifest.list.v2+json",
+                       "application/vnd.oci.image.manifest.v1+json", "application/vnd.oci.image.index.v1+json"))
 
 
 def session() -> tuple[requests.Session, str] | None:
@@ -39,3 +44,18 @@ def in_shared_repository(digest: str) -> bool:
         except requests.RequestException:
             return False
     return False
+
+
+def has_manifest(repository: str, reference: str) -> bool | None:
+    """Whether the registry holds repository:reference (a tag or a digest); None when it cannot be asked (no
+    registry API configured, or no answer)."""
+    client = session()
+    if client is None:
+        return None
+    s, base = client
+    try:
+        status = s.head(f"{base}/{repository}/manifests/{reference}", headers={"Accept": MANIFESTS},
+                        timeout=10).status_code
+    except requests.RequestException:
+        return None
+    return True if status == 200 else False if status == 404 else None

@@ -16,9 +16,7 @@ from ..models import RetiredRepository
 from . import registryclient
 
 log = logging.getLogger("slipway.registry")
-MANIFESTS = ", ".join(("application/vnd.docker.distribution.manifest.v2+json",
-                       "application/vnd.docker.distribution.manifest.list.v2+json",
-                       "application/vnd.oci.image.manifest.v1+json", "application/vnd.oci.image.index.v1+json"))
+MANIFESTS = registryclient.MANIFESTS
 
 
 def remove_images(name: str) -> bool:

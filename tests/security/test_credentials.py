@@ -142,6 +142,23 @@ def test_a_recreated_app_name_starts_empty(aio, user_factory):
     assert push(second, first["app"], world["src"])[0] == 0
 
 
+def test_a_recreated_app_name_cannot_run_the_old_owners_image(aio, user_factory):
+    """The old owner's image left the registry with the app, but a node keeps its copy, and Swarm runs a local
+    copy when its pull fails: the new owner of the name cannot deploy the old tag."""
+    first = stranger(aio, user_factory, "oldimg")
+    rc, out = push_tree(first, hello(aio["registry"], "the first owner's secret build"))
+    assert rc == 0, out[-3000:]
+    _, builds = first["owner"].api("GET", f"/v2/apps/{first['app']}/builds/")
+    image = builds["results"][0]["image"].split("@")[0]
+    first["owner"].api("DELETE", f"/v2/apps/{first['app']}/")
+    assert sh(f"docker images -q {image}").stdout.strip(), "the host no longer keeps the old image"
+    second = user_factory("newimg")
+    second.api("POST", "/v2/apps/", {"id": first["app"]})
+    status, answer = second.api("POST", f"/v2/apps/{first['app']}/builds/", {"image": image}, expect=None)
+    assert status == 400 and "is not in the platform registry" in str(answer), (status, answer)
+    assert not sh(f"docker ps -q --filter label=slipway.app={first['app']}").stdout.strip()
+
+
 def test_the_registry_front_decides_per_repository(aio, user_factory):
     """Through the real front (nginx auth_request to the controller): a push's token reaches its own app's
     repository and the stack images, not another app's; no form body passes (distribution would read a blob
