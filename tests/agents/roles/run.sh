@@ -49,3 +49,10 @@ echo "== the build sandbox under the Engine's systemd cgroup driver"
 docker cp "$HERE/verify_sandbox_cgroups.sh" "$NAME:/root/verify_sandbox_cgroups.sh"
 docker exec "$NAME" bash /root/verify_sandbox_cgroups.sh systemd
 echo "SYSTEMD CGROUP DRIVER OK ($(($(date +%s) - start)) s)"
+
+echo "== the firewall across restarts"
+docker cp "$HERE/verify_firewall.sh" "$NAME:/root/verify_firewall.sh"
+docker exec "$NAME" bash /root/verify_firewall.sh record
+docker restart "$NAME" >/dev/null  # a reboot: /run is empty again, systemd starts every unit
+docker exec "$NAME" bash /root/verify_firewall.sh after-reboot
+echo "FIREWALL OK"
