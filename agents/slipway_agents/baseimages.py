@@ -56,6 +56,13 @@ def on_this_host(registry: str) -> bool:
     return any(a.is_loopback or a.is_unspecified or a.is_link_local for a in addresses)
 
 
+def allowed(registry: str, auths: dict[str, dict]) -> bool:
+    """Whether a build may pull from this registry: any but one on the builder itself, except the platform
+    registry's front (in `auths`, wherever it listens), which gives a push its own app's repository and the stack
+    images only."""
+    return registry in auths or not on_this_host(registry)
+
+
 def _auth_header(registry: str, auths: dict[str, dict]) -> dict[str, str]:
     auth = auths.get(registry)
     if not auth:
@@ -65,9 +72,10 @@ def _auth_header(registry: str, auths: dict[str, dict]) -> dict[str, str]:
 
 
 def pull(ref: str, auths: dict[str, dict], out) -> None:
-    """Pull one image with these registry rights, or say why not (Unsafe)."""
+    """Pull one image with these registry rights (the platform registry's: its front, wherever it listens, gives
+    a push its own app's repository and the stack images), or say why not (Unsafe)."""
     registry, repository, tag = parse(ref)
-    if on_this_host(registry):
+    if not allowed(registry, auths):
         raise dockerfile.Unsafe(f"{ref}: a registry on the builder itself is not reachable from builds")
     name = repository if registry == "docker.io" else f"{registry}/{repository}"
     conn = engine.EngineConnection(timeout=PULL_TIMEOUT)

@@ -78,3 +78,10 @@ def test_other_registries_are_not_on_the_builder(registry):
 ])
 def test_base_image_triggers(trigger, problem):
     assert problem in dockerfile.trigger_problem(trigger) and bool(dockerfile.trigger_problem(trigger)) == bool(problem)
+
+
+def test_the_platform_registrys_front_is_allowed_wherever_it_listens():
+    platform = {"127.0.0.1:5000": {"username": "push", "password": "t"}}
+    assert baseimages.allowed("127.0.0.1:5000", platform)
+    assert not baseimages.allowed("127.0.0.1:5001", platform) and not baseimages.allowed("localhost:5000", platform)
+    assert baseimages.allowed("registry.example.test", platform)
