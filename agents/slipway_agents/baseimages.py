@@ -28,7 +28,7 @@ def parse(ref: str) -> tuple[str, str, str]:
     else:
         registry, path = "docker.io", ref
     if "@" in path:
-        repository, _, tag = path.partition("@")
+        repository, tag = path.split("@", 1)
     else:
         name, colon, tag = path.rpartition(":")
         repository, tag = (name, tag) if colon and "/" not in tag else (path, "latest")

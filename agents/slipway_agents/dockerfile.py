@@ -42,11 +42,8 @@ def instructions(text: str, escape: str = "\\") -> list[str]:
 
 
 def _split(instruction: str) -> tuple[str, str]:
-    keyword, _, rest = instruction.partition(" ")
-    if "\t" in keyword:
-        keyword, _, more = keyword.partition("\t")
-        rest = f"{more} {rest}"
-    return keyword.upper(), rest.strip()
+    words = instruction.split(None, 1)
+    return (words[0].upper() if words else ""), (words[1].strip() if len(words) > 1 else "")
 
 
 def daemon_fetch(instruction: str) -> bool:
