@@ -8,6 +8,7 @@ The table below must name every route the controller serves: a new route without
 from __future__ import annotations
 
 import base64
+import copy
 import secrets
 import uuid
 
@@ -111,10 +112,22 @@ def _body(template: str, cast: dict) -> dict:
             "/v2/hooks/apps/alive/": {"uuids": [str(uuid.uuid4())]}}.get(template, BODIES.get(template, {}))
 
 
+# The platform services' own routes: a platform's routers do not serve them, its services call the controller
+# directly (ctl.service_url, when the matrix runs against a platform; else the controller's one URL).
+SERVICE_PATHS = ("/v2/hooks/", "/v2/routes", "/metrics")
+
+
+def service_url(ctl) -> str:
+    return getattr(ctl, "service_url", None) or ctl.url
+
+
 def _call(api, method: str, path: str, template: str, cast: dict):
     kw = {"json": _body(template, cast)} if method == "POST" else {}
     # what the registry's front forwards (every caller sends it; only that route reads it)
     kw["headers"] = {"X-Original-URI": f"/v2/{cast['app']}/manifests/latest", "X-Original-Method": "GET"}
+    if path.startswith(SERVICE_PATHS) and api.url != cast["service_url"]:
+        api = copy.copy(api)
+        api.url = cast["service_url"]
     return api.request(method, path, **kw)
 
 
@@ -134,23 +147,23 @@ def _basic(user: str, password: str) -> str:
 
 
 def _push_holder(ctl, username: str, app_id: str) -> KeyHolder:
-    r = requests.post(f"{ctl.url}/v2/hooks/push/", json={"receive_user": username, "receive_repo": app_id},
+    r = requests.post(f"{service_url(ctl)}/v2/hooks/push/", json={"receive_user": username, "receive_repo": app_id},
                       headers={"X-Deis-Builder-Auth": ctl.builder_key}, timeout=30)
     assert r.status_code == 200, r.text
     token = r.json()["push_token"]
-    return KeyHolder(ctl.url, {"X-Slipway-Push-Token": token, "Authorization": _basic("push", token)})
+    return KeyHolder(service_url(ctl), {"X-Slipway-Push-Token": token, "Authorization": _basic("push", token)})
 
 
 def key_holders(ctl, cast: dict) -> dict:
     gc, pull = ctl.env["SLIPWAY_REGISTRY_GC_KEY"], ctl.env["SLIPWAY_REGISTRY_PULL_PASSWORD"]
-    return {"builder": KeyHolder(ctl.url, {"X-Deis-Builder-Auth": ctl.builder_key}),
-            "router": KeyHolder(ctl.url, {"X-Slipway-Router-Auth": ctl.router_key}),
-            "node": KeyHolder(ctl.url, {"X-Slipway-Node-Auth": ctl.env["SLIPWAY_NODE_KEY"]}),
-            "metrics": KeyHolder(ctl.url, {"Authorization": f"Bearer {ctl.env['SLIPWAY_METRICS_KEY']}"}),
+    return {"builder": KeyHolder(service_url(ctl), {"X-Deis-Builder-Auth": ctl.builder_key}),
+            "router": KeyHolder(service_url(ctl), {"X-Slipway-Router-Auth": ctl.router_key}),
+            "node": KeyHolder(service_url(ctl), {"X-Slipway-Node-Auth": ctl.env["SLIPWAY_NODE_KEY"]}),
+            "metrics": KeyHolder(service_url(ctl), {"Authorization": f"Bearer {ctl.env['SLIPWAY_METRICS_KEY']}"}),
             "push": _push_holder(ctl, cast["owner"].username, cast["app"]),
             "push_other": _push_holder(ctl, cast["other"].username, cast["other_app"]),
-            "gc": KeyHolder(ctl.url, {"X-Slipway-GC-Auth": gc, "Authorization": _basic("gc", gc)}),
-            "pull": KeyHolder(ctl.url, {"Authorization": _basic("pull", pull)})}
+            "gc": KeyHolder(service_url(ctl), {"X-Slipway-GC-Auth": gc, "Authorization": _basic("gc", gc)}),
+            "pull": KeyHolder(service_url(ctl), {"Authorization": _basic("pull", pull)})}
 
 
 def make_cast(ctl, admin, new_user):
@@ -166,6 +179,7 @@ def make_cast(ctl, admin, new_user):
     cast = {"owner": owner, "collaborator": collaborator, "other": other, "admin": admin, "app": app_id,
             "other_app": other_app, "cert": cert_name}
     cast["registry"] = ctl.env.get("SLIPWAY_REGISTRY") or REGISTRY  # the platform's, when run against one
+    cast["service_url"] = service_url(ctl)
     return {**cast, **key_holders(ctl, cast)}
 
 
@@ -234,7 +248,7 @@ def test_route_authorization(ctl, shared_cast, admin, new_user, anon, method, te
 def test_builder_and_router_keys_open_their_routes_only(ctl):
     builder = {"X-Deis-Builder-Auth": ctl.builder_key}
     router = {"X-Slipway-Router-Auth": ctl.router_key}
-    assert requests.get(ctl.url + "/v2/routes", headers=builder).status_code == 401
-    assert requests.get(ctl.url + "/v2/routes", headers=router).status_code == 200
-    assert requests.get(ctl.url + "/v2/hooks/key/00:11", headers=router).status_code == 401
+    assert requests.get(service_url(ctl) + "/v2/routes", headers=builder).status_code == 401
+    assert requests.get(service_url(ctl) + "/v2/routes", headers=router).status_code == 200
+    assert requests.get(service_url(ctl) + "/v2/hooks/key/00:11", headers=router).status_code == 401
     assert requests.get(ctl.url + "/v2/apps/", headers=builder).status_code == 401

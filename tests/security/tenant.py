@@ -6,7 +6,7 @@ from __future__ import annotations
 import secrets
 import shlex
 
-from tests.e2e.conftest import WORK, push, sh
+from tests.e2e.conftest import WORK, get, push, sh, wait_for
 from tests.e2e.ops import hello_source, new_app
 from tests.e2e.test_push import dockerfile
 
@@ -39,6 +39,15 @@ def hello(registry: str, banner: str = "") -> dict[str, str]:
     return {"Dockerfile": dockerfile(registry), "app.py": hello_source(banner)}
 
 
+def still_deploys(aio, world: dict) -> None:
+    """After an attack: the platform serves, and the stranger's own ordinary push deploys and serves."""
+    assert sh("curl -fsS -m 10 http://127.0.0.1:8000/readiness", check=False).returncode == 0
+    rc, out = push_tree(world, hello(aio["registry"], "after"))
+    assert rc == 0, out[-3000:]
+    wait_for(lambda: (lambda r: r[0] == 200 and "after" in r[1])(get(world["domain"])), timeout=60,
+             message="the stranger's own app to serve")
+
+
 class Marker:
     """A file a successful injection would create on the platform host: `command` makes it; `made()` says."""
 
@@ -57,4 +66,4 @@ def leaks_nothing(output: str, key: str) -> bool:
     return key not in output and not any(s in output for s in BUILDER_SECRETS[:1])
 
 
-__all__ = ["WORK", "Marker", "hello", "leaks_nothing", "push_tree", "stranger", "tree"]
+__all__ = ["WORK", "Marker", "hello", "leaks_nothing", "push_tree", "still_deploys", "stranger", "tree"]

@@ -87,13 +87,17 @@ def test_the_store_answers_other_hosts_on_its_s3_api_only(aio):
 PUBLIC_PORTS = {22, 80, 443, 2222}
 
 
-def test_a_machine_outside_the_platform_reaches_the_router_and_sshd_only(aio, outside):
+def test_a_machine_outside_the_platform_reaches_the_router_and_sshd_only(aio, user_factory, outside):
     """From the outside container (any machine of the internet, or of the site, that is not a platform host),
     one connection to every port the host listens on, at the host's address on this machine's Docker bridge:
-    only the router and the two sshds answer. The controller API is reached through the router alone."""
+    only the router and the two sshds answer, not an app task's published port either (the router's whitelist,
+    maintenance page and HTTPS redirect stand before every app). The controller API is reached through the
+    router alone."""
+    served = serving(aio, user_factory, "outpub")
     address = subprocess.run(["docker", "inspect", "-f", "{{.NetworkSettings.Networks.bridge.IPAddress}}", HOST],
                              capture_output=True, text=True, check=True).stdout.strip()
     ports = sorted({int(line.split()[3].rsplit(":", 1)[1]) for line in sh("ss -H -ltn").stdout.splitlines()})
+    assert int(served["published"]) in ports, (served["published"], ports)
     script = probes.script(outside.http, [f"{address}:{port}" for port in ports])
     out = subprocess.run(["docker", "exec", "-i", outside.name, "bash", "-s"], input=script, text=True,
                          capture_output=True).stdout

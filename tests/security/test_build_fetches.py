@@ -11,8 +11,7 @@ import pytest
 
 from tests.e2e.conftest import sh
 
-from .tenant import hello, push_tree, stranger
-from .test_build_sandbox import still_deploys
+from .tenant import hello, push_tree, still_deploys, stranger
 
 pytestmark = pytest.mark.timeout(1800)
 REGISTRY_PORT = 5443

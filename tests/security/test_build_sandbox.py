@@ -9,11 +9,11 @@ import shlex
 
 import pytest
 
-from tests.e2e.conftest import get, sh, wait_for
+from tests.e2e.conftest import sh
 from tests.e2e.outside import publish_git
 
 from . import probes
-from .tenant import hello, push_tree, stranger
+from .tenant import hello, push_tree, still_deploys, stranger
 
 pytestmark = pytest.mark.timeout(1800)
 
@@ -33,13 +33,6 @@ def buildpack(outside, name: str, compile_script: str) -> str:
 def platform_serves(aio) -> None:
     assert sh("curl -fsS -m 10 http://127.0.0.1:8000/readiness", check=False).returncode == 0
     assert sh("systemctl is-active slipway-controller nginx docker slipway-builder-sshd", check=False).returncode == 0
-
-
-def still_deploys(aio, world) -> None:
-    rc, out = push_tree(world, hello(aio["registry"], "after"))
-    assert rc == 0, out[-3000:]
-    wait_for(lambda: (lambda r: r[0] == 200 and "after" in r[1])(get(world["domain"])), timeout=60,
-             message="the stranger's own app to serve")
 
 
 def test_a_dockerfile_reaches_the_internet_and_nothing_of_the_platform(aio, world, outside):

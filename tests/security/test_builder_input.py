@@ -7,7 +7,7 @@ import pytest
 
 from tests.e2e.conftest import get, push, sh, wait_for
 
-from .tenant import Marker, hello, leaks_nothing, push_tree, stranger
+from .tenant import Marker, hello, leaks_nothing, push_tree, still_deploys, stranger
 
 pytestmark = pytest.mark.timeout(1800)
 STATIC = {"public/index.html": "<h1>static ok</h1>"}
@@ -15,7 +15,7 @@ STATIC = {"public/index.html": "<h1>static ok</h1>"}
 
 @pytest.fixture
 def world(aio, user_factory):
-    return stranger(aio, user_factory, "inj")
+    return {**stranger(aio, user_factory, "inj"), "aio": aio}
 
 
 def config(world, values: dict) -> None:
@@ -35,6 +35,8 @@ def test_buildpack_url_with_shell_syntax_is_refused_and_never_runs(world):
         rc, out = push_tree(world, STATIC)
         assert rc != 0 and "BUILDPACK_URL must be an https URL" in out, out[-3000:]
         assert not marker.made(), f"{url!r} ran on the builder"
+    config(world, {"BUILDPACK_URL": None})
+    still_deploys(world["aio"], world)
 
 
 @pytest.mark.parametrize("url", ["file:///var/lib/slipway/repos/other.git", "/var/lib/slipway/repos/other.git",
@@ -44,6 +46,8 @@ def test_buildpack_url_must_be_https(world, url):
     config(world, {"BUILDPACK_URL": url})
     rc, out = push_tree(world, STATIC)
     assert rc != 0 and "BUILDPACK_URL must be an https URL" in out, out[-3000:]
+    config(world, {"BUILDPACK_URL": None})
+    still_deploys(world["aio"], world)
 
 
 def test_config_values_with_shell_and_template_syntax_stay_data(world):
@@ -66,6 +70,7 @@ def test_a_procfile_linked_to_a_host_file_is_refused_without_printing_it(aio, wo
     rc, out = push_tree(world, hello(aio["registry"]), {"Procfile": "/etc/slipway/builder/controller.curl"})
     assert rc != 0 and "Procfile is a symbolic link that points outside the repository" in out, out[-3000:]
     assert leaks_nothing(out, aio["builder_key"]), out[-3000:]
+    still_deploys(aio, world)
 
 
 @pytest.mark.parametrize("links", [
@@ -84,6 +89,7 @@ def test_links_that_leave_the_tree_are_refused(aio, world, links):
     assert rc != 0 and f"{name} is a symbolic link that points outside the repository" in out, out[-3000:]
     assert leaks_nothing(out, aio["builder_key"]) and "root:x:0:0" not in out, out[-3000:]
     assert not marker.made()
+    still_deploys(aio, world)
 
 
 def test_links_inside_the_tree_and_odd_names_still_deploy(aio, world):
@@ -117,3 +123,4 @@ def test_branch_names_with_shell_syntax_are_refused(aio, world):
     assert rc != 0 and "Only main (or master) deploys" in out, out[-3000:]
     assert not marker.made()
     assert sh(f"ls /tmp | grep -c {marker.path[5:]} || true").stdout.strip() == "0"
+    still_deploys(aio, world)

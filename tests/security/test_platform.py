@@ -20,6 +20,7 @@ from tests.controller.test_authorization_matrix import (  # noqa: F401  (collect
     shared_cast, test_builder_and_router_keys_open_their_routes_only, test_route_authorization)
 
 from tests.e2e.conftest import git_repo, psql, push, router_key, sh, unique
+from tests.e2e.forward import forwarded
 from tests.e2e.ops import hello_source, new_app
 from tests.e2e.test_push import dockerfile
 
@@ -29,13 +30,15 @@ SECRET = "e2e-s3cr3t-" + secrets.token_hex(6)
 
 @pytest.fixture(scope="module")
 def ctl(aio):
-    """The platform's controller as the authorization matrix addresses it: its keys and the settings it reads."""
+    """The platform's controller as the authorization matrix addresses it: users through the router, the platform
+    services' own routes directly from inside the host (as those services call them); its keys and settings."""
     key = router_key()
     assert aio["api"] and key
     env = dict(line.split("=", 1) for line in sh("cat /etc/slipway/controller.env").stdout.splitlines()
                if "=" in line and not line.startswith("#"))
-    return types.SimpleNamespace(url=aio["api"], builder_key=aio["builder_key"], router_key=key, env=env,
-                                 admin_token=aio["admin_token"])
+    with forwarded(8000) as direct:
+        yield types.SimpleNamespace(url=aio["api"], service_url=direct, builder_key=aio["builder_key"],
+                                    router_key=key, env=env, admin_token=aio["admin_token"])
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +96,13 @@ def test_tokens_and_passwords_are_stored_hashed(served):
 
 def test_app_containers_are_confined(served):
     app = served["app"]
-    assert json.loads(sh("cat /etc/docker/daemon.json").stdout).get("no-new-privileges") is True
+    daemon = json.loads(sh("cat /etc/docker/daemon.json").stdout)
+    # no new privileges; containers talk to each other only through the router (icc off); no userland proxy, so
+    # the walls see a published port's real client
+    assert daemon.get("no-new-privileges") is True and daemon.get("icc") is False, daemon
+    assert daemon.get("userland-proxy") is False, daemon
+    assert sh("pgrep -x docker-proxy", check=False).stdout.strip() == "", "a userland proxy runs"
+    assert sh(f"docker port $(docker ps -q --filter label=slipway.app={app} | head -1)").stdout.strip()
     for task in sh(f"docker ps -q --filter label=slipway.app={app}").stdout.split():
         host = json.loads(sh(f"docker inspect -f '{{{{json .HostConfig}}}}' {task}").stdout)
         assert host["CapDrop"] and "ALL" in host["CapDrop"] and not host["CapAdd"], host
