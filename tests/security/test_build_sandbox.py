@@ -126,26 +126,41 @@ def test_a_buildpack_cannot_make_the_builder_read_its_files(aio, world, outside)
     assert sh("grep -rl aws-sigv4 /var/lib/slipway/builder/work 2>/dev/null || true").stdout.strip() == ""
 
 
-def test_a_dockerfile_cannot_have_the_daemon_fetch_for_it(aio, world):
-    """ADD of a URL is fetched by dockerd from the host's own network: refused before anything is built."""
-    for source in ("http://127.0.0.1:5001/v2/_catalog", "http://169.254.169.254/latest/meta-data/"):
+def test_a_dockerfile_cannot_have_the_daemon_fetch_for_it(aio, world, outside):
+    """ADD of a URL is fetched by dockerd from the host's own network: refused before anything is built, in every
+    form the Engine's parser reads (a comment or an empty line inside a continuation, quotes in the URL)."""
+    outside.put("fetched", b"fetched by the builder's Engine\n")
+    url = f"{outside.http}/fetched"
+    for lines in ("ADD http://127.0.0.1:8000/readiness /leak\n", "ADD http://169.254.169.254/latest/meta-data/ /m\n",
+                  f"ADD \\\n# a comment inside the continuation\n{url} /leak\n", f"ADD \\\n\n{url} /leak\n",
+                  "ADD " + url.replace("://", ':"//"') + " /leak\n", "ADD " + url.replace("://", ":\\//") + " /leak\n"):
         files = hello(aio["registry"])
-        files["Dockerfile"] = files["Dockerfile"].replace("COPY", f"ADD {source} /leak\nCOPY", 1)
+        files["Dockerfile"] = files["Dockerfile"].replace("COPY", lines + "COPY", 1)
         rc, out = push_tree(world, files)
-        assert rc != 0 and "ADD of a URL or variable is not supported" in out, out[-3000:]
+        assert rc != 0 and "ADD of a URL or variable is not supported" in out, (lines, out[-3000:])
     still_deploys(aio, world)
 
 
 def test_a_dockerfile_cannot_build_from_another_apps_image(aio, world, user_factory):
+    """Not through the registry (a push's token reaches its own app's repository only), not as a local image of
+    the builder, not from a registry on the builder itself (FROM or COPY --from)."""
     victim = stranger(aio, user_factory, "fromvic")
     rc, out = push_tree(victim, hello(aio["registry"], "victim's secret build"))
     assert rc == 0, out[-3000:]
     _, builds = victim["owner"].api("GET", f"/v2/apps/{victim['app']}/builds/")
     image = builds["results"][0]["image"].split("@")[0]
     short = sh(f"docker images -q {image} | head -1").stdout.strip()
-    for base in (image, short):  # the registry (the push token reaches its own app's repository only), a local id
+    repository = f"{victim['app']}:{image.rsplit(':', 1)[1]}"
+    on_builder = "a registry on the builder itself is not reachable from builds"
+    for base, message in ((image, ""), (short, ""), (f"127.0.0.1:5001/{repository}", on_builder),
+                          (f"localhost:5001/{repository}", on_builder)):
         files = hello(aio["registry"])
         files["Dockerfile"] = f"FROM {base}\nCMD [\"cat\", \"/app/app.py\"]\n"
         rc, out = push_tree(world, files)
-        assert rc != 0, (base, out[-3000:])
+        assert rc != 0 and message in out, (base, out[-3000:])
+    files = hello(aio["registry"])
+    files["Dockerfile"] = f"FROM scratch AS a\nFROM {aio['registry']}/slipway/stack:trixie\n" \
+                          f"COPY --from=127.0.0.1:5001/{repository} /app/app.py /stolen.py\n"
+    rc, out = push_tree(world, files)
+    assert rc != 0 and on_builder in out, out[-3000:]
     still_deploys(aio, world)
