@@ -30,10 +30,10 @@ def check_image(db: Session, app: App, user: User, image: str, own_only: bool) -
         ref = imagerefs.parse(image)
     except imagerefs.BadReference as exc:
         raise FieldError("image", str(exc)) from None
-    if imagerefs.on_the_pulling_host(ref):
+    registry = get_settings().registry
+    if imagerefs.on_the_pulling_host(ref) and not (registry and imagerefs.on_platform_host(ref, registry)):
         raise FieldError("image", f"{ref.domain} is an address on the platform's own hosts, not a registry they "
                                   "pull from; name the registry by its public name.")
-    registry = get_settings().registry
     if not registry:
         return
     if own_only:
