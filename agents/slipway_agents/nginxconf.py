@@ -100,8 +100,6 @@ def upstream_url(url: str) -> str:
     return url
 
 
-# Plain HTTP to an HTTPS-only API: reads are redirected; anything else is refused, since a redirected POST has
-# already sent its body (a password, a token) in the clear and clients would replay it as a GET.
 # What only the platform's own services call, with their keys (builder, routers, node agents, the registry's front,
 # the registry GC, Prometheus): they reach the controller directly, never through a router, so none of it is served
 # to the world and a leaked service key is of no use from outside the platform's hosts.
@@ -110,6 +108,8 @@ _PLATFORM_ONLY = "".join(
     "        return 404 '{\"detail\": \"Not found.\"}';\n    }\n"
     for match in ("^~ /v2/hooks/", "^~ /v2/routes", "= /metrics"))
 
+# Plain HTTP to an HTTPS-only API: reads are redirected; anything else is refused, since a redirected POST has
+# already sent its body (a password, a token) in the clear and clients would replay it as a GET.
 _HTTPS_ONLY = ("    location / {\n"
                "        default_type application/json;\n"
                "        if ($request_method !~ ^(GET|HEAD)$) {\n"

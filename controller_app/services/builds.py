@@ -25,7 +25,10 @@ def check_image(db: Session, app: App, user: User, image: str, own_only: bool) -
     """The image rule of builds. A reference is parsed as Docker does (400 when malformed). In the platform
     registry (SLIPWAY_REGISTRY), whose account the nodes pull with, a build may name only its app's repository
     or, with `own_only` false, that of another app the user may use; with `own_only` (a push) the image must be
-    exactly `<registry>/<app>`. Images from other registries are the user's business."""
+    exactly `<registry>/<app>`, and it must be in the registry (a node that cannot pull it would run a copy it
+    kept, a destroyed app's for one). Images from other registries are the user's business, but for a registry
+    named by the pulling host's own address (loopback, link-local, localhost): what listens there is no registry
+    of theirs."""
     try:
         ref = imagerefs.parse(image)
     except imagerefs.BadReference as exc:
