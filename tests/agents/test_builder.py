@@ -23,9 +23,11 @@ GIT_USER = "slipway-test-git"
 
 def install_agents() -> str:
     """sshd runs an AuthorizedKeysCommand only from a path whose every folder is root's and writable by no one
-    else (a checkout below /tmp is not): the agents copied where the builder role puts them, the same way."""
-    dest = "/opt/slipway-test/agents"
+    else (a checkout below /tmp is not): the agents copied where the builder role puts them, the same way. One copy
+    per pytest-xdist worker: every worker imports this module, and two copying into one folder at once collide."""
+    dest = f"/opt/slipway-test/agents-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
     shutil.rmtree(dest, ignore_errors=True)
+    os.makedirs("/opt/slipway-test", exist_ok=True)
     shutil.copytree(AGENTS, dest, ignore=shutil.ignore_patterns("__pycache__"))
     for folder in ("/opt/slipway-test", dest):
         os.chmod(folder, 0o755)
