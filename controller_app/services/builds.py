@@ -27,14 +27,14 @@ def check_image(db: Session, app: App, user: User, image: str, own_only: bool) -
     or, with `own_only` false, that of another app the user may use; with `own_only` (a push) the image must be
     exactly `<registry>/<app>`, and it must be in the registry (a node that cannot pull it would run a copy it
     kept, a destroyed app's for one). Images from other registries are the user's business, but for a registry
-    named by the pulling host's own address (loopback, link-local, localhost): what listens there is no registry
-    of theirs."""
+    named by the pulling host's own address (loopback, link-local, localhost), where the platform registry's own
+    services listen: what listens there is no registry of theirs."""
     try:
         ref = imagerefs.parse(image)
     except imagerefs.BadReference as exc:
         raise FieldError("image", str(exc)) from None
     registry = get_settings().registry
-    if imagerefs.on_the_pulling_host(ref) and not (registry and imagerefs.on_platform_host(ref, registry)):
+    if registry and imagerefs.on_the_pulling_host(ref) and not imagerefs.on_platform_host(ref, registry):
         raise FieldError("image", f"{ref.domain} is an address on the platform's own hosts, not a registry they "
                                   "pull from; name the registry by its public name.")
     if not registry:

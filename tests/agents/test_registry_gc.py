@@ -361,7 +361,9 @@ def listening_sockets(pid: int) -> tuple[list[str], list[str]]:
         with open(f"/proc/{pid}/net/{table}") as fh:
             tcp += [f[1] for f in (line.split() for line in fh.readlines()[1:]) if f[3] == "0A" and f[9] in inodes]
     with open(f"/proc/{pid}/net/unix") as fh:
-        unix = [f[7] for f in (line.split() for line in fh.readlines()[1:]) if len(f) > 7 and f[6] in inodes]
+        # listening ones only (flag __SO_ACCEPTCON): a connection the server accepted shows the same path
+        unix = [f[7] for f in (line.split() for line in fh.readlines()[1:])
+                if len(f) > 7 and f[6] in inodes and int(f[3], 16) & 0x10000]
     return unix, tcp
 
 
