@@ -16,7 +16,6 @@ from ..models import RetiredRepository
 from . import registryclient
 
 log = logging.getLogger("slipway.registry")
-MANIFESTS = registryclient.MANIFESTS
 
 
 def remove_images(name: str) -> bool:
@@ -31,7 +30,7 @@ def remove_images(name: str) -> bool:
             return True
         r.raise_for_status()
         for tag in r.json().get("tags") or []:
-            head = session.head(f"{base}/manifests/{tag}", headers={"Accept": MANIFESTS}, timeout=10)
+            head = session.head(f"{base}/manifests/{tag}", headers={"Accept": registryclient.MANIFESTS}, timeout=10)
             if head.status_code == 404:
                 continue  # gone meanwhile
             head.raise_for_status()

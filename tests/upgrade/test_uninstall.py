@@ -28,6 +28,10 @@ KEPT = ["/var/lib/postgresql"]
 # The store compacts its volumes (drops deleted entries) whenever it likes while it runs, so its size may fall
 # during the uninstall: what must stay is every volume.
 STORE = "/var/lib/seaweedfs"
+
+
+def store_volumes() -> set[str]:
+    return set(sh(f"find {STORE} -name '*.dat' -printf '%P\\n'", check=False).stdout.split())
 LEFT = "/var/lib/slipway/deploy/left-behind"
 SQUATTER = "slipway-test-squatter"
 
@@ -52,7 +56,7 @@ def test_uninstall_keeps_the_data_and_site_brings_the_same_platform_back():
     wait_for(lambda: release_answer(domain)[0] == 200, 120, message=f"{app} serving")
     before, answer, secrets = app_state(owner, app), release_answer(domain), secrets_digest()
     kept = {path: sh(f"du -s --apparent-size {path} | cut -f1").stdout.strip() for path in KEPT}
-    volumes = sh(f"find {STORE} -name '*.dat' -printf '%P\\n' | sort").stdout.split()
+    volumes = store_volumes()
     assert volumes, f"no volume in {STORE}"
     # what a pushed tree may leave in the builder's kept folders (a checkout a crash left behind): links of the git
     # user's to files of root's. Giving the kept files to the new account must not follow them.
@@ -79,8 +83,7 @@ def test_uninstall_keeps_the_data_and_site_brings_the_same_platform_back():
         # PostgreSQL's clean stop writes its statistics and a checkpoint: the folders stay, about as they were
         left = sh(f"du -s --apparent-size {path} | cut -f1", check=False).stdout.strip()
         assert left and int(left) >= int(size) * 0.9, f"{path}: {size} KiB before, {left or 'nothing'} after"
-    left = sh(f"find {STORE} -name '*.dat' -printf '%P\\n' | sort", check=False).stdout.split()
-    assert set(volumes) <= set(left), f"{STORE}: volumes gone: {sorted(set(volumes) - set(left))}"
+    assert volumes <= store_volumes(), f"{STORE}: volumes gone: {sorted(volumes - store_volumes())}"
 
     rc, out = uninstall("uninstall-again", "-e", "slipway_uninstall_confirm=slipway")
     assert rc == 0 and recap_changed(out) == 0, out[-6000:]
