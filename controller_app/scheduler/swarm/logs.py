@@ -26,6 +26,11 @@ def _ts_key(ts: str) -> str:
     return f"{base}.{frac.ljust(9, '0')[:9]}"
 
 
+def _stamp_key(epoch: float) -> str:
+    """A time.time() value -> the sort key of a log line stamped then."""
+    return _ts_key(datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
+
+
 def _ts_epoch(ts: str) -> str:
     """RFC 3339 (nano) timestamp -> "<seconds>.<nanos>" for the logs API's `since`."""
     base, _unused, frac = ts.rstrip("Z").partition(".")
@@ -90,8 +95,12 @@ class SwarmLogs(SwarmEngine):
         start = time.time()
         backlog = []
         if lines > 0 and after is None:
+            # the recent lines are those before the stream's start: what comes while they are read is the
+            # stream's, so each task's lines stay in order however long the read takes
             services = self.services(app, proc_type=proc_type)
-            backlog = self._log_entries(services, tail=lines)[-lines:] if services else []
+            start_key = _stamp_key(start)
+            entries = self._log_entries(services, tail=lines) if services else []
+            backlog = [e for e in entries if e[0] < start_key][-lines:]
         return SwarmLogStream(self, app, proc_type, start, backlog, poll, after)
 
 
@@ -107,14 +116,12 @@ class SwarmLogStream(LogStream):
     def __init__(self, sched: SwarmEngine, app: str, proc_type: str | None, start: float,
                  backlog: list, poll: float, after: LogPosition | None = None):
         self.sched, self.app, self.proc_type, self.poll = sched, app, proc_type, max(0.2, poll)
-        self.start_key = _ts_key(datetime.datetime.fromtimestamp(start, datetime.timezone.utc)
-                                 .strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
+        self.start_key = _stamp_key(start)
         self.since = f"{start:.6f}"
         self._skip: frozenset[str] = frozenset()
         if after is not None:
             self.start_key, self.since, self._skip = after.key, _ts_epoch(after.key), after.seen
         self._ready = [(key, f"{prefix}: {message}") for key, _unused, prefix, message in backlog]
-        self._seen = {(key, prefix, message) for key, _unused, prefix, message in backlog if key >= self.start_key}
         self._heap: list = []
         self._seq = 0
         self._cond = threading.Condition()
@@ -257,7 +264,7 @@ class SwarmLogStream(LogStream):
                         self._slots[task_id] = slot
         prefix = f"{proc_type}.{slot if slot is not None else '?'}"
         key = _ts_key(ts)
-        if key < self.start_key or (key, prefix, message) in self._seen:
+        if key < self.start_key:
             return
         if key == self.start_key and self._skip and line_digest(f"{prefix}: {message}") in self._skip:
             return
