@@ -225,6 +225,16 @@ def serve(cfg: dict[str, str], username: str, original: str | None) -> int:
         log.info("%s fetches %s", username, app)
         os.execvpe("git", ["git", "upload-pack", repo], env)
 
+    try:
+        return receive(cfg, app, uuid, env)
+    finally:  # however the push ended (refused, deployed, failed, the pusher gone), its token ends with it
+        end_token(cfg, app, token)
+
+
+def receive(cfg: dict[str, str], app: str, uuid: str, env: dict[str, str]) -> int:
+    """git receive-pack (and its hook, the deploy) as a child, one push per app at a time."""
+    import signal
+    import subprocess
     lock_dir = cfg["lock_dir"] or os.path.join(cfg["repos_dir"], ".locks")
     os.makedirs(lock_dir, mode=0o750, exist_ok=True)
     lock_fd = os.open(os.path.join(lock_dir, uuid + ".lock"), os.O_RDWR | os.O_CREAT, 0o640)
@@ -232,12 +242,22 @@ def serve(cfg: dict[str, str], username: str, original: str | None) -> int:
         fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         raise Refused(f"Another push to {app} is running; try again when it has finished.") from None
-    # the lock stays held by git receive-pack and its hook (the fd survives exec), released when they exit
-    os.set_inheritable(lock_fd, True)
     repo = ensure_repo(cfg, uuid)
-    log.info("%s pushes to %s", username, app)
-    os.execvpe("git", ["git", "receive-pack", repo], env)
-    return 0  # not reached
+    log.info("%s pushes to %s", env["SLIPWAY_USER"], app)
+    for sig in (signal.SIGHUP, signal.SIGTERM):  # the pusher went away: git ends, and then the token
+        signal.signal(sig, lambda *_: None)
+    # the lock stays held by git receive-pack and its hook (they inherit the fd), released when they exit
+    return subprocess.run(["git", "receive-pack", repo], env=env, pass_fds=(lock_fd,), check=False).returncode
+
+
+def end_token(cfg: dict[str, str], app: str, token: str) -> None:
+    """The push is over: its token is no credential afterwards (its lifetime bounds it only when this process is
+    killed before it gets here)."""
+    try:
+        Client(cfg["controller_url"], {"X-Slipway-Push-Token": token}, ca_file=cfg["ca_file"] or None,
+               timeout=float(cfg["timeout"])).request("DELETE", "/v2/hooks/push/", ok=(204,))
+    except (HTTPError, OSError) as e:
+        log.warning("could not end the push token of %s: %s", app, e)
 
 
 # -- pre-receive hook ------------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Push tokens: issued by the push check (builder key) for one user and one app, then the only credential of
-that push's config read, registry pushes and pulls, and build registration. Valid SLIPWAY_PUSH_TOKEN_TTL
-seconds, and only while the user is active and may still use the app; stored as SHA-256 digests."""
+that push's config read, registry pushes and pulls, and build registration. Valid until the push ends (the builder
+revokes it then) and at most SLIPWAY_PUSH_TOKEN_TTL seconds, and only while the user is active and may still use
+the app; stored as SHA-256 digests."""
 from __future__ import annotations
 
 import datetime as dt
@@ -36,3 +37,8 @@ def holder(db: Session, token: str | None) -> tuple[User, App] | None:
         .where(PushToken.digest == token_digest(token), PushToken.expires > dt.datetime.now(dt.timezone.utc),
                User.is_active.is_(True))).first()
     return (row[0], row[1]) if row else None
+
+
+def revoke(db: Session, token: str) -> bool:
+    """End a token before it expires (its push is over); whether there was one."""
+    return db.execute(delete(PushToken).where(PushToken.digest == token_digest(token))).rowcount > 0

@@ -138,6 +138,15 @@ class FakeController:
                     return self.reply(200, {"values": {}, "tags": {}, "app": app, "uuid": app_uuid(app)})
                 return self.reply(404, {"detail": "not found"})
 
+            def do_DELETE(self):
+                u = urllib.parse.urlsplit(self.path)
+                fake.requests.append(("DELETE", u.path))
+                if u.path == "/v2/hooks/push/":  # the push is over: its token ends
+                    if fake.push_tokens.pop(self.headers.get("X-Slipway-Push-Token") or "", None) is None:
+                        return self.reply(401, {"detail": "Invalid or expired push token."})
+                    return self.reply(204)
+                return self.reply(404, {"detail": "not found"})
+
         self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"

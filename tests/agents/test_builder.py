@@ -278,6 +278,7 @@ def test_push_deploys_and_streams_output(setup, workdir, fc):
     assert "remote:        with a push token" in out
     assert "remote: -----> Launched myapp" in out
     assert_scratch_removed(out)
+    assert fc.push_tokens == {}  # the push is over: its token ended with it
     repo = os.path.join(b.repos, f"{uuid}.git")
     assert os.path.isfile(os.path.join(repo, "hooks", "pre-receive"))
     assert os.stat(repo).st_uid == b.user.pw_uid
@@ -337,6 +338,7 @@ def test_refusals(setup, workdir, fc):
     alice.git("tag", "v1")
     r = alice.push("myapp", "v1")
     assert r.returncode != 0 and "HEAD:main" in r.stderr
+    assert fc.push_tokens == {}  # refused pushes' tokens ended too
 
 
 def test_failing_deploy_rejects_push(setup, workdir, fc):
@@ -367,6 +369,7 @@ def test_concurrent_push_gets_lock_message(setup, workdir, fc):
     r = bob.push("myapp")
     assert time.monotonic() - t0 < 10
     assert r.returncode != 0 and "Another push to myapp is running" in r.stderr, r.stderr
+    assert list(fc.push_tokens.values()) == ["myapp"]  # the refused push's token ended, the running one's not
     # the deploy's output reaches the pusher while it runs, line by line (not at the end)
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.extend(iter(first.stdout.readline, "")), daemon=True)

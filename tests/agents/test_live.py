@@ -129,6 +129,10 @@ def test_builder_with_live_controller(ctl, workdir):
         r = client.push("boblive")
         assert r.returncode == 0, r.stderr
         assert "remote: -----> Building boblive" in r.stderr and "Launched boblive" in r.stderr
+        live = subprocess.run(["psql", ctl.database_url, "-XAtq", "-c", "SELECT count(*) FROM push_tokens p JOIN apps a "
+                               "ON a.uuid = p.app_uuid WHERE a.id = 'boblive'"], capture_output=True, text=True,
+                              check=True).stdout.strip()
+        assert live == "0"  # the push is over: its token too
         r = client.push("alicelive")
         assert r.returncode != 0 and "You may not push to alicelive." in r.stderr
         r = Client(workdir, "strangerclient", b, stranger).push("boblive")

@@ -141,3 +141,15 @@ def test_alive_names_the_existing_apps(ctl, owner, app_id):
     assert requests.post(url, json={"uuids": [app_uuid]}, timeout=30).status_code == 401
     assert owner.delete(f"/v2/apps/{app_id}/").status_code == 204
     assert requests.post(url, json={"uuids": [app_uuid]}, headers=builder(ctl), timeout=30).json() == {"alive": []}
+
+
+def test_a_token_ends_when_its_push_is_over(ctl, owner, app_id):
+    token = push_token(ctl, owner.username, app_id)["push_token"]
+    other = push_token(ctl, owner.username, app_id)["push_token"]  # a push of its own, still running
+    assert requests.delete(f"{ctl.url}/v2/hooks/push/", headers=builder(ctl), timeout=30).status_code == 401
+    r = requests.delete(f"{ctl.url}/v2/hooks/push/", headers={"X-Slipway-Push-Token": token}, timeout=30)
+    assert r.status_code == 204, r.text
+    assert hook(ctl, "config", token, {}).status_code == 401
+    assert requests.delete(f"{ctl.url}/v2/hooks/push/", headers={"X-Slipway-Push-Token": token},
+                           timeout=30).status_code == 401
+    assert hook(ctl, "config", other, {}).status_code == 200

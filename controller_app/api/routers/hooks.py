@@ -2,7 +2,8 @@
 
 The builder key (X-Deis-Builder-Auth) answers the key look-up, the push check and which apps still exist. The
 push check hands out a push token bound to the user and the app; that token (X-Slipway-Push-Token) alone reads
-the app's config and registers its build, of an image in the app's own repository of the platform registry.
+the app's config and registers its build, of an image in the app's own repository of the platform registry, and
+ends itself when the push is over (DELETE /v2/hooks/push/).
 
 Registering a build answers at once with the release it made, `deploying`; the deploy goes on in the controller
 (services/background.py), and the builder follows that release's state with a long poll on the event loop
@@ -24,7 +25,7 @@ from ...schemas.users import USERNAME
 from ...models.release import DEPLOYING
 from ...services import access, builds, changes, fastreads, pushtokens, releases
 from ...settings import get_settings
-from ..deps import DB, PushHolder, builder_auth, found, unauthorized
+from ..deps import DB, PushHolder, builder_auth, found, push_token_auth, unauthorized
 from . import registry
 
 router = APIRouter(tags=["hooks"])
@@ -93,6 +94,13 @@ def may_push(body: PushIn, db: DB):
         db.commit()
         answer.update(push_token=token, expires_in=ttl)
     return answer
+
+
+@router.delete("/v2/hooks/push/", status_code=204, dependencies=[Depends(push_token_auth)])
+def push_over(db: DB, x_slipway_push_token: Annotated[str | None, Header()] = None):
+    """The push is over: its token stops working now, not when it expires (the builder calls this)."""
+    pushtokens.revoke(db, x_slipway_push_token or "")
+    db.commit()
 
 
 @router.post("/v2/hooks/apps/alive/", dependencies=BUILDER)
