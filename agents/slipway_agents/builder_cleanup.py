@@ -1,5 +1,5 @@
 """What a destroyed app leaves on the builder goes: its bare repository, its push lock, its buildpack cache (a
-folder here, or an object in the store). Run by a daily timer as root:
+folder here, or an object in the store), its Dockerfile builds' layer cache (a local image). Run by a daily timer as root:
 
     slipway-builder-cleanup [--config /etc/slipway/builder.ini] [--dry-run]
 
@@ -25,6 +25,7 @@ from .builder import DEFAULTS as BUILDER_DEFAULTS
 from .builder import UUID, client
 from . import jobs
 from .common import HTTPError
+from .sandbox import layer_cache
 
 log = logging.getLogger("slipway.builder.cleanup")
 CLEANUP_DEFAULTS = {"cache_dir": "", "cache_url": "", "cache_auth": ""}
@@ -60,6 +61,8 @@ def remove(cfg: dict[str, str], uuid: str, dry_run: bool) -> None:
             shutil.rmtree(path)
         else:
             os.unlink(path)
+    if not dry_run and shutil.which("docker"):  # its Dockerfile builds' layer cache (the sandbox names it)
+        subprocess.run(["docker", "image", "rm", layer_cache(uuid)], capture_output=True, check=False)
     if cfg["cache_url"] and not dry_run:
         url = f"{cfg['cache_url'].rstrip('/')}/{uuid}.tar.gz"
         code = subprocess.run(["curl", "-sS", "-K", cfg["cache_auth"] or "/dev/null", "-X", "DELETE", "-o",

@@ -73,7 +73,7 @@ def shown(message: dict) -> str:
     return ""
 
 
-def build(query: dict[str, str], src: str, auths: dict[str, dict], timeout: float, out=None) -> int:
+def build(query: dict[str, str | list[str]], src: str, auths: dict[str, dict], timeout: float, out=None) -> int:
     """Build src with these /build parameters, printing the Engine's output as it comes: 0 when built, 1 when the
     build failed, 124 when it ran over `timeout` seconds (the Engine stops a build whose client goes away)."""
     out = out or sys.stdout
@@ -91,7 +91,7 @@ def build(query: dict[str, str], src: str, auths: dict[str, dict], timeout: floa
     failed = False
     try:
         registry_config = base64.urlsafe_b64encode(json.dumps(auths).encode()).decode()
-        conn.request("POST", "/build?" + urllib.parse.urlencode(query), body=context,
+        conn.request("POST", "/build?" + urllib.parse.urlencode(query, doseq=True), body=context,
                      headers={"Content-Type": "application/x-tar", "X-Registry-Config": registry_config})
         answer = conn.getresponse()
         if answer.status != 200:

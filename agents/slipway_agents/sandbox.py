@@ -139,15 +139,24 @@ def read_dockerfile(src: str) -> str | None:
     return text
 
 
-def dockerfile_query(cfg: dict[str, str], image: str) -> dict[str, str]:
+def layer_cache(uuid: str) -> str:
+    """The local name of an app's last Dockerfile build: the only image its next build takes cached layers from."""
+    return f"slipway-cache/{uuid}:latest"
+
+
+def dockerfile_query(cfg: dict[str, str], image: str, uuid: str) -> dict[str, str | list[str]]:
     """The Engine's /build parameters of a Dockerfile build: the classic builder (version 1), the only one that
     runs RUN steps within the sandbox's limits; pull: every FROM image comes from its registry, with this push's
     rights, never from the builder's own images (other tenants' among them): the sandbox pulled and checked them
-    just before (baseimages.prepare), so the build itself pulls nothing."""
+    just before (baseimages.prepare), so the build itself pulls nothing. Layers come from the app's own last build
+    only (`cachefrom`: the classic builder then leaves the Engine's shared cache alone), so no tenant's build
+    reuses, or learns of, a layer another tenant built; a re-created app name (a new uuid) starts without any."""
     memory = str(engine.size_bytes(cfg["memory"]))
-    query = {"t": image, "version": "1", "pull": "0", "rm": "1", "forcerm": "1", "networkmode": cfg["network"],
-             "memory": memory, "memswap": memory, "cpuperiod": "100000",
-             "cpuquota": str(int(float(cfg["cpus"]) * 100000))}
+    cache = layer_cache(uuid)
+    query: dict[str, str | list[str]] = {
+        "t": [image, cache], "cachefrom": json.dumps([cache]),
+        "version": "1", "pull": "0", "rm": "1", "forcerm": "1", "networkmode": cfg["network"],
+        "memory": memory, "memswap": memory, "cpuperiod": "100000", "cpuquota": str(int(float(cfg["cpus"]) * 100000))}
     if cfg["cgroup_parent"]:
         query["cgroupparent"] = cfg["cgroup_parent"]
     return query
@@ -195,7 +204,7 @@ def build(cfg: dict[str, str], app: str, uuid: str, sha: str, workdir: str, toke
                 baseimages.prepare(text, auths, sys.stdout)
             except dockerfile.Unsafe as e:
                 raise Refused(str(e)) from None
-            rc = engine.build(dockerfile_query(cfg, image), src, auths, float(cfg["timeout"]))
+            rc = engine.build(dockerfile_query(cfg, image, uuid), src, auths, float(cfg["timeout"]))
             if rc == 0:
                 rc = subprocess.run(["docker", "push", "--quiet", image], env=env, stdin=subprocess.DEVNULL,
                                     check=False).returncode

@@ -1,6 +1,6 @@
 """What a destroyed app left on the builder goes, against the real controller: its repository, lock and cache
 folder are removed by the cleanup, a living app's stay; an app made again under the destroyed one's name is a new
-uuid and shares nothing with it."""
+uuid and shares nothing with it. The layer cache of its Dockerfile builds (a local image) goes too."""
 from __future__ import annotations
 
 import json
@@ -18,6 +18,7 @@ from tests.live import live_controller
 @pytest.fixture(scope="module")
 def ctl():
     subprocess.run([os.path.join(ROOT, "scripts", "dev-services.sh")], check=True, capture_output=True)
+    subprocess.run([os.path.join(ROOT, "scripts", "build-test-image.sh"), "web"], check=True, capture_output=True)
     with live_controller(SLIPWAY_SCHEDULER="none") as c:
         yield c
 
@@ -49,6 +50,8 @@ def test_cleanup_removes_what_destroyed_apps_left(ctl, tmp_path):
         (repos / ".locks" / f"{uuid}.lock").write_text("")
         (cache / uuid).mkdir(parents=True)
     (repos / "not-an-app.git").mkdir()
+    for uuid in (kept, gone):  # their Dockerfile builds' layer caches, as the sandbox names them
+        subprocess.run(["docker", "tag", "slipway-test/web:1", f"slipway-cache/{uuid}:latest"], check=True)
     assert api(ctl, "DELETE", "/v2/apps/gone-app/", token=token)[0] == 204
     assert api(ctl, "POST", "/v2/apps/", {"id": "gone-app"}, token)[0] == 201  # the name, made again
     assert uuid_of(ctl, token, "gone-app") != gone
@@ -58,6 +61,10 @@ def test_cleanup_removes_what_destroyed_apps_left(ctl, tmp_path):
     assert sorted(p.name for p in repos.iterdir()) == sorted([".locks", f"{kept}.git", "not-an-app.git"])
     assert [p.name for p in (repos / ".locks").iterdir()] == [f"{kept}.lock"]
     assert [p.name for p in cache.iterdir()] == [kept]
+    images = subprocess.run(["docker", "images", "--format", "{{.Repository}}", "slipway-cache/*"],
+                            capture_output=True, text=True, check=True).stdout.split()
+    assert f"slipway-cache/{kept}" in images and f"slipway-cache/{gone}" not in images
+    subprocess.run(["docker", "image", "rm", f"slipway-cache/{kept}:latest"], check=True, capture_output=True)
 
 
 def test_cleanup_needs_the_builder_key(ctl, tmp_path):

@@ -97,3 +97,24 @@ def test_a_release_still_deploying_at_the_timeout_says_how_to_follow_it(ctl, reg
     while user.get(f"/v2/apps/{app}/releases/").json()["results"][0].get("state") == "deploying":
         assert time.monotonic() < deadline
         time.sleep(1)
+
+
+def test_a_dockerfile_build_takes_cached_layers_from_its_own_apps_builds_only(ctl, registry, repo, base):  # noqa: F811
+    """Two tenants pushing the same Dockerfile: the second builds every step itself (a layer another tenant built
+    is neither reused nor revealed by a cache hit); the first one's next push takes its own layers from cache."""
+    bare, work = repo
+    dockerfile = f"FROM {base}\nRUN head -c 16 /dev/urandom | od -An -tx1 > /stamp\nCOPY Procfile /Procfile\n"
+    sha = commit(work, {"Dockerfile": dockerfile, "Procfile": WEB})
+    outputs = []
+    for who in ("cachefirst", "cachesecond"):
+        _user, app = new_app(ctl, who)
+        with deploy_command(extra_vars(ctl, registry, app, sha, who, bare)) as (argv, env):
+            r = run_deploy(argv, env, timeout=300)
+        assert r.returncode == 0, r.stdout[-3000:]
+        outputs.append((app, who, r.stdout))
+    assert "Using cache" not in outputs[0][2] and "Using cache" not in outputs[1][2], outputs[1][2][-3000:]
+    app, who, _out = outputs[0]
+    sha = commit(work, {"README": "a change the Dockerfile does not copy\n"})
+    with deploy_command(extra_vars(ctl, registry, app, sha, who, bare)) as (argv, env):
+        r = run_deploy(argv, env, timeout=300)
+    assert r.returncode == 0 and r.stdout.count("Using cache") == 2, r.stdout[-3000:]
