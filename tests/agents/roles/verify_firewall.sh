@@ -4,6 +4,7 @@
 #   verify_firewall.sh record         a Docker Engine restart, and a restart of Debian's nftables.service (whose
 #                                     configuration flushes every rule) leave the table as it was; keeps a copy
 #   verify_firewall.sh after-reboot   after the host restarted, the table is loaded again, as it was
+#   verify_firewall.sh after-converge after the table was deleted by hand, the role's next run loaded it again
 set -euo pipefail
 fail() { echo "FAIL: $*"; exit 1; }
 trap 'echo "FAIL: line $LINENO: $BASH_COMMAND exited $?"' ERR
@@ -36,5 +37,9 @@ after-reboot)
   systemctl is-active --quiet slipway-firewall docker || fail "slipway-firewall or docker is not active"
   echo "reboot: the table loaded at boot, as it was"
   ;;
-*) fail "usage: verify_firewall.sh record|after-reboot" ;;
+after-converge)
+  [ "$(table)" = "$(cat "$SAVED")" ] || fail "the role ran again and left the table deleted by hand missing"
+  echo "table deleted by hand: the role's next run loaded it again"
+  ;;
+*) fail "usage: verify_firewall.sh record|after-reboot|after-converge" ;;
 esac
