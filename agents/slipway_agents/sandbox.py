@@ -35,6 +35,7 @@ import sys
 import tempfile
 
 from . import baseimages, dockerfile, engine
+from .buildcgroup import build_cgroup
 from .builder import APP_ID, SHA, TOKEN, UUID
 from .common import load_config
 
@@ -144,7 +145,7 @@ def layer_cache(uuid: str) -> str:
     return f"slipway-cache/{uuid}:latest"
 
 
-def dockerfile_query(cfg: dict[str, str], image: str, uuid: str) -> dict[str, str | list[str]]:
+def dockerfile_query(cfg: dict[str, str], image: str, uuid: str, cgroup: str) -> dict[str, str | list[str]]:
     """The Engine's /build parameters of a Dockerfile build: the classic builder (version 1), the only one that
     runs RUN steps within the sandbox's limits; pull: every FROM image comes from its registry, with this push's
     rights, never from the builder's own images (other tenants' among them): the sandbox pulled and checked them
@@ -157,8 +158,8 @@ def dockerfile_query(cfg: dict[str, str], image: str, uuid: str) -> dict[str, st
         "t": [image, cache], "cachefrom": json.dumps([cache]),
         "version": "1", "pull": "0", "rm": "1", "forcerm": "1", "networkmode": cfg["network"],
         "memory": memory, "memswap": memory, "cpuperiod": "100000", "cpuquota": str(int(float(cfg["cpus"]) * 100000))}
-    if cfg["cgroup_parent"]:
-        query["cgroupparent"] = cfg["cgroup_parent"]
+    if cgroup:  # the build's own (buildcgroup.py): its process limit
+        query["cgroupparent"] = cgroup
     return query
 
 
@@ -204,14 +205,15 @@ def build(cfg: dict[str, str], app: str, uuid: str, sha: str, workdir: str, toke
                 baseimages.prepare(text, auths, sys.stdout)
             except dockerfile.Unsafe as e:
                 raise Refused(str(e)) from None
-            rc = engine.build(dockerfile_query(cfg, image, uuid), src, auths, float(cfg["timeout"]))
+            with build_cgroup(cfg["cgroup_parent"], int(cfg["pids"])) as cgroup:
+                rc = engine.build(dockerfile_query(cfg, image, uuid, cgroup), src, auths, float(cfg["timeout"]))
             if rc == 0:
                 rc = subprocess.run(["docker", "push", "--quiet", image], env=env, stdin=subprocess.DEVNULL,
                                     check=False).returncode
             if rc != 0:
                 if rc >= 124:
                     print(f" !     the build was stopped at its limits ({cfg['timeout']} s, {cfg['memory']} of "
-                          "memory)", flush=True)
+                          f"memory, {cfg['pids']} processes)", flush=True)
                 return rc
             hand_over(workdir_fd, "image", image.encode())
             return 0

@@ -92,14 +92,14 @@ def test_a_build_that_forks_without_end_is_held_to_its_limit(aio, world, outside
     still_deploys(aio, world)
 
 
-def test_a_dockerfile_that_forks_without_end_is_held_to_the_builds_slice(aio, world):
+def test_a_dockerfile_that_forks_without_end_is_held_to_its_own_limit(aio, world):
     files = hello(aio["registry"])
     run = "RUN " + " && ".join(f"echo {shlex.quote(line)} >> /fork.sh" for line in FORKS.splitlines()) + " && bash /fork.sh\n"
     files["Dockerfile"] = files["Dockerfile"].replace("COPY", run + "COPY", 1)
     rc, out = push_tree(world, files)
     assert rc != 0, out[-3000:]
     stopped = re.search(r"forks stopped at (\d+)", out)
-    assert stopped and int(stopped.group(1)) <= 2048, out[-3000:]
+    assert stopped and int(stopped.group(1)) <= 512, out[-3000:]  # the build's own limit, not all builds' 2048
     platform_serves(aio)
 
 

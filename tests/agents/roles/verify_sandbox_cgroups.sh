@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs inside the role test host after the builder converged: real Dockerfile builds through the sandbox's entry
-# point (the git user through sudo, as a push's deploy starts them) run in slipway-build.slice under the Engine's
-# cgroup driver, a fork bomb is stopped by the slice's TasksMax, a build over its memory is killed, and the builder
-# still builds afterwards.
+# point (the git user through sudo, as a push's deploy starts them) run in a cgroup of their own below
+# slipway-build.slice under the Engine's cgroup driver, a fork bomb is stopped at the build's process limit, a build
+# over its memory is killed, the build's cgroup goes with it, and the builder still builds afterwards.
 #   verify_sandbox_cgroups.sh DRIVER     (systemd or cgroupfs: the driver the Engine must be running with)
 set -euo pipefail
 fail() { echo "FAIL: $*"; exit 1; }
@@ -32,6 +32,8 @@ pids_fs=/sys/fs/cgroup/pids$slice_dir
 tasks_max=$(systemctl show -P TasksMax "$SLICE")
 [ "$(cat "$pids_fs/pids.max")" = "$tasks_max" ] || fail "$pids_fs/pids.max is not the slice's TasksMax $tasks_max"
 memory=$(setting memory)
+pids=$(setting pids)
+[ "$pids" -lt "$tasks_max" ] || fail "the build's process limit $pids is not below the slice's TasksMax $tasks_max"
 memory_bytes=$(python3 -c 'import sys; n, u = sys.argv[1][:-1], sys.argv[1][-1].lower()
 print(int(float(n) * 1024 ** "bkmg".index(u)) if u in "bkmg" else int(sys.argv[1]))' "$memory")
 echo "slice: $slice_dir, TasksMax $tasks_max; build memory $memory ($memory_bytes bytes)"
@@ -88,17 +90,17 @@ build() {
 }
 show() { tail -n 15 "$BUILDS/$1.log"; }
 
-# 1. a fork bomb: stopped at the slice's TasksMax (nothing else in the slice), the build fails and says why
+# 1. a fork bomb: stopped at the build's own process limit, below the slice's TasksMax; the build fails and says why
 start=$(date +%s)
 build forks && { show forks; fail "the fork bomb built"; }
 grep -q "returned a non-zero code" "$BUILDS/forks.log" || { show forks; fail "the fork bomb's build did not fail"; }
 stopped=$(sed -n 's/^forks stopped at \([0-9]*\) .*/\1/p' "$BUILDS/forks.log")
 [ -n "$stopped" ] || { show forks; fail "the fork bomb was not stopped"; }
-[ "$stopped" -lt "$tasks_max" ] && [ "$stopped" -ge $((tasks_max - 16)) ] ||
-  { show forks; fail "the fork bomb stopped at $stopped forks, not at the slice's TasksMax $tasks_max"; }
+[ "$stopped" -lt "$pids" ] && [ "$stopped" -ge $((pids - 16)) ] ||
+  { show forks; fail "the fork bomb stopped at $stopped forks, not at the build's limit of $pids processes"; }
 for _ in $(seq 50); do [ "$(cat "$pids_fs/pids.current")" -lt 8 ] && break; sleep 0.2; done
 [ "$(cat "$pids_fs/pids.current")" -lt 8 ] || fail "the fork bomb's processes outlived its build"
-echo "fork bomb: stopped at $stopped forks by the slice's TasksMax $tasks_max, build failed ($(($(date +%s) - start)) s)"
+echo "fork bomb: stopped at $stopped forks by the build's limit of $pids processes, build failed ($(($(date +%s) - start)) s)"
 
 # 2. memory: a build taking twice its limit is killed before it finishes
 build memory && { show memory; fail "a build over its memory built"; }
@@ -119,20 +121,29 @@ done
 for _ in $(seq 100); do [ "$(docker inspect -f '{{.State.Running}}' "$cid")" = true ] && break; sleep 0.1; done
 read -r cparent cmemory pid < <(docker inspect -f '{{.HostConfig.CgroupParent}} {{.HostConfig.Memory}} {{.State.Pid}}' "$cid")
 own=$(cgroup_of "$pid" pids)
+if [ "$DRIVER" = systemd ]; then build_max=$(systemctl show -P TasksMax "$cparent"); else
+  build_max=$(cat "/sys/fs/cgroup/pids$cparent/pids.max" 2>/dev/null || cat "/sys/fs/cgroup$cparent/pids.max"); fi
 # the probe ends as soon as it sees the file, and an exec still running when a container's first process ends is
 # killed (137): on a busy host that can be this touch, after it made the file
 docker exec "$cid" touch /tmp/go || [ $? = 137 ]
 wait $job || { show probe; fail "an ordinary build failed after the fork bomb"; }
-[ "$cparent" = "$parent" ] || fail "the build container's cgroup parent is '$cparent', not '$parent'"
+case $cparent in
+  "${parent%.slice}"-*.slice | "$parent"/build-*) ;;
+  *) fail "the build container's cgroup parent is '$cparent', not one of its own below '$parent'" ;;
+esac
+[ "$build_max" = "$pids" ] || fail "the build's cgroup holds $build_max processes, not $pids"
 [ "$cmemory" = "$memory_bytes" ] || fail "the build container's memory limit is $cmemory, not $memory_bytes"
 case $own in "$slice_dir"/*) ;; *) fail "the build container runs in $own, not under $slice_dir" ;; esac
 if [ "$DRIVER" = systemd ]; then
-  [ "$own" = "$slice_dir/docker-$cid.scope" ] || fail "the build container's cgroup is $own, not its scope"
+  [ "$own" = "$slice_dir/$cparent/docker-$cid.scope" ] || fail "the build container's cgroup is $own, not its scope"
+  [ "$(systemctl show -P ActiveState "$cparent")" = inactive ] || fail "the build's slice $cparent outlived it"
+  ls /run/systemd/system.control/"$cparent".d 2>/dev/null && fail "the build's slice left its settings behind"
 fi
+[ -z "$(ls -d "$pids_fs"/build-* "$pids_fs"/slipway-build-* 2>/dev/null)" ] || fail "builds' cgroups were left behind"
 grep -q "^memory limit $memory_bytes$" "$BUILDS/probe.log" || { show probe; fail "the build saw no $memory limit"; }
 grep -q "^probe done" "$BUILDS/probe.log" && grep -q "Successfully built" "$BUILDS/probe.log" || { show probe; fail "probe"; }
 ls "$WORK_ROOT"/"$APP"-probe.*/image >/dev/null || fail "the probe build handed over no image"
-echo "build container: cgroup parent $cparent, in $own, memory $cmemory"
+echo "build container: cgroup parent $cparent (at most $build_max processes), in $own, memory $cmemory"
 for unit in slipway-builder-sshd docker; do systemctl is-active --quiet "$unit" || fail "$unit is not active"; done
 rm -rf "$WORK_ROOT"/"$APP"-{forks,memory,probe}.*
 echo "SANDBOX CGROUPS OK ($DRIVER driver)"
