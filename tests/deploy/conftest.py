@@ -82,7 +82,8 @@ def push_check(url: str, builder_key: str, user: str, app: str) -> dict:
 # The build sandbox's settings a deploy on this machine takes from its extra vars (the builder role writes them to
 # the sandbox's own root-owned configuration on a builder host).
 SANDBOX_VARS = {"slipway_buildpack_cache_dir": "cache_dir", "slipway_build_ca_file": "ca_file",
-                "slipway_buildpack_env_file": "buildpack_env_file"}
+                "slipway_buildpack_env_file": "buildpack_env_file", "slipway_builder_build_timeout": "timeout",
+                "slipway_builder_build_cpus": "cpus"}
 # What the builder's hook passes a deploy in its environment (agents/slipway_agents/builder.py, pre_receive).
 PUSH_ENV = {"slipway_app": "SLIPWAY_APP", "slipway_sha": "SLIPWAY_SHA", "slipway_user": "SLIPWAY_USER",
             "slipway_repo": "SLIPWAY_REPO"}
