@@ -136,3 +136,32 @@ def test_node_app_static_site_and_custom_buildpack(aio, user_factory, index, out
     rc, out, _ = push(user, app, f"{WORK}/src-{app}")
     assert rc == 0 and "Greeting app detected" in out and "greeting buildpack v1" in out, out[-4000:]
     serves(domain, "custom hello")
+
+
+def cache_object(uuid: str) -> str:
+    """The store's answer (HTTP status) for an app's build cache object, asked with the builder's own credentials."""
+    ini = "/etc/slipway/builder/sandbox.ini"
+    return sh(f"curl -sS -K \"$(sed -n 's/^cache_auth = //p' {ini})\" -o /dev/null -w '%{{http_code}}' "
+              f"\"$(sed -n 's/^cache_url = //p' {ini})/{uuid}.tar.gz\"").stdout.strip()
+
+
+def test_a_recreated_app_name_starts_without_the_old_build_cache(aio, user_factory, index):
+    """The build cache is the app's by its uuid: a destroyed app's name, made again by someone else, builds from
+    nothing, and the builder's cleanup removes the old cache object from the store."""
+    values = {"PIP_INDEX_URL": index.url + "/simple", "PIP_TRUSTED_HOST": index.host}
+    user, app, _domain = new_app(aio, user_factory, "pyre")
+    user.api("POST", f"/v2/apps/{app}/config/", {"values": values})
+    src = f"{WORK}/src-{app}"
+    git_repo(src, PY_APP)
+    rc, out, _ = push(user, app, src)
+    assert rc == 0 and "Saved the build cache to the store" in out, out[-4000:]
+    old = user.api("GET", f"/v2/apps/{app}/")[1]["uuid"]
+    assert cache_object(old) == "200"
+    user.api("DELETE", f"/v2/apps/{app}/")
+    sh("systemctl start slipway-builder-cleanup.service")
+    assert cache_object(old) == "404"
+    second = user_factory("pyre2")
+    second.api("POST", "/v2/apps/", {"id": app})
+    second.api("POST", f"/v2/apps/{app}/config/", {"values": values})
+    rc, out, _ = push(second, app, src)
+    assert rc == 0 and "No build cache in the store yet" in out and "Restoring" not in out, out[-4000:]

@@ -132,9 +132,11 @@ def test_a_recreated_app_name_starts_empty(aio, user_factory):
     p = sh(f"rm -rf {clone}; GIT_SSH_COMMAND={shlex.quote(second.ssh)} git clone git@127.0.0.1:{first['app']}.git "
            f"{clone} 2>&1", check=False)
     assert p.returncode != 0 and "has no repository yet" in p.stdout, p.stdout
-    # the builder's hourly cleanup removes the first owner's repository
+    assert sh(f"docker images -q slipway-cache/{info['uuid']}").stdout.strip()  # its Dockerfile layer cache
+    # the builder's hourly cleanup removes the first owner's repository and layer cache
     sh("systemctl start slipway-builder-cleanup.service")
     assert f"{info['uuid']}.git" not in sh("ls /var/lib/slipway/repos").stdout.split()
+    assert sh(f"docker images -q slipway-cache/{info['uuid']}").stdout.strip() == ""
     # and the new owner's own push works
     world = {"owner": second, "app": first["app"], "src": f"{WORK}/src2-{first['app']}"}
     rc, out = push_tree(world, hello(aio["registry"], "second owner"))
