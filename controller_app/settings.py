@@ -62,6 +62,7 @@ class Settings:
     registry_builder_password: str | None = None
     registry_ca_file: str | None = None
     registry_api: str | None = None  # the registry's base URL for the controller's own calls (image removal)
+    builder_cleanup_key: str | None = None  # the builder cleanup's question (X-Slipway-Cleanup-Auth); none: refused
     node_key: str | None = None  # the node agents' reports (X-Slipway-Node-Auth); none: reports are refused
     metrics_key: str | None = None  # Prometheus' scrapes of /metrics (Authorization: Bearer); none: refused
     secret_key: str | None = None  # seals the secrets kept for apps (services/sealing.py)
@@ -122,6 +123,7 @@ class Settings:
                                         .split(",") if r.strip()),
             registry_pull_password=_env("SLIPWAY_REGISTRY_PULL_PASSWORD") or None,
             registry_gc_key=_env("SLIPWAY_REGISTRY_GC_KEY") or None,
+            builder_cleanup_key=_env("SLIPWAY_BUILDER_CLEANUP_KEY") or None,
             registry_builder_password=_env("SLIPWAY_REGISTRY_BUILDER_PASSWORD") or None,
             registry_ca_file=_env("SLIPWAY_REGISTRY_CA_FILE") or None,
             registry_api=(_env("SLIPWAY_REGISTRY_API") or "").rstrip("/") or None,

@@ -78,6 +78,7 @@ def controller_env(database_url: str, **extra: str) -> dict:
         "SLIPWAY_METRICS_KEY": "metrics-" + secrets.token_hex(16),
         "SLIPWAY_SECRET_KEY": "secret-" + secrets.token_hex(16),
         "SLIPWAY_REGISTRY_GC_KEY": "gc-" + secrets.token_hex(16),
+        "SLIPWAY_BUILDER_CLEANUP_KEY": "cleanup-" + secrets.token_hex(16),
         "SLIPWAY_REGISTRY_PULL_PASSWORD": "pull-" + secrets.token_hex(16),
         "SLIPWAY_REGISTRY_BUILDER_PASSWORD": "builder-" + secrets.token_hex(16),
         "SLIPWAY_NODE_ADDRESS": "127.0.0.1",

@@ -4,13 +4,13 @@ folder here, or an object in the store), its Dockerfile builds' layer cache (a l
     slipway-builder-cleanup [--config /etc/slipway/builder.ini] [--dry-run]
 
 Everything is kept per app uuid, so the repositories' names are the uuids this builder has seen; the controller
-answers which of them are apps that still exist (POST /v2/hooks/apps/alive/, builder key), and the others are
-removed. An app re-created under a destroyed app's name has a new uuid and never saw the old one's history.
+answers which of them are apps that still exist (POST /v2/hooks/apps/alive/, with the cleanup's own key, which
+answers nothing else), and the others are removed. An app re-created under a destroyed app's name has a new uuid and never saw the old one's history.
 Prints one JSON line: {"checked", "removed": [uuids], "errors"}.
 
-Settings: the [builder] section (controller_url, builder_key, ca_file, repos_dir, lock_dir) and [cleanup]:
-  cache_dir (folders named by uuid), cache_url (the store's bucket URL; objects <uuid>.tar.gz), cache_auth (a curl
-  config with the store's credentials).
+Settings: the [builder] section (controller_url, ca_file, repos_dir, lock_dir) and [cleanup]: cleanup_key (or
+  cleanup_key_file: the controller's SLIPWAY_BUILDER_CLEANUP_KEY), cache_dir (folders named by uuid), cache_url (the
+  store's bucket URL; objects <uuid>.tar.gz), cache_auth (a curl config with the store's credentials).
 """
 from __future__ import annotations
 
@@ -22,13 +22,13 @@ import subprocess
 import sys
 
 from .builder import DEFAULTS as BUILDER_DEFAULTS
-from .builder import UUID, client
+from .builder import UUID
 from . import jobs
-from .common import HTTPError
+from .common import Client, HTTPError
 from .sandbox import layer_cache
 
 log = logging.getLogger("slipway.builder.cleanup")
-CLEANUP_DEFAULTS = {"cache_dir": "", "cache_url": "", "cache_auth": ""}
+CLEANUP_DEFAULTS = {"cleanup_key": "", "cleanup_key_file": "", "cache_dir": "", "cache_url": "", "cache_auth": ""}
 REPO = re.compile(r"^(?P<uuid>[0-9a-f-]{36})\.git$")
 
 
@@ -45,7 +45,9 @@ def seen(cfg: dict[str, str]) -> set[str]:
 
 
 def alive(cfg: dict[str, str], uuids: set[str]) -> set[str]:
-    answer = client(cfg).request("POST", "/v2/hooks/apps/alive/", {"uuids": sorted(uuids)}).json() or {}
+    client = Client(cfg["controller_url"], {"X-Slipway-Cleanup-Auth": cfg["cleanup_key"]},
+                    ca_file=cfg["ca_file"] or None, timeout=float(cfg["timeout"]))
+    answer = client.request("POST", "/v2/hooks/apps/alive/", {"uuids": sorted(uuids)}).json() or {}
     return set(answer.get("alive") or [])
 
 

@@ -109,6 +109,7 @@ builder_auth = _service_key("X-Deis-Builder-Auth", lambda s: s.builder_key, "bui
 router_auth = _service_key("X-Slipway-Router-Auth", lambda s: s.router_key, "router key")
 node_auth = _service_key("X-Slipway-Node-Auth", lambda s: s.node_key, "node key")
 gc_auth = _service_key("X-Slipway-GC-Auth", lambda s: s.registry_gc_key, "registry GC key")
+cleanup_auth = _service_key("X-Slipway-Cleanup-Auth", lambda s: s.builder_cleanup_key, "builder cleanup key")
 
 
 def push_holder(db: Session, token: str | None) -> tuple[User, App] | None:

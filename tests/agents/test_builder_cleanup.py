@@ -30,10 +30,13 @@ def uuid_of(ctl, token: str, app: str) -> str:
 
 
 def run_cleanup(ctl, repos, cache, folder) -> subprocess.CompletedProcess:
-    """The real agent against `ctl` with the builder key, for these repositories and cache folders."""
+    """The real agent against `ctl` with its own key (from a file, as the role gives it), for these repositories and
+    cache folders."""
+    key = folder / "cleanup.key"
+    key.write_text(ctl.env["SLIPWAY_BUILDER_CLEANUP_KEY"] + "\n")
     config = folder / "builder.ini"
     config.write_text(f"[builder]\ncontroller_url = {ctl.url}\nbuilder_key = {ctl.builder_key}\n"
-                      f"repos_dir = {repos}\n[cleanup]\ncache_dir = {cache}\n")
+                      f"repos_dir = {repos}\n[cleanup]\ncleanup_key_file = {key}\ncache_dir = {cache}\n")
     return subprocess.run([SYSTEM_PYTHON, "-m", "slipway_agents.builder_cleanup", "--config", str(config)],
                           capture_output=True, text=True, env={"PYTHONPATH": AGENTS, "PATH": os.environ["PATH"]})
 
@@ -67,10 +70,12 @@ def test_cleanup_removes_what_destroyed_apps_left(ctl, tmp_path):
     subprocess.run(["docker", "image", "rm", f"slipway-cache/{kept}:latest"], check=True, capture_output=True)
 
 
-def test_cleanup_needs_the_builder_key(ctl, tmp_path):
+def test_cleanup_needs_its_own_key(ctl, tmp_path):
+    """Not the builder key, which sshd's agents hold: with it alone the cleanup is refused and removes nothing."""
     (tmp_path / "repos" / "0b3f7a52-8d3e-4c6e-9a51-3f1f2d6b9e10.git").mkdir(parents=True)
     config = tmp_path / "builder.ini"
-    config.write_text(f"[builder]\ncontroller_url = {ctl.url}\nbuilder_key = wrong\nrepos_dir = {tmp_path / 'repos'}\n")
+    config.write_text(f"[builder]\ncontroller_url = {ctl.url}\nbuilder_key = {ctl.builder_key}\n"
+                      f"repos_dir = {tmp_path / 'repos'}\n[cleanup]\ncleanup_key = wrong\n")
     run = subprocess.run([SYSTEM_PYTHON, "-m", "slipway_agents.builder_cleanup", "--config", str(config)],
                          capture_output=True, text=True, env={"PYTHONPATH": AGENTS, "PATH": os.environ["PATH"]})
     assert run.returncode == 1 and "401" in run.stderr

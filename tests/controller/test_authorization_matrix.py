@@ -1,5 +1,6 @@
 """Every route × every caller: anonymous, each credential that is not a user's (builder key, router key, node key,
-a push token of this app and one of another app, registry GC key, registry pull password), and the users (other
+a push token of this app and one of another app, registry GC key, registry pull password, builder cleanup key), and
+the users (other
 user, collaborator, owner, admin).
 
 The table below must name every route the controller serves: a new route without an entry fails
@@ -24,6 +25,7 @@ PUBLIC, USER, ADMIN, APP, OWNER, CERT, BUILDER, ROUTER = ("public", "user", "adm
                                                           "builder", "router")
 PUSH, GC, REGISTRY_FRONT, NODE, METRICS = "push token", "gc key", "registry front", "node key", "metrics key"
 PUSH_OWN = "push token, of its own app"  # the route names no app: each token reads its own app's releases
+CLEANUP = "builder cleanup key"
 MATRIX = {
     ("GET", "/healthz"): PUBLIC, ("GET", "/readiness"): PUBLIC,
     ("POST", "/v2/auth/register/"): ADMIN, ("POST", "/v2/auth/login/"): PUBLIC,  # register: admin_only
@@ -59,7 +61,7 @@ MATRIX = {
     ("GET", "/v2/certs/{name}"): CERT, ("DELETE", "/v2/certs/{name}"): CERT,
     ("POST", "/v2/certs/{name}/domain/"): CERT, ("DELETE", "/v2/certs/{name}/domain/{domain}"): CERT,
     ("GET", "/v2/hooks/key/{fingerprint}"): BUILDER, ("POST", "/v2/hooks/push/"): BUILDER,
-    ("POST", "/v2/hooks/apps/alive/"): BUILDER,
+    ("POST", "/v2/hooks/apps/alive/"): CLEANUP, ("DELETE", "/v2/hooks/push/"): PUSH_OWN,
     ("POST", "/v2/hooks/config/"): PUSH, ("POST", "/v2/hooks/build/"): PUSH,
     ("GET", "/v2/hooks/releases/{version}/"): PUSH_OWN,
     ("GET", "/v2/hooks/images/"): GC, ("GET", "/v2/hooks/registry/"): REGISTRY_FRONT,
@@ -76,7 +78,8 @@ BODIES = {"/v2/apps/{id}/config/": {"values": {"A": "1"}}, "/v2/apps/{id}/scale/
           "/v2/apps/{id}/perms/": {"username": "nobody-here"}, "/v2/certs/{name}/domain/": {"domain": "m.x.com"},
           "/v2/nodes/{id}/labels/": {"labels": {"matrix": "1"}},
           "/v2/hooks/nodes/report/": {"node": "matrixnode", "full": False, "tasks": []}}
-DESTRUCTIVE = {("DELETE", "/v2/apps/{id}/"), ("DELETE", "/v2/certs/{name}"), ("POST", "/v2/apps/{id}/")}
+DESTRUCTIVE = {("DELETE", "/v2/apps/{id}/"), ("DELETE", "/v2/certs/{name}"), ("POST", "/v2/apps/{id}/"),
+               ("DELETE", "/v2/hooks/push/")}  # the last ends the cast's push token
 SELF_REVOKING = {("POST", "/v2/auth/tokens/"), ("DELETE", "/v2/auth/cancel/")}
 
 
@@ -163,7 +166,8 @@ def key_holders(ctl, cast: dict) -> dict:
             "push": _push_holder(ctl, cast["owner"].username, cast["app"]),
             "push_other": _push_holder(ctl, cast["other"].username, cast["other_app"]),
             "gc": KeyHolder(service_url(ctl), {"X-Slipway-GC-Auth": gc, "Authorization": _basic("gc", gc)}),
-            "pull": KeyHolder(service_url(ctl), {"Authorization": _basic("pull", pull)})}
+            "pull": KeyHolder(service_url(ctl), {"Authorization": _basic("pull", pull)}),
+            "cleanup": KeyHolder(service_url(ctl), {"X-Slipway-Cleanup-Auth": ctl.env["SLIPWAY_BUILDER_CLEANUP_KEY"]})}
 
 
 def make_cast(ctl, admin, new_user):
@@ -189,7 +193,7 @@ def shared_cast(ctl, admin):
     return make_cast(ctl, admin, lambda prefix: register(ctl, f"{prefix}-{secrets.token_hex(3)}"))
 
 
-KEYS = ("builder", "router", "node", "metrics", "push", "push_other", "gc", "pull")  # credentials that are not a user's
+KEYS = ("builder", "router", "node", "metrics", "push", "push_other", "gc", "pull", "cleanup")  # not a user's
 USERS = ("other", "collaborator", "owner", "admin")
 CALLERS = ("anonymous", *KEYS, *USERS)  # the refused first: a destructive call that succeeds ends the round
 NOT_USERS = {who: 401 for who in ("anonymous", *KEYS)}
@@ -213,6 +217,7 @@ EXPECT = {  # who is refused, and how; everyone else must get past authorization
     PUSH: only("push", push_other=403),  # another app's token names this app: refused
     PUSH_OWN: only("push", "push_other"),  # v1 of its own app, whichever the token is (a test_hook_* shows it)
     GC: only("gc"),
+    CLEANUP: only("cleanup"),
     REGISTRY_FRONT: only("push", "pull", "gc", push_other=403),  # reading this app's repository
     PUBLIC: {},
 }

@@ -126,9 +126,13 @@ def test_a_collaborator_removed_loses_the_token(ctl, owner, app_id, new_user):
     assert hook(ctl, "config", token, {}).status_code == 401
 
 
+def cleanup(ctl) -> dict:
+    return {"X-Slipway-Cleanup-Auth": ctl.env["SLIPWAY_BUILDER_CLEANUP_KEY"]}
+
+
 @pytest.mark.parametrize("body", [{}, {"uuids": "x"}, {"uuids": ["not-a-uuid"]}])
 def test_alive_refuses_bad_input(ctl, body):
-    r = requests.post(f"{ctl.url}/v2/hooks/apps/alive/", json=body, headers=builder(ctl), timeout=30)
+    r = requests.post(f"{ctl.url}/v2/hooks/apps/alive/", json=body, headers=cleanup(ctl), timeout=30)
     assert r.status_code == 400
 
 
@@ -136,11 +140,13 @@ def test_alive_names_the_existing_apps(ctl, owner, app_id):
     app_uuid = owner.get(f"/v2/apps/{app_id}/").json()["uuid"]
     gone = str(uuid.uuid4())
     url = f"{ctl.url}/v2/hooks/apps/alive/"
-    r = requests.post(url, json={"uuids": [app_uuid, gone, app_uuid.upper()]}, headers=builder(ctl), timeout=30)
+    r = requests.post(url, json={"uuids": [app_uuid, gone, app_uuid.upper()]}, headers=cleanup(ctl), timeout=30)
     assert r.status_code == 200 and r.json() == {"alive": [app_uuid]}, r.text
     assert requests.post(url, json={"uuids": [app_uuid]}, timeout=30).status_code == 401
+    # the builder key, which sshd's agents on the builder hold, answers nothing here
+    assert requests.post(url, json={"uuids": [app_uuid]}, headers=builder(ctl), timeout=30).status_code == 401
     assert owner.delete(f"/v2/apps/{app_id}/").status_code == 204
-    assert requests.post(url, json={"uuids": [app_uuid]}, headers=builder(ctl), timeout=30).json() == {"alive": []}
+    assert requests.post(url, json={"uuids": [app_uuid]}, headers=cleanup(ctl), timeout=30).json() == {"alive": []}
 
 
 def test_a_token_ends_when_its_push_is_over(ctl, owner, app_id):

@@ -1,6 +1,7 @@
 """/v2/hooks/: what the builder asks, one credential per job (never user tokens).
 
-The builder key (X-Deis-Builder-Auth) answers the key look-up, the push check and which apps still exist. The
+The builder key (X-Deis-Builder-Auth) answers the key look-up and the push check; the builder cleanup's own key
+(X-Slipway-Cleanup-Auth) which apps still exist. The
 push check hands out a push token bound to the user and the app; that token (X-Slipway-Push-Token) alone reads
 the app's config and registers its build, of an image in the app's own repository of the platform registry, and
 ends itself when the push is over (DELETE /v2/hooks/push/).
@@ -25,7 +26,7 @@ from ...schemas.users import USERNAME
 from ...models.release import DEPLOYING
 from ...services import access, builds, changes, fastreads, pushtokens, releases
 from ...settings import get_settings
-from ..deps import DB, PushHolder, builder_auth, found, push_token_auth, unauthorized
+from ..deps import DB, PushHolder, builder_auth, cleanup_auth, found, push_token_auth, unauthorized
 from . import registry
 
 router = APIRouter(tags=["hooks"])
@@ -103,7 +104,7 @@ def push_over(db: DB, x_slipway_push_token: Annotated[str | None, Header()] = No
     db.commit()
 
 
-@router.post("/v2/hooks/apps/alive/", dependencies=BUILDER)
+@router.post("/v2/hooks/apps/alive/", dependencies=[Depends(cleanup_auth)])
 def apps_alive(body: AliveIn, db: DB):
     """Which of these app uuids are apps that exist (the builder removes the repositories of the others)."""
     wanted = set(body.uuids)
