@@ -4,7 +4,8 @@ Tenant code (a real app task and a one-off run, both on a node) reaches none of 
 platform host: the controller, PostgreSQL, the store's S3 and SeaweedFS ports, the registry and its backend, dockerd's
 TLS API, Swarm, sshd; yet the app answers through the router and names resolve. A site host that is not a platform
 host (a container of this scenario on the platform's network) reaches the router and the builder's git port, and none
-of the platform's own ports (they answer the platform's hosts only). A node's dockerd takes the controller's client
+of the platform's own ports (they answer the platform's hosts only). A task's published port answers the routers and
+the controllers alone. A node's dockerd takes the controller's client
 certificate alone: a host certificate and key are refused. And no service user reads another service's credential.
 One TCP connection per (address, port), at this scenario's own containers only.
 """
@@ -142,6 +143,19 @@ def test_a_site_host_that_is_not_a_platform_host_reaches_only_the_public_ports(t
     print(f"\n[a site host, not the platform's] {len(targets)} probes, open: {found}")
     assert found == sorted(public), p.stdout[-3000:] + p.stderr[-1000:]
     assert re.search(r" on [0-9a-f]{12}\)", through_router(tenant["domain"]))
+
+
+def test_a_tasks_published_port_answers_the_routers_and_controllers_only(tenant):
+    """The host that routes and probes (control) opens the task's published port; the database's host and the
+    other nodes, platform hosts all, do not (they have no business with a task)."""
+    where = addresses()
+    port = sh(tenant["node"], f"docker port {tenant['task']} | head -1").stdout.strip().rsplit(":", 1)[-1]
+    assert port.isdigit(), port
+    target = [f"{where[tenant['node']]}:{port}"]
+    found = {host: opened(sh(host, "bash -s", input=script(target), check=False).stdout)
+             for host in HOSTS if host != tenant["node"]}
+    print(f"\n[published port {target[0]}] opened from: {sorted(h for h, f in found.items() if f)}")
+    assert {host for host, f in found.items() if f} == {"control"}, found
 
 
 def test_a_nodes_dockerd_takes_the_controllers_client_certificate_alone(world):

@@ -26,6 +26,7 @@ SHOWN = {
     "docker_env": "__slipway_controller_docker_env if slipway_controller_docker_tls | bool else {}",
     "dockerd": "__slipway_node_tls_options if slipway_node_docker_tls | bool else {}",
     "platform": "__slipway_common_firewall_platform",
+    "task_clients": "__slipway_node_task_clients",
 }
 PLAYBOOK = {
     "name": "Render the defaults",
@@ -123,3 +124,10 @@ def test_every_address_of_every_platform_host_is_walled(render):
         assert {"192.0.2.11", "192.0.2.12", "192.0.2.13", "192.0.2.20", "198.51.100.12", "198.51.100.13",
                 "169.254.0.0/16"} <= platform, (name, platform)
         assert not {"127.0.0.1", "172.17.0.1"} & platform, (name, platform)
+
+
+def test_published_task_ports_answer_the_routers_and_controllers_only(render):
+    """A node's published task ports take new connections from the routers and the controllers' health probes
+    only: not from the database's, the store's or the builder's host, nor from another node."""
+    hosts = render(render.split)
+    assert set(hosts["node1"]["task_clients"]) == {"192.0.2.20", "192.0.2.11"}, hosts["node1"]["task_clients"]
