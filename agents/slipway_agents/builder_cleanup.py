@@ -1,11 +1,13 @@
 """What a destroyed app leaves on the builder goes: its bare repository, its push lock, its buildpack cache (a
-folder here, or an object in the store), its Dockerfile builds' layer cache (a local image). Run by a daily timer as root:
+folder here, or an object in the store), its Dockerfile builds' layer cache (a local image). Run by a daily timer
+as root:
 
     slipway-builder-cleanup [--config /etc/slipway/builder.ini] [--dry-run]
 
 Everything is kept per app uuid, so the repositories' names are the uuids this builder has seen; the controller
 answers which of them are apps that still exist (POST /v2/hooks/apps/alive/, with the cleanup's own key, which
-answers nothing else), and the others are removed. An app re-created under a destroyed app's name has a new uuid and never saw the old one's history.
+answers nothing else), and the others are removed. An app re-created under a destroyed app's name has a new uuid
+and never saw the old one's history.
 Prints one JSON line: {"checked", "removed": [uuids], "errors"}.
 
 Settings: the [builder] section (controller_url, ca_file, repos_dir, lock_dir) and [cleanup]: cleanup_key (or
