@@ -1,9 +1,9 @@
 """/v2/hooks/: what the builder asks, one credential per job (never user tokens).
 
 The builder key (X-Deis-Builder-Auth) answers the key look-up and the push check; the builder cleanup's own key
-(X-Slipway-Cleanup-Auth) asks which apps still exist. The push check hands out a push token bound to the user and the app; that token (X-Slipway-Push-Token) alone reads
-the app's config and registers its build, of an image in the app's own repository of the platform registry, and
-ends itself when the push is over (DELETE /v2/hooks/push/).
+(X-Slipway-Cleanup-Auth) asks which apps still exist. The push check hands out a push token bound to the user and
+the app; that token (X-Slipway-Push-Token) alone reads the app's config and registers its build, of an image in the
+app's own repository of the platform registry, and ends itself when the push is over (DELETE /v2/hooks/push/).
 
 Registering a build answers at once with the release it made, `deploying`; the deploy goes on in the controller
 (services/background.py), and the builder follows that release's state with a long poll on the event loop
