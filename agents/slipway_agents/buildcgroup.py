@@ -78,7 +78,7 @@ def _folder(root: str, path: str, pids: int) -> Iterator[str]:
 def _remove(folders: list[str]) -> None:
     """rmdir each (deepest first); a cgroup whose last process is still exiting is tried again for a few seconds."""
     for folder in sorted(set(folders), key=len, reverse=True):
-        for _ in range(50):
+        for _attempt in range(50):
             try:
                 os.rmdir(folder)
                 break
