@@ -39,6 +39,6 @@ def holder(db: Session, token: str | None) -> tuple[User, App] | None:
     return (row[0], row[1]) if row else None
 
 
-def revoke(db: Session, token: str) -> bool:
-    """End a token before it expires (its push is over); whether there was one."""
-    return db.execute(delete(PushToken).where(PushToken.digest == token_digest(token))).rowcount > 0
+def revoke(db: Session, token: str) -> None:
+    """End a token before it expires (its push is over)."""
+    db.execute(delete(PushToken).where(PushToken.digest == token_digest(token)))
