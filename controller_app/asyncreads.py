@@ -4,19 +4,21 @@ A read is one prepared statement (`prepared` registers it; every connection prep
 PostgreSQL skips parsing and planning per call) on an autocommit connection: one round trip, and the
 request never leaves the event loop (no hand-over to a thread and back, which under load cost more than
 the query). A small pool per event loop; an idle connection found readable was closed by the server
-(db.closed_by_server) and is replaced; a statement whose connection broke is retried once on a new one.
+(db.closed_by_server) and is replaced; a statement whose connection broke is retried once on a new one, and a
+new connection waits for a restarting server as the pool's do (db.restart_deadline).
 Failures reach the caller as SQLAlchemy's OperationalError, which the app answers with 503.
 """
 from __future__ import annotations
 
 import asyncio
 import re
+import time
 
 import psycopg2
 import psycopg2.extensions as ext
 from sqlalchemy import exc
 
-from .db import closed_by_server, libpq_dsn
+from .db import RETRY_PAUSE, closed_by_server, libpq_dsn, restart_deadline
 
 SIZE = 10  # connections per event loop (and so concurrent reads)
 TIMEOUT = 30.0  # seconds for one read, connecting included
@@ -75,8 +77,19 @@ class _Pool:
         self.slots = asyncio.Semaphore(SIZE)
 
     async def _connect(self):
-        conn = psycopg2.connect(libpq_dsn(), async_=1)
-        await _ready(conn)
+        deadline = restart_deadline()  # a restarting server refuses connections for a moment: wait for it
+        while True:
+            conn = None
+            try:
+                conn = psycopg2.connect(libpq_dsn(), async_=1)
+                await _ready(conn)
+                break
+            except psycopg2.OperationalError:
+                if conn is not None:
+                    conn.close()
+                if time.monotonic() >= deadline:
+                    raise
+                await asyncio.sleep(RETRY_PAUSE)
         for statement in _statements.values():
             await _execute(conn, statement)
         return conn
@@ -89,6 +102,10 @@ class _Pool:
             conn.close()
         return await self._connect()
 
+    def drop_idle(self) -> None:
+        while self.idle:
+            self.idle.pop().close()
+
     async def rows(self, sql: str, params: dict) -> list[tuple]:
         async with self.slots:
             for attempt in (1, 2):
@@ -97,6 +114,7 @@ class _Pool:
                     found = await _execute(conn, sql, params)
                 except (psycopg2.OperationalError, psycopg2.InterfaceError) as error:
                     conn.close()
+                    self.drop_idle()  # a restarted server dropped them all: the retry connects anew
                     if attempt == 2:
                         raise exc.OperationalError(sql, params, error) from None
                     continue

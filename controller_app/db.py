@@ -5,19 +5,30 @@ liveness without talking to the server: an idle PostgreSQL connection has nothin
 closed it (a restart sends a FATAL message and closes the socket), so a readable socket at checkout means
 "dead: connect again". A server that vanished silently (a host lost) is caught on first use: SQLAlchemy
 invalidates the pool, and `pool_recycle` bounds a connection's age.
+
+A restart of PostgreSQL (a converge that changes a setting read at start does one) refuses connections for a
+second or a few. Every new connection keeps trying for `database_restart_wait` seconds, so requests sent then
+wait for the database instead of failing.
 """
 from __future__ import annotations
 
 import contextlib
 import functools
 import select
-from typing import Iterator
+import time
+from typing import Callable, Iterator, TypeVar
+
+import psycopg2
 
 from sqlalchemy import create_engine, event, exc, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from .settings import get_settings
+
+
+T = TypeVar("T")
+RETRY_PAUSE = 0.1  # seconds between two tries of a refused connection
 
 
 class Base(DeclarativeBase):
@@ -41,9 +52,30 @@ def libpq_dsn() -> str:
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+def restart_deadline() -> float:
+    """When a connection being made stops waiting for a database that refuses it (time.monotonic())."""
+    return time.monotonic() + get_settings().database_restart_wait
+
+
+def connect_waiting(connect: Callable[[], T]) -> T:
+    """connect(), tried again while the server refuses connections, until restart_deadline()."""
+    deadline = restart_deadline()
+    while True:
+        try:
+            return connect()
+        except psycopg2.OperationalError:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(RETRY_PAUSE)
+
+
 @functools.lru_cache(maxsize=1)
 def engine() -> Engine:
     made = create_engine(get_settings().database_url, pool_size=10, max_overflow=20, pool_recycle=1800)
+
+    @event.listens_for(made, "do_connect")
+    def _connect(dialect, _record, cargs, cparams):  # the event's signature
+        return connect_waiting(lambda: dialect.loaded_dbapi.connect(*cargs, **cparams))
 
     @event.listens_for(made, "checkout")
     def _alive(dbapi_connection, _record, _proxy):  # the event's signature

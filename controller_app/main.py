@@ -15,6 +15,7 @@ from . import __version__
 from .api.routers import (acme, apps, auth, builds, certs, config, domains, health, hooks, images, keys, metrics,
                           nodereports, nodes, perms, pods, releases, routes, settings, whitelist)
 from .api.clientaddr import RealClient
+from .api.readretry import ReadRetry, database_down
 from .api.requestmetrics import RequestMetrics
 from .api.errors import service_error_handler, validation_error_handler
 from .dashboard import site as dashboard
@@ -79,7 +80,8 @@ class ApiVersionHeaders:
         await self.inner(scope, receive, send_with_headers)
 
 
-app.add_middleware(RequestMetrics)  # innermost of ours: it reads the route the router matched
+app.add_middleware(ReadRetry)  # innermost of ours: a retried read is counted and logged once
+app.add_middleware(RequestMetrics)  # it reads the route the router matched
 app.add_middleware(ApiVersionHeaders)
 app.add_middleware(RealClient)  # outermost: everything after it sees the real client
 
@@ -92,9 +94,7 @@ async def integrity_error(_request: Request, exc: IntegrityError):
     return JSONResponse({"detail": "This conflicts with an existing resource."}, status_code=409)
 
 
-@app.exception_handler(OperationalError)
-async def database_down(_request: Request, exc: OperationalError):
-    return JSONResponse({"detail": "The database is unavailable; try again shortly."}, status_code=503)
+app.add_exception_handler(OperationalError, database_down)
 
 
 app.add_exception_handler(RequestValidationError, validation_error_handler)

@@ -62,6 +62,9 @@ class Settings:
     registry_builder_password: str | None = None
     registry_ca_file: str | None = None
     registry_api: str | None = None  # the registry's base URL for the controller's own calls (image removal)
+    # seconds a new database connection keeps trying while PostgreSQL refuses it (a restart takes one to a few);
+    # a request answers 503 only after that
+    database_restart_wait: float = 10.0
     builder_cleanup_key: str | None = None  # the builder cleanup's question (X-Slipway-Cleanup-Auth); none: refused
     node_key: str | None = None  # the node agents' reports (X-Slipway-Node-Auth); none: reports are refused
     metrics_key: str | None = None  # Prometheus' scrapes of /metrics (Authorization: Bearer); none: refused
@@ -118,6 +121,7 @@ class Settings:
             acme_timeout=float(_env("SLIPWAY_ACME_TIMEOUT", "90")),
             run_session_timeout=float(_env("SLIPWAY_RUN_SESSION_TIMEOUT", "3600")),
             push_token_ttl=float(_env("SLIPWAY_PUSH_TOKEN_TTL", "900")),
+            database_restart_wait=float(_env("SLIPWAY_DATABASE_RESTART_WAIT", "10")),
             registry=(_env("SLIPWAY_REGISTRY") or "").strip().lower() or None,
             registry_shared_repos=tuple(r.strip() for r in _env("SLIPWAY_REGISTRY_SHARED_REPOS", "slipway/stack")
                                         .split(",") if r.strip()),

@@ -17,7 +17,7 @@ import psycopg2
 from sqlalchemy import exc, select, text, update
 from sqlalchemy.orm import Session
 
-from ..db import engine, libpq_dsn
+from ..db import connect_waiting, engine, libpq_dsn
 from ..models import Release
 from ..models.release import DEPLOYING, FAILED
 from . import changes
@@ -42,7 +42,7 @@ class Claim:
 
     def __init__(self, release: Release) -> None:
         try:  # outside the pool: a queued deploy holds no pooled connection
-            self._conn = psycopg2.connect(libpq_dsn())
+            self._conn = connect_waiting(lambda: psycopg2.connect(libpq_dsn()))
         except psycopg2.OperationalError as error:
             raise exc.OperationalError("connect", {}, error) from None  # answered 503, as the pool's failures
         self._conn.autocommit = True

@@ -11,6 +11,8 @@ import os
 import shutil
 import subprocess
 import tempfile
+import threading
+import time
 import types
 
 import pytest
@@ -21,6 +23,7 @@ from tests.live import bootstrap_admin, controller_env, free_port, migrate, star
 from .conftest import register
 
 PG_BIN = sorted(glob.glob("/usr/lib/postgresql/*/bin"))[-1]
+RESTART_WAIT = 8  # seconds the controller waits for a database that refuses connections
 
 
 def as_postgres(*cmd: str) -> None:
@@ -61,7 +64,7 @@ def own_postgres():
 @pytest.fixture(scope="module")
 def controller(own_postgres):
     env = controller_env(f"postgresql://postgres@127.0.0.1:{own_postgres.port}/slipway",
-                         SLIPWAY_MONITOR_INTERVAL="1")
+                         SLIPWAY_MONITOR_INTERVAL="1", SLIPWAY_DATABASE_RESTART_WAIT=str(RESTART_WAIT))
     migrate(env)
     _, admin_token = bootstrap_admin(env)
     port = free_port()
@@ -95,7 +98,7 @@ def test_postgresql_down_answers_503_then_recovers_without_a_controller_restart(
     user = register(controller, "outage")
     app_id = user.post("/v2/apps/", {}).json()["id"]
     own_postgres.pg_ctl("stop", "-m", "fast")
-    try:
+    try:  # each request waits RESTART_WAIT seconds for the database first
         r = user.get(f"/v2/apps/{app_id}/config/")
         assert r.status_code == 503 and "database" in r.json()["detail"]
         assert user.get(f"/v2/apps/{app_id}/").status_code == 503
@@ -104,3 +107,35 @@ def test_postgresql_down_answers_503_then_recovers_without_a_controller_restart(
     assert user.get(f"/v2/apps/{app_id}/config/").status_code == 200
     assert user.get(f"/v2/apps/{app_id}/").status_code == 200
     assert requests.get(controller.url + "/readiness", timeout=10).status_code == 200
+
+
+def test_requests_sent_during_a_postgresql_restart_wait_for_it_instead_of_failing(own_postgres, controller):
+    """A converge that changes a setting PostgreSQL reads at start (listen_addresses) restarts it under load:
+    readiness probes and API reads sent while it is down must wait for it, not answer 503."""
+    user = register(controller, "during")
+    app_id = user.post("/v2/apps/", {}).json()["id"]
+    answers: list[int] = []
+    done = threading.Event()
+
+    def keep_asking(path: str, headers: dict) -> None:
+        with requests.Session() as session:
+            while not done.is_set():
+                answers.append(session.get(controller.url + path, headers=headers, timeout=60).status_code)
+
+    askers = [threading.Thread(target=keep_asking, args=("/readiness", {})),
+              threading.Thread(target=keep_asking, args=("/readiness", {})),
+              threading.Thread(target=keep_asking, args=(f"/v2/apps/{app_id}/config/", user.headers())),
+              threading.Thread(target=keep_asking, args=(f"/v2/apps/{app_id}/", user.headers()))]
+    for asker in askers:
+        asker.start()
+    try:
+        for _ in range(3):
+            time.sleep(1)  # answers from a database up, before and between the restarts
+            own_postgres.pg_ctl("restart", "-m", "fast")
+        time.sleep(1)
+    finally:
+        done.set()
+        for asker in askers:
+            asker.join()
+    failed = [code for code in answers if code != 200]
+    assert len(answers) > 40 and not failed, f"{len(failed)} of {len(answers)} answers failed: {set(failed)}"
