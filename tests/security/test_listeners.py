@@ -39,3 +39,15 @@ def test_every_listening_port_is_in_the_readmes_table(aio):
             continue
         missing.append(f"{local} {name}")
     assert not missing, f"listening, not in README's table of listening ports: {sorted(set(missing))}"
+
+
+def test_the_database_listens_on_no_address_tenant_containers_reach(aio):
+    """PostgreSQL binds loopback and the host's own interface addresses, not every address: not the gateway of the
+    bridge app tasks sit on (docker0), nor the builds' bridge, whatever the firewall does."""
+    bound = {line.split()[3].rsplit(":", 1)[0].strip("[]") for line in sh("ss -ltnH 'sport = :5432'").stdout.splitlines()}
+    assert bound, "PostgreSQL listens on nothing"
+    bridges = set(sh("ip -4 -o addr show | awk '$2 ~ /^(docker0|docker_gwbridge|slipway-build|br-)/ "
+                     "{split($4, a, \"/\"); print a[1]}'").stdout.split())
+    assert bridges, "no container bridge found on the host"
+    assert not bound & ({"0.0.0.0", "*", "::"} | bridges), bound
+    assert {"127.0.0.1"} <= bound, bound
