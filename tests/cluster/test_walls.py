@@ -4,7 +4,8 @@ Tenant code (a real app task and a one-off run, both on a node) reaches none of 
 platform host: the controller, PostgreSQL, the store's S3 and SeaweedFS ports, the registry and its backend, dockerd's
 TLS API, Swarm, sshd; yet the app answers through the router and names resolve. A site host that is not a platform
 host (a container of this scenario on the platform's network) reaches the router and the builder's git port, and none
-of the platform's own ports (they answer the platform's hosts only). A task's published port answers the routers and
+of the platform's own ports (they answer the platform's hosts only). The store's S3 gRPC port answers its own host
+alone. A task's published port answers the routers and
 the controllers alone. A node's dockerd takes the controller's client
 certificate alone: a host certificate and key are refused. And no service user reads another service's credential.
 One TCP connection per (address, port), at this scenario's own containers only.
@@ -156,6 +157,17 @@ def test_a_tasks_published_port_answers_the_routers_and_controllers_only(tenant)
              for host in HOSTS if host != tenant["node"]}
     print(f"\n[published port {target[0]}] opened from: {sorted(h for h, f in found.items() if f)}")
     assert {host for host, f in found.items() if f} == {"control"}, found
+
+
+def test_the_stores_s3_grpc_port_answers_its_own_host_only(world):
+    """The S3 API (8433) answers every platform host; its gRPC port (18333), which can reconfigure the S3 identities
+    without any key, answers none of them: only the store's own host, over loopback."""
+    where = addresses()
+    found = {host: opened(sh(host, "bash -s", input=script([f"{where['data']}:8433", f"{where['data']}:18333"]),
+                             check=False).stdout)
+             for host in HOSTS if host != "data"}
+    assert all(f == [f"{where['data']}:8433"] for f in found.values()), found
+    assert "OPEN" in sh("data", "bash -s", input=script(["127.0.0.1:18333"]), check=False).stdout
 
 
 def test_a_nodes_dockerd_takes_the_controllers_client_certificate_alone(world):

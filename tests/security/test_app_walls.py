@@ -113,13 +113,14 @@ def test_a_machine_outside_the_platform_reaches_the_router_and_sshd_only(aio, us
     assert readiness.returncode == 0, readiness.stderr
 
 
-def dropped(chain: str, proto: str) -> int:
-    """Packets the IPv4 drop rule for `proto` of the firewall's chain `chain` counted so far."""
+def dropped(chain: str, proto: str, among: str = "@platform") -> int:
+    """Packets the IPv4 drop rule for `proto` (whose match names `among`) of the firewall's chain `chain` counted so
+    far."""
     rules = json.loads(sh(f"nft -j list chain inet slipway {chain}").stdout)["nftables"]
     for item in rules:
         expr = item.get("rule", {}).get("expr", [])
         text = json.dumps(expr)
-        if f'"protocol": "{proto}"' in text and "@platform" in text and '"drop"' in text:
+        if f'"protocol": "{proto}"' in text and among in text and '"drop"' in text:
             return next(e["counter"]["packets"] for e in expr if "counter" in e)
     raise AssertionError(f"no {proto} drop rule with a counter in {chain}: {rules}")
 
@@ -137,3 +138,16 @@ def test_swarm_udp_ports_drop_what_a_machine_outside_the_platform_sends(aio, out
     wait_for(lambda: dropped("platform_nodes_input", "udp") - before >= 10, timeout=10,
              message="the wall to count the outside's 10 datagrams")
     assert dropped("platform_nodes_input", "udp") - before == 10
+
+
+def test_the_stores_grpc_port_answers_the_host_itself_only(aio, outside):
+    """The store's S3 gRPC port takes a new S3 identity configuration without any key. Its own wall (local_store)
+    drops what comes from elsewhere, platform hosts included; the host itself reaches it over loopback."""
+    address = subprocess.run(["docker", "inspect", "-f", "{{.NetworkSettings.Networks.bridge.IPAddress}}", HOST],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    connect = "timeout 3 bash -c 'exec 3<>/dev/tcp/%s/18333'"
+    before = dropped("local_store_input", "tcp", among="")
+    outsider = subprocess.run(["docker", "exec", outside.name, "bash", "-c", connect % address], check=False)
+    assert outsider.returncode != 0
+    assert dropped("local_store_input", "tcp", among="") > before
+    assert sh(connect % "127.0.0.1", check=False).returncode == 0
