@@ -19,7 +19,6 @@ import time
 from typing import Callable, Iterator, TypeVar
 
 import psycopg2
-
 from sqlalchemy import create_engine, event, exc, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker

@@ -11,7 +11,8 @@
 #      fixtures); the longest files start first. The role test host (tests/agents/test_role_host.py) converges
 #      its own container with its own package cache: apt locks the folder, and A installs at the same time.
 #   C. after A, the end-to-end push suite (tests/e2e) and the adversarial suite (tests/security) on A's host, and
-#      last the uninstall and install again (tests/upgrade/test_uninstall.py); the host is destroyed.
+#      last the backups' move from an earlier version's unencrypted repository (tests/upgrade/test_backup_move.py)
+#      and the uninstall and install again (tests/upgrade/test_uninstall.py); the host is destroyed.
 # A then C is the longest path: B's own processes run at a lower priority (the containers B starts are dockerd's
 # children and are not lowered), and C does not wait for B.
 # Every step prints how long it took.
@@ -58,9 +59,9 @@ host_suites() {
   echo "$rc" >"$LOGS/e2e.rc"
   took "the end-to-end and adversarial suites"
   rc=0
-  .venv/bin/pytest -q -ra -s tests/upgrade/test_uninstall.py || rc=$?
+  .venv/bin/pytest -q -ra -s tests/upgrade/test_backup_move.py tests/upgrade/test_uninstall.py || rc=$?
   echo "$rc" >"$LOGS/uninstall.rc"
-  took "uninstall and install again"
+  took "the backups' move, uninstall and install again"
 }
 : >"$LOGS/host"
 (
