@@ -124,7 +124,7 @@ def test_a_killed_run_says_so_to_the_caller(warm):
     caller = subprocess.Popen([PYTHON, "-m", "slipway_agents.warmstart_client", "ansible-playbook", "-i", "inventory",
                                "pb.yml", "-e", "nap=30"], cwd=warm.folder, env=warm.env(WHO="victim"),
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    sleeper = _wait_for_process("sleep 30")
+    sleeper = _wait_for_process("sleep 30", below=warm.process.pid)
     os.killpg(_run_of(sleeper, warm.process.pid), signal.SIGKILL)  # the run's whole group, its watcher included
     os.kill(sleeper, signal.SIGKILL)
     out, err = caller.communicate(timeout=30)
@@ -136,7 +136,7 @@ def test_a_caller_that_goes_away_ends_its_run(warm):
     caller = subprocess.Popen([PYTHON, "-m", "slipway_agents.warmstart_client", "ansible-playbook", "-i", "inventory",
                                "pb.yml", "-e", "nap=31"], cwd=warm.folder, env=warm.env(WHO="abandoned"),
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    sleeper = _wait_for_process("sleep 31")
+    sleeper = _wait_for_process("sleep 31", below=warm.process.pid)
     caller.kill()  # ansible-runner's timeout, or the push's ssh session gone
     caller.wait()
     deadline = time.monotonic() + 20
@@ -159,19 +159,31 @@ def test_another_user_is_refused(warm):
     assert "hello stranger" not in run.stdout
 
 
-def _wait_for_process(command: str) -> int:
+def _wait_for_process(command: str, below: int) -> int:
+    """A process running `command` among the descendants of `below` (other tests' containers run sleeps too)."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         for pid in os.listdir("/proc"):
             if pid.isdigit():
                 try:
                     with open(f"/proc/{pid}/cmdline", "rb") as fh:
-                        if fh.read().replace(b"\0", b" ").strip() == command.encode():
+                        if fh.read().replace(b"\0", b" ").strip() == command.encode() and _descends(int(pid), below):
                             return int(pid)
                 except OSError:
                     pass
         time.sleep(0.1)
     raise AssertionError(f"{command!r} never started")
+
+
+def _parent(pid: int) -> int:
+    with open(f"/proc/{pid}/stat") as fh:
+        return int(fh.read().rsplit(")", 1)[1].split()[1])
+
+
+def _descends(pid: int, ancestor: int) -> bool:
+    while pid not in (ancestor, 0, 1):
+        pid = _parent(pid)
+    return pid == ancestor
 
 
 def _run_of(pid: int, server: int) -> int:
