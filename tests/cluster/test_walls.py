@@ -5,7 +5,7 @@ platform host: the controller, PostgreSQL, the store's S3 and SeaweedFS ports, t
 TLS API, Swarm, sshd; yet the app answers through the router and names resolve. A site host that is not a platform
 host (a container of this scenario on the platform's network) reaches the router and the builder's git port, and none
 of the platform's own ports (they answer the platform's hosts only). The store's S3 gRPC port answers its own host
-alone. A task's published port answers the routers and
+alone. Swarm binds each node's own address. A task's published port answers the routers and
 the controllers alone. A node's dockerd takes the controller's client
 certificate alone: a host certificate and key are refused. And no service user reads another service's credential.
 One TCP connection per (address, port), at this scenario's own containers only.
@@ -168,6 +168,19 @@ def test_the_stores_s3_grpc_port_answers_its_own_host_only(world):
              for host in HOSTS if host != "data"}
     assert all(f == [f"{where['data']}:8433"] for f in found.values()), found
     assert "OPEN" in sh("data", "bash -s", input=script(["127.0.0.1:18333"]), check=False).stdout
+
+
+def test_swarm_listens_on_each_nodes_own_address_alone(world):
+    """Swarm's manager port (2377) and its gossip port (7946) bind the node's own address on the platform's network,
+    not every address: not the bridges its tasks sit on."""
+    where = addresses()
+    bound = {}
+    for host in HOSTS:
+        for line in sh(host, "ss -ltnH '( sport = :2377 or sport = :7946 )'", check=False).stdout.splitlines():
+            address, port = line.split()[3].rsplit(":", 1)
+            bound.setdefault(host, set()).add((address.strip("[]"), int(port)))
+    assert {host for host, found in bound.items() if (where[host], 7946) in found} >= set(NODES), bound
+    assert all(address == where[host] for host, found in bound.items() for address, _ in found), bound
 
 
 def test_a_nodes_dockerd_takes_the_controllers_client_certificate_alone(world):

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from tests.e2e.conftest import ROOT, sh
 
 OWNED_ROWS = {"dockerd": "tasks' published ports", "containerd": "containerd's streaming server"}
@@ -41,11 +43,17 @@ def test_every_listening_port_is_in_the_readmes_table(aio):
     assert not missing, f"listening, not in README's table of listening ports: {sorted(set(missing))}"
 
 
-def test_the_database_listens_on_no_address_tenant_containers_reach(aio):
-    """PostgreSQL binds loopback and the host's own interface addresses, not every address: not the gateway of the
+# Ports bound to loopback and the host's own addresses alone (the common role's slipway_common_own_addresses).
+OWN_ADDRESS_PORTS = {5432: "PostgreSQL", 5000: "the registry's front"}
+
+
+@pytest.mark.parametrize("port", sorted(OWN_ADDRESS_PORTS))
+def test_a_platform_service_listens_on_no_address_tenant_containers_reach(aio, port):
+    """The service binds loopback and the host's own interface addresses, not every address: not the gateway of the
     bridge app tasks sit on (docker0), nor the builds' bridge, whatever the firewall does."""
-    bound = {line.split()[3].rsplit(":", 1)[0].strip("[]") for line in sh("ss -ltnH 'sport = :5432'").stdout.splitlines()}
-    assert bound, "PostgreSQL listens on nothing"
+    bound = {line.split()[3].rsplit(":", 1)[0].strip("[]")
+             for line in sh(f"ss -ltnH 'sport = :{port}'").stdout.splitlines()}
+    assert bound, f"{OWN_ADDRESS_PORTS[port]} listens on nothing"
     bridges = set(sh("ip -4 -o addr show | awk '$2 ~ /^(docker0|docker_gwbridge|slipway-build|br-)/ "
                      "{split($4, a, \"/\"); print a[1]}'").stdout.split())
     assert bridges, "no container bridge found on the host"
