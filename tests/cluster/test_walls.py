@@ -5,7 +5,7 @@ platform host: the controller, PostgreSQL, the store's S3 and SeaweedFS ports, t
 TLS API, Swarm, sshd; yet the app answers through the router and names resolve. A site host that is not a platform
 host (a container of this scenario on the platform's network) reaches the router and the builder's git port, and none
 of the platform's own ports (they answer the platform's hosts only). The store's S3 gRPC port answers its own host
-alone. Swarm binds each node's own address. A task's published port answers the routers and
+alone. Swarm and dockerd's TLS API bind each node's own address. A task's published port answers the routers and
 the controllers alone. A node's dockerd takes the controller's client
 certificate alone: a host certificate and key are refused. And no service user reads another service's credential.
 One TCP connection per (address, port), at this scenario's own containers only.
@@ -170,16 +170,18 @@ def test_the_stores_s3_grpc_port_answers_its_own_host_only(world):
     assert "OPEN" in sh("data", "bash -s", input=script(["127.0.0.1:18333"]), check=False).stdout
 
 
-def test_swarm_listens_on_each_nodes_own_address_alone(world):
-    """Swarm's manager port (2377) and its gossip port (7946) bind the node's own address on the platform's network,
-    not every address: not the bridges its tasks sit on."""
+def test_swarm_and_dockerd_listen_on_each_nodes_own_address_alone(world):
+    """Swarm's manager port (2377), its gossip port (7946) and dockerd's TLS API (2376) bind the node's own address
+    on the platform's network, not every address: not the bridges its tasks sit on."""
     where = addresses()
     bound = {}
+    ports = "( sport = :2376 or sport = :2377 or sport = :7946 )"
     for host in HOSTS:
-        for line in sh(host, "ss -ltnH '( sport = :2377 or sport = :7946 )'", check=False).stdout.splitlines():
+        for line in sh(host, f"ss -ltnH '{ports}'", check=False).stdout.splitlines():
             address, port = line.split()[3].rsplit(":", 1)
             bound.setdefault(host, set()).add((address.strip("[]"), int(port)))
-    assert {host for host, found in bound.items() if (where[host], 7946) in found} >= set(NODES), bound
+    assert {host for host, found in bound.items() if {(where[host], 7946), (where[host], 2376)} <= found} \
+        >= set(NODES), bound
     assert all(address == where[host] for host, found in bound.items() for address, _ in found), bound
 
 
