@@ -1,6 +1,7 @@
 """Fixtures for the multi-host platform converged by molecule/cluster (containers slipway-cl-<host>).
 
-Everything runs inside the hosts with `docker exec` (the controller where the control host's callers reach it,
+Everything runs inside the hosts with `docker exec` (the controller API as users reach it, through the router at
+https://slipway.<platform domain> on the control host; the controller itself where the platform's callers reach it,
 https://control:8000 in this layout; the builder's sshd on 127.0.0.1:2222, the router on 127.0.0.1:80 of the control
 host): traffic never goes to a container's 172.x address from this machine. The controller is used as the platform's admin (the example inventory registers users
 through admins only), with the token the controller role saved in the scenario's secrets folder.
@@ -20,6 +21,7 @@ import subprocess
 import time
 
 import pytest
+import yaml
 
 from tests.e2e.conftest import wait_for  # noqa: F401 - one waiting helper for the suites on hosts
 
@@ -62,12 +64,27 @@ def controller_url() -> str:
     return _CONTROLLER[0]
 
 
+def routed_api() -> list[str]:
+    """curl's arguments for the controller API as users reach it: through the router on the control host, at
+    https://slipway.<platform domain> (the inventory's), its certificate from the platform CA."""
+    if not _ROUTED:
+        domain = yaml.safe_load((inventory_dir() / "group_vars" / "all.yml").read_text())["slipway_platform_domain"]
+        _ROUTED.extend(["--cacert", "/etc/slipway/tls/ca.crt", "--resolve", f"slipway.{domain}:443:127.0.0.1",
+                        f"https://slipway.{domain}"])
+    return list(_ROUTED)
+
+
+_ROUTED: list[str] = []
+
+
 def api(method: str, path: str, body=None, *, token: str | None = None, headers: dict | None = None,
-        expect=(200, 201, 204), timeout: float = 1800):
-    """The controller API, with curl inside the control host (the platform CA trusted): (status, JSON or text)."""
-    args = ["curl", "-sS", "-m", str(int(timeout)), "--cacert", "/etc/slipway/tls/ca.crt", "-X", method,
-            "-o", "/tmp/cluster-api.out", "-w", "%{http_code}", "-H", "Content-Type: application/json",
-            controller_url() + path]
+        expect=(200, 201, 204), timeout: float = 1800, platform: bool = False):
+    """The controller API with curl inside the control host: (status, JSON or text). A user's request goes through
+    the router (routed_api); a platform caller's (`platform`: the router's key, say) to the controller itself, where
+    those callers reach it (the router serves no platform route)."""
+    *options, base = (["--cacert", "/etc/slipway/tls/ca.crt", controller_url()] if platform else routed_api())
+    args = ["curl", "-sS", "-m", str(int(timeout)), *options, "-X", method,
+            "-o", "/tmp/cluster-api.out", "-w", "%{http_code}", "-H", "Content-Type: application/json", base + path]
     if token:
         args += ["-H", f"Authorization: token {token}"]
     for k, v in (headers or {}).items():

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from .conftest import PREFIX, ROOT, WORK, Load, api, controller_url, sh, wait_for
+from .conftest import PREFIX, ROOT, WORK, Load, api, routed_api, sh, wait_for
 
 HELLO = ROOT / "examples" / "hello"
 CLOCK = ("import itertools, socket, time\n"
@@ -42,7 +42,7 @@ def spread(world) -> dict[str, int]:
 def endpoints(world, applied: bool = False) -> list[str]:
     """The app's upstreams as the controller hands them to the routers; with `applied`, [] until the router
     (nginx on control) serves that routing generation."""
-    _, routes = api("GET", "/v2/routes", headers={"X-Slipway-Router-Auth": world["router_key"]})
+    _, routes = api("GET", "/v2/routes", headers={"X-Slipway-Router-Auth": world["router_key"]}, platform=True)
     app = next(a for a in routes["apps"] if a["id"] == world["app"])
     if applied:
         served = sh("control", "curl -sS -H 'Host: status.invalid' http://127.0.0.1/__slipway/generation").stdout
@@ -183,9 +183,9 @@ def test_logs_follow_across_nodes(world):
         pods = wait_for(clock_pods, 120, 1, "three clock tasks running")
         assert len(pods) == 3 and len({p["node"] for p in pods}) >= 2, pods
         started = time.monotonic()
-        out = sh("control", f"timeout 8 curl -sS -N --cacert /etc/slipway/tls/ca.crt "
-                            f"-H 'Authorization: token {admin}' "
-                            f"'{controller_url()}/v2/apps/{app}/logs/?follow=true&type=clock&log_lines=1'",
+        *options, base = routed_api()
+        out = sh("control", f"timeout 8 curl -sS -N {shlex.join(options)} -H 'Authorization: token {admin}' "
+                            f"'{base}/v2/apps/{app}/logs/?follow=true&type=clock&log_lines=1'",
                  check=False).stdout
         followed = time.monotonic() - started
         lines = [line for line in out.splitlines() if line.strip()]
