@@ -175,14 +175,15 @@ def _wait_for_process(command: str, below: int) -> int:
     raise AssertionError(f"{command!r} never started")
 
 
-def _parent(pid: int) -> int:
+def _stat(pid: int) -> list[str]:
+    """/proc/<pid>/stat's fields after the command name: state, parent, process group, session, ..."""
     with open(f"/proc/{pid}/stat") as fh:
-        return int(fh.read().rsplit(")", 1)[1].split()[1])
+        return fh.read().rsplit(")", 1)[1].split()
 
 
 def _descends(pid: int, ancestor: int) -> bool:
     while pid not in (ancestor, 0, 1):
-        pid = _parent(pid)
+        pid = int(_stat(pid)[1])
     return pid == ancestor
 
 
@@ -190,8 +191,7 @@ def _run_of(pid: int, server: int) -> int:
     """The run's watcher: of the process's ancestors below the server, the uppermost leading its own session."""
     leader = None
     while pid not in (server, 1):
-        with open(f"/proc/{pid}/stat") as fh:
-            fields = fh.read().rsplit(")", 1)[1].split()
+        fields = _stat(pid)
         if int(fields[3]) == pid:
             leader = pid
         pid = int(fields[1])
